@@ -1,0 +1,219 @@
+"""Data access: the only module that knows which database it is talking to.
+
+Rows come back as MySQL's text protocol renders them (every value a string, NULL as None),
+because that is what PHP's mysqli hands ITFlow and what API clients depend on:
+
+* MySQL/MariaDB: pymysql runs without result decoders, so the server's own text is passed
+  through untouched: exact, and cheaper than converting to Python types and back.
+* SQLite: values are rendered from the ITFlow column type of the same name (decimals with
+  their scale, integers without a fraction, floats as MySQL prints a FLOAT).
+
+SQL is written with :named binds and run through SQLAlchemy's text(); identifiers come only
+from module definitions, never from a request.
+"""
+import contextlib
+import threading
+import warnings
+from decimal import Decimal
+
+import dataset
+import pymysql
+import sqlalchemy
+from sqlalchemy import event, text
+
+from . import schema
+
+
+class DatabaseError(Exception):
+    """The database could not be reached or refused a statement: a 500/503 for the caller."""
+
+
+# SQLite reflection of MySQL display widths ("int(11)") warns harmlessly on every table.
+warnings.filterwarnings("ignore", message="Could not instantiate type", category=sqlalchemy.exc.SAWarning)
+
+# Encoders only (keyed by Python type): with no decoders pymysql hands back the server's text.
+_PYMYSQL_ENCODERS = {k: v for k, v in pymysql.converters.conversions.items() if not isinstance(k, int)}
+
+
+def _render_decimal(scale):
+    quantum = Decimal(1).scaleb(-scale)
+
+    def render(value):
+        if isinstance(value, str):
+            value = Decimal(value)
+        elif isinstance(value, float):
+            value = Decimal(repr(value))
+        else:
+            value = Decimal(value)
+        return str(value.quantize(quantum))
+    return render
+
+
+def _render_float(value):
+    # MySQL prints a FLOAT with up to 6 significant digits and no trailing zeros.
+    return format(float(value), ".6g")
+
+
+def _render_plain(value):
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, bytes):
+        return value.decode("utf-8", "replace")
+    return str(value)
+
+
+def _sqlite_renderer(column_name):
+    col = schema.column_types().get(column_name)
+    if col is not None and col.scale is not None:
+        return _render_decimal(col.scale)
+    if col is not None and col.base_type in ("float", "double"):
+        return _render_float
+    return _render_plain
+
+
+def _mysql_value(value):
+    return value.decode("utf-8", "replace") if type(value) is bytes else value
+
+
+class Database:
+    def __init__(self, url, dialect, pool_size=8):
+        self.dialect = dialect
+        self._local = threading.local()
+        engine_kwargs = {"pool_pre_ping": True}
+        if dialect == "mysql":
+            engine_kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=3600,
+                                 connect_args={"conv": _PYMYSQL_ENCODERS})
+        else:
+            engine_kwargs.update(pool_size=pool_size, max_overflow=pool_size,
+                                 connect_args={"timeout": 30, "check_same_thread": False})
+        self._ds = dataset.connect(url, ensure_schema=False, engine_kwargs=engine_kwargs)
+        if dialect == "sqlite":
+            self._take_over_sqlite_transactions(self._ds.engine)
+        self._renderers = {}
+
+    @classmethod
+    def from_config(cls, dbconf):
+        if dbconf.backend == "mysql":
+            url = sqlalchemy.URL.create(
+                "mysql+pymysql", username=dbconf.user, password=dbconf.password or None,
+                host=dbconf.host, port=dbconf.port, database=dbconf.name, query={"charset": "utf8mb4"},
+            )
+            return cls(url.render_as_string(hide_password=False), "mysql", dbconf.pool_size)
+        return cls(f"sqlite:///{dbconf.path}", "sqlite", dbconf.pool_size)
+
+    def _take_over_sqlite_transactions(self, engine):
+        # pysqlite's own transaction handling begins lazily and cannot take the write lock up
+        # front; a write request must hold it from its first read (ticket numbers, duplicate
+        # checks), so we emit BEGIN ourselves: IMMEDIATE for writes, deferred for reads.
+        @event.listens_for(engine, "connect")
+        def _no_driver_transactions(dbapi_connection, _record):
+            dbapi_connection.isolation_level = None
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn):
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if getattr(self._local, "write", False) else "BEGIN")
+
+    # --- transactions ----------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def transaction(self, write=False):
+        """One unit of work on this thread's connection: committed on success, rolled back
+        on any exception. Nested calls join the outer transaction."""
+        outer = not self._ds.in_transaction
+        if outer:
+            self._local.write = write
+        try:
+            self._ds.begin()
+        except sqlalchemy.exc.SQLAlchemyError as exc:
+            self._ds._release_connection()
+            raise DatabaseError(str(exc.orig if hasattr(exc, "orig") else exc)) from exc
+        try:
+            yield self
+        except BaseException:
+            self._ds.rollback()
+            raise
+        else:
+            self._ds.commit()
+
+    # --- reads -------------------------------------------------------------------------
+
+    def _execute(self, sql, params):
+        return self._ds.executable.execute(text(sql), params or {})
+
+    def rows(self, sql, params=None):
+        """All rows as dicts of MySQL-rendered strings, in column order."""
+        result = self._execute(sql, params)
+        keys = list(result.keys())
+        raw = result.fetchall()
+        if self.dialect == "mysql":
+            return [dict(zip(keys, map(_mysql_value, row))) for row in raw]
+        renderers = [self._renderer(k) for k in keys]
+        return [
+            {k: (None if v is None else (v if type(v) is str else r(v))) for k, r, v in zip(keys, renderers, row)}
+            for row in raw
+        ]
+
+    def _renderer(self, name):
+        found = self._renderers.get(name)
+        if found is None:
+            found = self._renderers[name] = _sqlite_renderer(name)
+        return found
+
+    def row(self, sql, params=None):
+        found = self.rows(sql, params)
+        return found[0] if found else None
+
+    def scalar(self, sql, params=None):
+        found = self.row(sql, params)
+        return None if found is None else next(iter(found.values()))
+
+    # --- writes ------------------------------------------------------------------------
+
+    def execute(self, sql, params=None):
+        """Run a statement; returns the number of rows it matched."""
+        return self._execute(sql, params).rowcount
+
+    def insert(self, table, values):
+        """Insert one row (NOT NULL columns without default get ITFlow's empty value); returns its id."""
+        return self._ds.load_table(table).insert(schema.filled_row(table, values))
+
+    def update(self, table, values, where):
+        """Set `values` on rows matching every `where` column; returns rows matched, not
+        rows changed (MySQL is told CLIENT_FOUND_ROWS by SQLAlchemy), so a repeat counts."""
+        if not values:
+            return self.count(table, where)
+        sets = ", ".join(f"{c} = :v_{c}" for c in values)
+        conds = " AND ".join(f"{c} = :w_{c}" for c in where)
+        params = {f"v_{c}": v for c, v in values.items()}
+        params.update({f"w_{c}": v for c, v in where.items()})
+        return self.execute(f"UPDATE {table} SET {sets} WHERE {conds}", params)
+
+    def delete(self, table, where):
+        conds = " AND ".join(f"{c} = :w_{c}" for c in where)
+        return self.execute(f"DELETE FROM {table} WHERE {conds}", {f"w_{c}": v for c, v in where.items()})
+
+    def count(self, table, where):
+        conds = " AND ".join(f"{c} = :w_{c}" for c in where) or "1 = 1"
+        return int(self.scalar(f"SELECT COUNT(*) AS n FROM {table} WHERE {conds}",
+                               {f"w_{c}": v for c, v in where.items()}))
+
+    # --- schema ------------------------------------------------------------------------
+
+    def table_names(self):
+        return set(sqlalchemy.inspect(self._ds.engine).get_table_names())
+
+    def columns_of(self, table):
+        return [c["name"] for c in sqlalchemy.inspect(self._ds.engine).get_columns(table)]
+
+    def create_schema(self):
+        """Create every ITFlow table that is missing and the seed rows that are missing."""
+        with self.transaction(write=True):
+            for statement in schema.create_statements(self.dialect):
+                self.execute(statement)
+        with self.transaction(write=True):
+            for table, key, row in schema.seed_rows():
+                if not self.count(table, {key: row[key]}):
+                    self.insert(table, row)
+
+    def close(self):
+        self._ds.close()

@@ -1,0 +1,188 @@
+"""ITFlow's table layout (from itflow_schema.json) and what we derive from it.
+
+The layout is the compatibility contract: the same names, order, types, nullability and
+defaults as a database ITFlow created, so the server runs unchanged on either.
+"""
+import json
+import os
+import re
+from functools import lru_cache
+
+_SCHEMA_FILE = os.path.join(os.path.dirname(__file__), "itflow_schema.json")
+
+TICKET_STATUSES = [  # (id, name, color, order) as ITFlow's setup writes them
+    (1, "New", "#dc3545", 1),
+    (2, "Open", "#007bff", 2),
+    (3, "On Hold", "#28a745", 3),
+    (4, "Resolved", "#343a40", 4),
+    (5, "Closed", "#343a40", 5),
+]
+
+
+class Column:
+    __slots__ = ("name", "type", "nullable", "default", "auto_increment", "on_update_now", "primary_key")
+
+    def __init__(self, spec):
+        self.name = spec["name"]
+        self.type = spec["type"]
+        self.nullable = spec["null"]
+        self.default = spec.get("default")
+        extra = spec.get("extra") or ""
+        self.auto_increment = extra == "auto_increment"
+        self.on_update_now = "on update" in extra
+        self.primary_key = bool(spec.get("primary_key"))
+
+    @property
+    def base_type(self):
+        return self.type.split("(", 1)[0].lower()
+
+    @property
+    def scale(self):
+        match = re.match(r"decimal\(\d+,(\d+)\)", self.type)
+        return int(match.group(1)) if match else None
+
+    @property
+    def is_integer(self):
+        return self.base_type in ("int", "tinyint", "smallint", "mediumint", "bigint")
+
+    @property
+    def is_numeric(self):
+        return self.is_integer or self.base_type in ("decimal", "float", "double")
+
+    @property
+    def is_temporal(self):
+        return self.base_type in ("date", "datetime", "time", "timestamp")
+
+    def empty_value(self):
+        """What an omitted NOT NULL column without default receives: '' or 0 (ITFlow's empties)."""
+        if self.is_numeric:
+            return 0
+        if self.is_temporal:
+            return None  # the few NOT NULL dates (invoice_date, ...) are set by their endpoint
+        return ""
+
+
+@lru_cache(maxsize=1)
+def tables():
+    """{table name: [Column, ...]} in ITFlow's column order."""
+    with open(_SCHEMA_FILE, encoding="utf-8") as handle:
+        raw = json.load(handle)["tables"]
+    return {name: [Column(c) for c in cols] for name, cols in raw.items()}
+
+
+@lru_cache(maxsize=1)
+def column_types():
+    """{column name: Column} over every table. ITFlow prefixes its column names, so a name
+    is unique enough to tell how to render a value (the few shared names agree on type)."""
+    found = {}
+    for cols in tables().values():
+        for col in cols:
+            found.setdefault(col.name, col)
+    return found
+
+
+def columns(table):
+    return tables()[table]
+
+
+def primary_key(table):
+    return next(c.name for c in tables()[table] if c.primary_key)
+
+
+# --- DDL -------------------------------------------------------------------------------
+
+def _mysql_column(col):
+    parts = [f"`{col.name}`", col.type, "NULL" if col.nullable else "NOT NULL"]
+    if col.auto_increment:
+        parts.append("AUTO_INCREMENT")
+    elif col.default is not None:
+        parts.append(f"DEFAULT {col.default}")
+    elif col.nullable:
+        parts.append("DEFAULT NULL")
+    if col.on_update_now:
+        parts.append("ON UPDATE current_timestamp()")
+    return " ".join(parts)
+
+
+def _sqlite_type(col):
+    if col.base_type == "enum":
+        return "TEXT"
+    return col.type
+
+
+def _sqlite_default(default):
+    if default == "current_timestamp()":
+        # MySQL's CURRENT_TIMESTAMP is the server's local time; SQLite's is UTC.
+        return "(datetime('now','localtime'))"
+    return default
+
+
+def _sqlite_column(col):
+    if col.auto_increment:
+        return f'"{col.name}" INTEGER PRIMARY KEY AUTOINCREMENT'
+    parts = [f'"{col.name}"', _sqlite_type(col), "NULL" if col.nullable else "NOT NULL"]
+    if col.default is not None:
+        parts.append(f"DEFAULT {_sqlite_default(col.default)}")
+    return " ".join(parts)
+
+
+def create_statements(dialect):
+    """Every CREATE statement for the layout, idempotent (IF NOT EXISTS)."""
+    statements = []
+    for table, cols in tables().items():
+        if dialect == "mysql":
+            body = ",\n  ".join(_mysql_column(c) for c in cols)
+            keys = [c.name for c in cols if c.primary_key]
+            if keys:
+                body += ",\n  PRIMARY KEY (" + ", ".join(f"`{k}`" for k in keys) + ")"
+            statements.append(
+                f"CREATE TABLE IF NOT EXISTS `{table}` (\n  {body}\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+            )
+        else:
+            body = ",\n  ".join(_sqlite_column(c) for c in cols)
+            keys = [c.name for c in cols if c.primary_key and not c.auto_increment]
+            if keys:
+                body += ",\n  PRIMARY KEY (" + ", ".join(f'"{k}"' for k in keys) + ")"
+            statements.append(f'CREATE TABLE IF NOT EXISTS "{table}" (\n  {body}\n)')
+            pk = next((c.name for c in cols if c.primary_key), None)
+            for col in cols:
+                if col.on_update_now and pk:
+                    # SQLite has no ON UPDATE clause; a trigger stamps the row instead,
+                    # unless the statement itself set the column.
+                    statements.append(
+                        f'CREATE TRIGGER IF NOT EXISTS "{table}_{col.name}_on_update" '
+                        f'AFTER UPDATE ON "{table}" FOR EACH ROW '
+                        f'WHEN NEW."{col.name}" IS OLD."{col.name}" BEGIN '
+                        f'UPDATE "{table}" SET "{col.name}" = datetime(\'now\',\'localtime\') '
+                        f'WHERE "{pk}" = NEW."{pk}"; END'
+                    )
+    return statements
+
+
+def filled_row(table, values):
+    """`values` plus ITFlow's empty value for every NOT NULL column that has no default,
+    so that an insert succeeds under MySQL's strict mode the way ITFlow's own inserts do."""
+    row = {}
+    for col in tables()[table]:
+        if col.name in values:
+            row[col.name] = values[col.name]
+        elif not col.nullable and col.default is None and not col.auto_increment:
+            empty = col.empty_value()
+            if empty is not None:
+                row[col.name] = empty
+    return row
+
+
+def seed_rows():
+    """(table, key column, row) for what ITFlow's setup writes; inserted only when absent."""
+    seeds = [
+        ("companies", "company_id", {"company_id": 1, "company_name": "My Company", "company_currency": "USD"}),
+        ("settings", "company_id", {"company_id": 1, "config_ticket_prefix": "TCK-",
+                                    "config_ticket_next_number": 1}),
+    ]
+    for status_id, name, color, order in TICKET_STATUSES:
+        seeds.append(("ticket_statuses", "ticket_status_id", {
+            "ticket_status_id": status_id, "ticket_status_name": name,
+            "ticket_status_color": color, "ticket_status_active": 1, "ticket_status_order": order,
+        }))
+    return [(table, key, filled_row(table, row)) for table, key, row in seeds]
