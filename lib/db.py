@@ -79,7 +79,7 @@ class Database:
     def __init__(self, url, dialect, pool_size=8):
         self.dialect = dialect
         self._local = threading.local()
-        engine_kwargs = {"pool_pre_ping": True}
+        engine_kwargs = {"pool_pre_ping": True, "hide_parameters": True}
         if dialect == "mysql":
             engine_kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=3600,
                                  connect_args={"conv": _PYMYSQL_ENCODERS})
@@ -174,8 +174,14 @@ class Database:
         return self._execute(sql, params).rowcount
 
     def insert(self, table, values):
-        """Insert one row (NOT NULL columns without default get ITFlow's empty value); returns its id."""
-        return self._ds.load_table(table).insert(schema.filled_row(table, values))
+        """Insert one row (NOT NULL columns without default get ITFlow's empty value); returns its id.
+
+        Written here rather than through dataset's Table.insert: its reflected column types
+        would convert (and on SQLite refuse) the MySQL-style text values we store."""
+        row = schema.filled_row(table, values)
+        names = ", ".join(row)
+        binds = ", ".join(f":{c}" for c in row)
+        return self._execute(f"INSERT INTO {table} ({names}) VALUES ({binds})", row).lastrowid
 
     def update(self, table, values, where):
         """Set `values` on rows matching every `where` column; returns rows matched, not

@@ -1,0 +1,1 @@
+"""Shared machinery: everything the endpoint files stand on."""

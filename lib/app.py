@@ -1,0 +1,136 @@
+"""The falcon application: route → parse → authenticate → endpoint → envelope.
+
+`create_app(config, db)` is the factory; it reads no environment variables.
+"""
+import logging
+import secrets
+
+import falcon
+import sqlalchemy
+
+from . import audit, envelope, routing
+from .auth import KeyStore, load_secret
+from .db import DatabaseError
+from .endpoint import Call, Client
+from .envelope import ApiError, MethodNotAllowed, Unauthorized
+from .params import Params
+from .scope import Scope
+
+log = logging.getLogger("itflow_api")
+
+_METHODS = ("get", "post", "put", "patch", "delete", "options", "head", "trace", "connect")
+
+
+def _send(resp, status, body, headers=None):
+    resp.status = falcon.code_to_http_status(status)
+    resp.content_type = "application/json"
+    resp.data = envelope.encode(body)
+    for name, value in (headers or {}).items():
+        resp.set_header(name, value)
+
+
+class Service:
+    """Everything the request path shares: settings, database, keys, routes."""
+
+    def __init__(self, config, db, keys):
+        self.settings = config.server
+        self.db = db
+        self.keys = keys
+        self.trusted_proxies = set(config.server.trusted_proxies.split())
+
+    def client_of(self, req):
+        ip = req.remote_addr or ""
+        if ip in self.trusted_proxies:
+            forwarded = req.get_header("X-Forwarded-For")
+            if forwarded:
+                ip = forwarded.split(",")[0].strip()
+        return Client(ip=ip, user_agent=req.user_agent or "")
+
+
+class EndpointResource:
+    """Answers one endpoint path; every HTTP method lands here so that a wrong one gets
+    the envelope and an Allow header rather than falcon's default."""
+
+    def __init__(self, service, path, endpoint):
+        self.service = service
+        self.path = path
+        self.endpoint = endpoint
+        for method in _METHODS:
+            setattr(self, f"on_{method}", self.respond)
+
+    def respond(self, req, resp):
+        service, endpoint = self.service, self.endpoint
+        if req.method != endpoint.method:
+            raise MethodNotAllowed(endpoint.method)
+        params = Params.from_request(req, service.settings.max_body_bytes)
+        presented = params.api_key
+        if not presented:
+            raise Unauthorized(envelope.NO_KEY)
+        client = service.client_of(req)
+        db = service.db
+        with db.transaction(write=endpoint.writes):
+            key = service.keys.authenticate(presented)
+            if key is None:
+                # Logged and committed even though the caller is refused.
+                audit.auth_failed(db, client, self.path)
+                status, body = 401, envelope.failure(envelope.AUTH_FAILED)
+            else:
+                call = Call(db, params, key, Scope(key, params), client, self.path, service.settings)
+                status, body = 200, endpoint(call)
+        _send(resp, status, body)
+
+
+# --- error handlers: typed errors in, one envelope out --------------------------------
+
+def _api_error(req, resp, ex, params):
+    _send(resp, ex.status, ex.body(), ex.headers)
+
+
+def _http_error(req, resp, ex, params):
+    if ex.status_code == 404:
+        message = f"Unknown endpoint {req.path}: endpoints are /api/v1/<module>/<function>.php."
+    else:
+        message = ex.description or ex.title
+    headers = {k: v for k, v in (ex.headers or {}).items() if k.lower() == "allow"}
+    _send(resp, ex.status_code, envelope.failure(message), headers)
+
+
+def _database_error(req, resp, ex, params):
+    # Never log the query string: it may carry the api_key.
+    log.error("database error on %s %s: %s", req.method, req.path, type(ex).__name__)
+    _send(resp, 503, envelope.failure("The database is not reachable or refused the request; "
+                                      "try again shortly, or ask the administrator to check the server log."))
+
+
+def _unexpected(req, resp, ex, params):
+    if isinstance(ex, falcon.HTTPError):
+        return _http_error(req, resp, ex, params)
+    reference = secrets.token_hex(4)
+    log.exception("unexpected error %s on %s %s", reference, req.method, req.path)
+    _send(resp, 500, envelope.failure(f"Internal error (reference {reference}); "
+                                      "the server log has the details."))
+
+
+class ApiApp(falcon.App):
+    """falcon.App plus what tests and the CLI want to reach: the service and route table."""
+
+    service = None
+    routes = None
+
+
+def create_app(config, db, keys=None, extra_endpoint_roots=()):
+    keys = keys or KeyStore(db, load_secret(config.security))
+    service = Service(config, db, keys)
+    app = ApiApp()
+    app.req_options.strip_url_path_trailing_slash = False
+    routes = routing.discover(extra_endpoint_roots)
+    for path, endpoint in routes.items():
+        app.add_route(path, EndpointResource(service, path, endpoint))
+    app.add_error_handler(Exception, _unexpected)
+    app.add_error_handler(falcon.HTTPError, _http_error)
+    app.add_error_handler(ApiError, _api_error)
+    app.add_error_handler(DatabaseError, _database_error)
+    app.add_error_handler(sqlalchemy.exc.OperationalError, _database_error)
+    app.service = service
+    app.routes = routes
+    return app

@@ -1,0 +1,33 @@
+"""Rows in ITFlow's `logs` table: the one place that writes them.
+
+Descriptions name records and keys, never secrets (no api_key, no decrypt password).
+"""
+
+# Column widths of logs.log_ip / log_user_agent / log_description (MySQL strict mode
+# refuses longer values, so they are cut here rather than failing the request).
+_IP_MAX, _AGENT_MAX, _DESCRIPTION_MAX = 200, 250, 1000
+
+
+def write(db, client, log_type, action, description, client_id=0, entity_id=0, user_id=0):
+    db.insert("logs", {
+        "log_type": log_type,
+        "log_action": action,
+        "log_description": description[:_DESCRIPTION_MAX],
+        "log_ip": (client.ip or "")[:_IP_MAX],
+        "log_user_agent": (client.user_agent or "")[:_AGENT_MAX],
+        "log_client_id": int(client_id or 0),
+        "log_entity_id": int(entity_id or 0),
+        "log_user_id": int(user_id or 0),
+    })
+
+
+def auth_failed(db, client, path):
+    write(db, client, "API", "Failed", f"Incorrect or expired key (endpoint: {path})")
+
+
+def record_change(db, client, key, entity, action, name, client_id, entity_id, api_description):
+    """The two rows every successful write leaves: one for the record, one for the API call."""
+    write(db, client, entity, action, f"{name} via API ({key.name})",
+          client_id=client_id, entity_id=entity_id, user_id=key.user_id or 0)
+    write(db, client, "API", "Success", f"{api_description} via API ({key.name})",
+          client_id=client_id, user_id=key.user_id or 0)

@@ -1,0 +1,157 @@
+"""API keys: hashing, authentication, creation, listing and revocation.
+
+ITFlow stores `api_key_secret` in clear text. Keys this server creates are stored only as
+HMAC-SHA256(server secret, key), marked by HASH_PREFIX so both kinds share the table; the
+clear-text rows ITFlow wrote keep working. Every comparison is constant-time: the hashed
+form is looked up by its (unguessable) hash, clear-text rows are compared in Python.
+"""
+import hashlib
+import hmac
+import os
+import secrets
+import string
+from dataclasses import dataclass
+from datetime import date
+
+from . import crypto
+
+HASH_PREFIX = "$hmac-sha256$"
+KEY_LENGTH = 32  # what ITFlow generates
+_KEY_ALPHABET = string.ascii_letters + string.digits
+
+LAYOUT_CLIENT = "client"  # ITFlow <= 2.4.6: api_key_client_id
+LAYOUT_USER = "user"      # ITFlow >= 2.4.7: api_key_user_id
+
+
+@dataclass(frozen=True)
+class Key:
+    id: int
+    name: str
+    client_id: int          # 0: all clients (client layout)
+    decrypt_hash: str
+    user_id: int = None     # set on the user layout
+
+    @property
+    def all_clients(self):
+        return self.client_id == 0
+
+
+class KeyManagementError(Exception):
+    """A key management request that cannot be done (shown to the CLI user)."""
+
+
+def load_secret(security):
+    """The HMAC secret: from the config, else from secret_file (created on first use)."""
+    if security.key_hash_secret:
+        return security.key_hash_secret.encode("utf-8")
+    path = security.secret_file
+    if os.path.exists(path):
+        with open(path, encoding="ascii") as handle:
+            value = handle.read().strip()
+        if value:
+            return value.encode("ascii")
+    value = secrets.token_hex(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(value + "\n")
+    return value.encode("ascii")
+
+
+def detect_layout(db):
+    columns = db.columns_of("api_keys")
+    return LAYOUT_USER if "api_key_user_id" in columns else LAYOUT_CLIENT
+
+
+class KeyStore:
+    def __init__(self, db, secret, layout=None):
+        self.db = db
+        self._secret = secret
+        self.layout = layout or detect_layout(db)
+        self._owner = "api_key_user_id" if self.layout == LAYOUT_USER else "api_key_client_id"
+
+    def hash(self, presented):
+        digest = hmac.new(self._secret, presented.encode("utf-8"), hashlib.sha256).hexdigest()
+        return HASH_PREFIX + digest
+
+    def _key(self, row):
+        owner = int(row[self._owner])
+        if self.layout == LAYOUT_USER:
+            return Key(int(row["api_key_id"]), row["api_key_name"], 0, row["api_key_decrypt_hash"], owner)
+        return Key(int(row["api_key_id"]), row["api_key_name"], owner, row["api_key_decrypt_hash"])
+
+    def authenticate(self, presented):
+        """The Key for `presented`, or None when it is unknown or expired.
+
+        Valid while api_key_expire > NOW(): a key stops at 00:00 on its expiry date.
+        """
+        if not presented or len(presented) > 255:
+            return None
+        hashed = self.hash(presented)
+        rows = self.db.rows(
+            "SELECT api_key_id, api_key_name, api_key_secret, api_key_decrypt_hash, api_key_expire, "
+            f"{self._owner} FROM api_keys "
+            "WHERE api_key_secret = :hashed OR api_key_secret NOT LIKE :prefix",
+            {"hashed": hashed, "prefix": HASH_PREFIX + "%"},
+        )
+        today = date.today().isoformat()
+        match = None
+        for row in rows:
+            stored = row["api_key_secret"]
+            candidate = hashed if stored.startswith(HASH_PREFIX) else presented
+            if hmac.compare_digest(stored.encode("utf-8"), candidate.encode("utf-8")):
+                match = match or row
+        if match is None or not (str(match["api_key_expire"]) > today):
+            return None
+        return self._key(match)
+
+    # --- management (CLI) --------------------------------------------------------------
+
+    def _master_key(self, unlock_key, unlock_password):
+        """The site's master key: opened with an existing key + its decrypt password, or
+        generated when the database has none yet (a fresh schema of our own)."""
+        if unlock_key:
+            key = self.authenticate(unlock_key)
+            if key is None:
+                raise KeyManagementError("the unlock key is invalid or expired")
+            try:
+                return crypto.open_decrypt_hash(key.decrypt_hash, unlock_password or "")
+            except crypto.WrongPassword:
+                raise KeyManagementError("wrong decrypt password for the unlock key") from None
+        in_use = self.db.scalar(
+            "SELECT COUNT(*) AS n FROM api_keys WHERE api_key_decrypt_hash <> ''") or "0"
+        users = self.db.scalar(
+            "SELECT COUNT(*) AS n FROM users WHERE user_specific_encryption_ciphertext IS NOT NULL "
+            "AND user_specific_encryption_ciphertext <> ''") or "0"
+        if int(in_use) or int(users):
+            raise KeyManagementError(
+                "this database already has a master key: pass --unlock-key with an existing key "
+                "that can decrypt (and its decrypt password) to create another one")
+        return crypto.new_master_key()
+
+    def create(self, name, expire, owner_id=0, decrypt_password=None,
+               unlock_key=None, unlock_password=None):
+        """Create a key; returns (clear-text key, key id). The clear text is never stored."""
+        decrypt_hash = ""
+        if decrypt_password:
+            master = self._master_key(unlock_key, unlock_password)
+            decrypt_hash = crypto.make_decrypt_hash(master, decrypt_password)
+        presented = "".join(secrets.choice(_KEY_ALPHABET) for _ in range(KEY_LENGTH))
+        with self.db.transaction(write=True):
+            key_id = self.db.insert("api_keys", {
+                "api_key_name": name,
+                "api_key_secret": self.hash(presented),
+                "api_key_decrypt_hash": decrypt_hash,
+                "api_key_expire": expire,
+                self._owner: int(owner_id),
+            })
+        return presented, key_id
+
+    def list(self):
+        with self.db.transaction():
+            return self.db.rows(
+                f"SELECT api_key_id, api_key_name, api_key_created_at, api_key_expire, {self._owner}, "
+                "api_key_secret, api_key_decrypt_hash FROM api_keys ORDER BY api_key_id")
+
+    def revoke(self, key_id):
+        with self.db.transaction(write=True):
+            return self.db.delete("api_keys", {"api_key_id": int(key_id)}) > 0

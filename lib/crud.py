@@ -1,0 +1,197 @@
+"""Generic read / create / update / delete / archive over a module definition.
+
+Each endpoint file is one line: `endpoint = Read(MODULE)` and so on. Every query carries
+the key's client scope; a record outside it is reported exactly like a missing one.
+"""
+from . import envelope
+from .envelope import NotFound, Refused
+from .fields import now
+
+
+class Operation:
+    method = "POST"
+    writes = True
+    verb = ""
+
+    def __init__(self, module):
+        self.module = module
+
+    @property
+    def summary(self):
+        return f"{self.verb} {self.module.name}"
+
+    # --- shared building blocks --------------------------------------------------------
+
+    def record_id(self, call):
+        column = self.module.id_column
+        if not call.params.has(column):
+            raise Refused(f"Missing required field: {column}.")
+        return call.params.int(column)
+
+    def current(self, call, record_id):
+        """The record as stored, if the key may touch it; otherwise NotFound."""
+        m = self.module
+        where, params = [f"{m.id_column} = :record_id"], {"record_id": record_id}
+        if m.client_column:
+            condition, scope_params = call.scope.filter(m.client_column)
+            if condition:
+                where.append(condition)
+                params.update(scope_params)
+        row = call.db.row(f"SELECT * FROM {m.table} WHERE {' AND '.join(where)}", params)
+        if row is None:
+            raise NotFound(f"No {m.entity.lower()} with {m.id_column} {record_id} "
+                           "(for this client and company).")
+        return row
+
+    def parse_given(self, call):
+        """{field name: parsed value} for every field the request sends."""
+        return {f.name: f.parse(call.params.get(f.name)) for f in self.module.fields if call.params.has(f.name)}
+
+    def columns(self, values):
+        """Request-named values → column-named row (fields handled by hooks are left out)."""
+        fields = {f.name: f for f in self.module.fields}
+        row = {}
+        for name, value in values.items():
+            f = fields.get(name)
+            if f is None:
+                row[name] = value        # a column a hook set directly
+            elif f.stored:
+                row[f.target] = value
+        return row
+
+    def display_name(self, values, current=None):
+        column = self.module.name_column
+        if column in values:
+            return values[column]
+        return (current or {}).get(column) or ""
+
+
+class Read(Operation):
+    method = "GET"
+    writes = False
+    verb = "Read"
+
+    def __call__(self, call):
+        m = self.module
+        where, params = [], {}
+        if m.client_column:
+            condition, scope_params = call.scope.filter(m.client_column)
+            if condition:
+                where.append(condition)
+                params.update(scope_params)
+        lookup = next((lk for lk in m.lookups if call.params.has(lk.param)), None)
+        single = False
+        if lookup is not None:
+            value = self._lookup_value(lookup, call.params.get(lookup.param))
+            where.append(f"{lookup.target} = :lookup")
+            params["lookup"] = value
+            single = lookup.single
+        source = (m.single_from if single else m.list_from) or m.table
+        sql = f"SELECT * FROM {source}"
+        if where:
+            sql += " WHERE " + " AND ".join(where)
+        if not single:
+            params["limit"], params["offset"] = call.paging()
+            sql += f" ORDER BY {m.id_column} LIMIT :limit OFFSET :offset"
+        rows = [r for r in (m.hooks.read_row(call, m, row) for row in call.db.rows(sql, params)) if r is not None]
+        return envelope.read_ok(rows)
+
+    @staticmethod
+    def _lookup_value(lookup, raw):
+        from .fields import PARSERS
+        value = PARSERS[lookup.kind](lookup.param, raw)
+        return lookup.transform(value) if lookup.transform else value
+
+
+class Create(Operation):
+    verb = "Create"
+
+    def __call__(self, call):
+        m = self.module
+        given = self.parse_given(call)
+        values = {f.name: given.get(f.name, f.empty) for f in m.fields}
+        missing = [f.name for f in m.fields if f.required and values[f.name] in ("", None)]
+        if missing:
+            raise Refused(f"Missing required field(s): {', '.join(missing)}.")
+        if m.create_needs_all_clients_key and not call.key.all_clients:
+            raise Refused(f"Creating {m.name} needs an all-clients API key.")
+        if m.client_column and m.client_column != m.id_column:
+            client_id = call.scope.write_client
+            if not client_id:
+                raise Refused("Missing required field: client_id (this key is for all clients, "
+                              "so the request must name the client).")
+            if not call.db.count("clients", {"client_id": client_id}):
+                raise Refused(f"No client with client_id {client_id}.")
+            values[m.client_column] = client_id
+        m.hooks.before_create(call, m, values)
+        record_id = call.db.insert(m.table, self.columns(values))
+        m.hooks.after_create(call, m, record_id, values)
+        client_id = values.get(m.client_column, 0) if m.client_column != m.id_column else record_id
+        name = self.display_name(values)
+        call.log_change(m.entity, "Create", name, client_id, record_id,
+                        f"Created {m.entity.lower()} {name}")
+        return envelope.created(record_id)
+
+
+class Update(Operation):
+    verb = "Update"
+
+    def __call__(self, call):
+        m = self.module
+        record_id = self.record_id(call)
+        current = self.current(call, record_id)
+        values = self.parse_given(call)
+        values.pop(m.id_column, None)
+        emptied = [f.name for f in m.fields if f.required and f.name in values and values[f.name] in ("", None)]
+        if emptied:
+            raise Refused(f"Field(s) cannot be empty: {', '.join(emptied)}.")
+        m.hooks.before_update(call, m, current, values)
+        count = call.db.update(m.table, self.columns(values), {m.id_column: record_id})
+        m.hooks.after_update(call, m, current, values)
+        name = self.display_name(values, current)
+        call.log_change(m.entity, "Edit", name, self._client_of(current), record_id,
+                        f"Updated {m.entity.lower()} {name}")
+        return envelope.changed(count)
+
+    def _client_of(self, current):
+        return int(current.get(self.module.client_column) or 0) if self.module.client_column else 0
+
+
+class Delete(Update):
+    verb = "Delete"
+
+    def __call__(self, call):
+        m = self.module
+        record_id = self.record_id(call)
+        current = self.current(call, record_id)
+        m.hooks.before_delete(call, m, current)
+        count = call.db.delete(m.table, {m.id_column: record_id})
+        name = self.display_name({}, current)
+        call.log_change(m.entity, "Delete", name, self._client_of(current), record_id,
+                        f"Deleted {m.entity.lower()} {name}")
+        return envelope.changed(count)
+
+
+class Archive(Update):
+    """archive.php / unarchive.php: set or clear the module's *_archived_at."""
+
+    def __init__(self, module, archived=True):
+        super().__init__(module)
+        self.archived = archived
+        self.verb = "Archive" if archived else "Unarchive"
+
+    def __call__(self, call):
+        m = self.module
+        record_id = self.record_id(call)
+        current = self.current(call, record_id)
+        count = call.db.update(m.table, {m.archived_column: now() if self.archived else None},
+                               {m.id_column: record_id})
+        m.hooks.on_archive(call, m, current, self.archived)
+        name = self.display_name({}, current)
+        call.log_change(m.entity, self.verb, name, self._client_of(current), record_id,
+                        f"{self.verb}d {m.entity.lower()} {name}")
+        return envelope.changed(count)
+
+
+def Unarchive(module):
+    return Archive(module, archived=False)

@@ -1,0 +1,57 @@
+"""What an endpoint file declares, and what it is handed for one request.
+
+An endpoint file `api/v1/<module>/<function>.py` defines `endpoint`: any object with
+`method` ("GET" or "POST"), `writes` (bool) and `__call__(call) -> envelope body`.
+Module endpoints build it from their module definition; a site's own endpoint can use
+the `@endpoint(...)` decorator on a plain function.
+"""
+from dataclasses import dataclass
+
+from . import audit
+
+
+@dataclass
+class Client:
+    """Who is calling, as it goes into `logs`."""
+    ip: str
+    user_agent: str
+
+
+class Call:
+    """One authenticated request, as an endpoint sees it."""
+
+    __slots__ = ("db", "params", "key", "scope", "client", "path", "settings")
+
+    def __init__(self, db, params, key, scope, client, path, settings):
+        self.db = db
+        self.params = params
+        self.key = key
+        self.scope = scope
+        self.client = client
+        self.path = path
+        self.settings = settings  # ServerConfig
+
+    def paging(self):
+        return self.params.paging(self.settings.max_limit)
+
+    def log_change(self, entity, action, name, client_id, entity_id, api_description=None):
+        audit.record_change(self.db, self.client, self.key, entity, action, name, client_id, entity_id,
+                            api_description or f"{action} {entity.lower()} {name}")
+
+
+class FunctionEndpoint:
+    def __init__(self, func, method, summary, writes):
+        self.func = func
+        self.method = method
+        self.summary = summary or (func.__doc__ or "").strip().split("\n")[0]
+        self.writes = writes
+
+    def __call__(self, call):
+        return self.func(call)
+
+
+def endpoint(method="GET", summary="", writes=None):
+    """Decorator for a hand-written endpoint function taking a Call."""
+    def wrap(func):
+        return FunctionEndpoint(func, method, summary, method != "GET" if writes is None else writes)
+    return wrap

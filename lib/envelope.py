@@ -1,0 +1,103 @@
+"""The response envelope: the one place that knows its shapes, statuses and messages.
+
+ITFlow answers `success` as the *string* "True"/"False"; `count` is an int for reads,
+updates and deletes but the string "1" for creates. Clients depend on both.
+"""
+import json
+
+# ITFlow's own wording, kept to the letter because scripts match on it.
+AUTH_FAILED = "Authentication failed. API key is invalid or has expired."
+NO_RESOURCE = "No resource (for this client and company) with the specified parameter(s)."
+ONLY_METHOD = "Can only send {method} requests to this endpoint."
+NO_KEY = ("Missing API key: send api_key in the query string or JSON body, "
+          "or an X-API-KEY or 'Authorization: Bearer' header.")
+
+
+def read_ok(rows):
+    if not rows:
+        return failure(NO_RESOURCE)
+    return {"success": "True", "count": len(rows), "data": rows}
+
+
+def created(insert_id):
+    return {"success": "True", "count": "1", "data": [{"insert_id": int(insert_id)}]}
+
+
+def changed(count):
+    return {"success": "True", "count": int(count)}
+
+
+def failure(message):
+    return {"success": "False", "message": message, "count": 0, "data": []}
+
+
+def encode(body):
+    # Compact like PHP's json_encode; non-ASCII escaped as \uXXXX, as PHP does by default.
+    return json.dumps(body, separators=(",", ":")).encode("ascii")
+
+
+class ApiError(Exception):
+    """A refusal that becomes a "False" envelope with this HTTP status."""
+
+    status = 200
+
+    def __init__(self, message, status=None, headers=None):
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+        self.headers = headers or {}
+
+    def body(self):
+        return failure(self.message)
+
+
+class Refused(ApiError):
+    """A write or look-up that cannot be done: ITFlow answers these with HTTP 200."""
+    status = 200
+
+
+class NotFound(Refused):
+    """Nothing matched (or it is outside the key's scope, which looks the same)."""
+
+    def __init__(self, message=NO_RESOURCE):
+        super().__init__(message)
+
+
+class BadRequest(ApiError):
+    status = 400
+
+
+class Unauthorized(ApiError):
+    status = 401
+
+
+class Forbidden(ApiError):
+    status = 403
+
+
+class RouteNotFound(ApiError):
+    status = 404
+
+
+class MethodNotAllowed(ApiError):
+    status = 405
+
+    def __init__(self, allowed):
+        super().__init__(ONLY_METHOD.format(method=allowed), headers={"Allow": allowed})
+
+
+class PayloadTooLarge(ApiError):
+    status = 413
+
+
+class TooManyRequests(ApiError):
+    status = 429
+
+
+class ServerError(ApiError):
+    status = 500
+
+
+class Unavailable(ApiError):
+    status = 503

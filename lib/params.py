@@ -1,0 +1,124 @@
+"""Request parsing: query string and body become one Params object, once per request.
+
+GET endpoints read their parameters from the query string; POST endpoints from the body
+(JSON, or form-encoded as a convenience). The API key and decrypt password may come from
+either place or a header; limit/offset from the query first, then the body.
+"""
+import json
+from urllib.parse import parse_qsl
+
+from falcon.uri import parse_query_string
+
+from . import text
+from .envelope import BadRequest, PayloadTooLarge
+from .fields import parse_int
+
+DEFAULT_LIMIT = 50
+
+
+def _first(value):
+    return value[0] if isinstance(value, list) else value
+
+
+def _read_body(req, max_bytes):
+    length = req.content_length
+    if length is not None and length > max_bytes:
+        raise PayloadTooLarge(f"Request body is larger than the {max_bytes} bytes this server accepts.")
+    raw = req.bounded_stream.read(max_bytes + 1)
+    if len(raw) > max_bytes:
+        raise PayloadTooLarge(f"Request body is larger than the {max_bytes} bytes this server accepts.")
+    return raw
+
+
+def _parse_body(req, raw):
+    if not raw.strip():
+        return {}
+    content_type = (req.content_type or "").split(";")[0].strip().lower()
+    decoded = text.decode_bytes(raw)
+    # ITFlow decodes the body as JSON whatever the Content-Type says (curl -d labels JSON
+    # as a form), so a body that opens like JSON is JSON; a real form is accepted too.
+    if content_type == "application/x-www-form-urlencoded" and not decoded.lstrip().startswith(("{", "[")):
+        return {k: v for k, v in parse_qsl(decoded, keep_blank_values=True)}
+    try:
+        body = json.loads(decoded)
+    except ValueError:
+        raise BadRequest("Request body is not valid JSON: send a JSON object "
+                         "(Content-Type: application/json).") from None
+    if not isinstance(body, dict):
+        raise BadRequest("Request body must be a JSON object of field names and values.")
+    return body
+
+
+class Params:
+    def __init__(self, method, query, body, headers):
+        self.method = method
+        self.query = query
+        self.body = body
+        # Where an endpoint's own fields come from.
+        self.values = body if method == "POST" else query
+        self._headers = headers
+
+    @classmethod
+    def from_request(cls, req, max_body_bytes):
+        query = {k: _first(v) for k, v in parse_query_string(req.query_string, keep_blank=True).items()}
+        body = _parse_body(req, _read_body(req, max_body_bytes))
+        headers = {
+            "x-api-key": req.get_header("X-API-KEY"),
+            "authorization": req.get_header("Authorization"),
+            "x-api-decrypt-password": req.get_header("X-API-Decrypt-Password"),
+        }
+        return cls(req.method, query, body, headers)
+
+    # --- credentials of the caller -----------------------------------------------------
+
+    def _secret(self, name, header):
+        for source in (self.body, self.query):
+            value = source.get(name)
+            if value not in (None, ""):
+                return str(value)
+        return self._headers.get(header) or None
+
+    @property
+    def api_key(self):
+        key = self._secret("api_key", "x-api-key")
+        if key:
+            return key
+        auth = self._headers.get("authorization") or ""
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() == "bearer" and token.strip():
+            return token.strip()
+        return None
+
+    @property
+    def decrypt_password(self):
+        return self._secret("api_key_decrypt_password", "x-api-decrypt-password")
+
+    # --- endpoint fields ---------------------------------------------------------------
+
+    def has(self, name):
+        """Given and not JSON null (null means "not given")."""
+        return self.values.get(name) is not None
+
+    def get(self, name, default=None):
+        value = self.values.get(name)
+        return default if value is None else value
+
+    def int(self, name, default=None):
+        return parse_int(name, self.values[name]) if self.has(name) else default
+
+    def paging(self, max_limit):
+        """(limit, offset): query string first, then body; defaults 50 and 0."""
+        def pick(name):
+            for source in (self.query, self.body):
+                if source.get(name) not in (None, ""):
+                    return parse_int(name, source[name])
+            return None
+
+        limit, offset = pick("limit"), pick("offset")
+        limit = DEFAULT_LIMIT if limit is None else limit
+        offset = 0 if offset is None else offset
+        if limit < 1:
+            raise BadRequest("Parameter 'limit' must be 1 or more.")
+        if offset < 0:
+            raise BadRequest("Parameter 'offset' must be 0 or more.")
+        return min(limit, max_limit), offset
