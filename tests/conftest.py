@@ -1,0 +1,156 @@
+"""Test fixtures. The whole suite runs against one backend per pytest run:
+
+    ITFLOW_TEST_BACKEND=sqlite (default) or mysql
+    ITFLOW_TEST_MYSQL_HOST / _PORT / _USER / _PASSWORD  (default 127.0.0.1:3306 root, no password)
+
+Each run gets a fresh database (a temporary SQLite file, or a MySQL database with a random
+name that is dropped at the end); every test starts from the seeded, otherwise empty schema.
+"""
+import json
+import os
+import secrets
+from datetime import date, timedelta
+
+import pymysql
+import pytest
+from falcon import testing
+
+from itflow_api.lib import schema
+from itflow_api.lib.app import create_app
+from itflow_api.lib.auth import KeyStore
+from itflow_api.lib.config import Config
+from itflow_api.lib.db import Database
+
+BACKEND = os.environ.get("ITFLOW_TEST_BACKEND", "sqlite")
+MYSQL = {
+    "host": os.environ.get("ITFLOW_TEST_MYSQL_HOST", "127.0.0.1"),
+    "port": int(os.environ.get("ITFLOW_TEST_MYSQL_PORT", "3306")),
+    "user": os.environ.get("ITFLOW_TEST_MYSQL_USER", "root"),
+    "password": os.environ.get("ITFLOW_TEST_MYSQL_PASSWORD", ""),
+}
+SECRET = "test-secret-" + secrets.token_hex(8)
+
+
+def pytest_report_header(config):
+    return f"itflow-api backend: {BACKEND}"
+
+
+def _admin_connection():
+    return pymysql.connect(autocommit=True, **MYSQL)
+
+
+@pytest.fixture(scope="session")
+def config(tmp_path_factory):
+    cfg = Config()
+    cfg.security.key_hash_secret = SECRET
+    cfg.server.max_body_bytes = 64 * 1024
+    if BACKEND == "mysql":
+        name = f"itflow_test_{secrets.token_hex(4)}"
+        with _admin_connection() as conn, conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+        cfg.database.backend = "mysql"
+        cfg.database.host, cfg.database.port = MYSQL["host"], MYSQL["port"]
+        cfg.database.user, cfg.database.password = MYSQL["user"], MYSQL["password"]
+        cfg.database.name = name
+    else:
+        cfg.database.path = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
+    yield cfg
+    if BACKEND == "mysql":
+        with _admin_connection() as conn, conn.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{cfg.database.name}`")
+
+
+@pytest.fixture(scope="session")
+def database(config):
+    db = Database.from_config(config.database)
+    db.create_schema()
+    yield db
+    db.close()
+
+
+@pytest.fixture
+def db(database):
+    """The database, emptied back to its seed rows before the test."""
+    with database.transaction(write=True):
+        for table in schema.tables():
+            database.execute(f"DELETE FROM {table}")
+    database.create_schema()
+    return database
+
+
+@pytest.fixture
+def keys(db):
+    return KeyStore(db, SECRET.encode())
+
+
+@pytest.fixture
+def app(config, db, keys):
+    return create_app(config, db, keys)
+
+
+class Api:
+    """A test client that speaks the contract: every answer must be a JSON envelope."""
+
+    def __init__(self, app):
+        self.client = testing.TestClient(app)
+
+    def _check(self, result):
+        assert result.headers.get("content-type", "").startswith("application/json"), result.text
+        body = json.loads(result.text)
+        assert body["success"] in ("True", "False"), body
+        return result.status_code, body
+
+    def get(self, path, key=None, headers=None, **params):
+        if key is not None:
+            params["api_key"] = key
+        return self._check(self.client.simulate_get(f"/api/v1/{path}.php", params=params, headers=headers))
+
+    def post(self, path, body=None, key=None, headers=None, raw=None, query=None):
+        payload = dict(body or {})
+        if key is not None:
+            payload["api_key"] = key
+        kwargs = {"body": raw} if raw is not None else {"json": payload}
+        return self._check(self.client.simulate_post(
+            f"/api/v1/{path}.php", headers=headers, params=query, **kwargs))
+
+    def request(self, method, path, **kwargs):
+        return self._check(self.client.simulate_request(method, path, **kwargs))
+
+
+@pytest.fixture
+def api(app):
+    return Api(app)
+
+
+def make_key(keys, client_id=0, expire=None, decrypt_password=None, **kwargs):
+    expire = expire or (date.today() + timedelta(days=30)).isoformat()
+    presented, _ = keys.create("test key", expire, client_id, decrypt_password, **kwargs)
+    return presented
+
+
+@pytest.fixture
+def all_key(keys):
+    """An all-clients key."""
+    return make_key(keys)
+
+
+@pytest.fixture
+def make_client(db):
+    def create(name="Client", **columns):
+        with db.transaction(write=True):
+            return db.insert("clients", {"client_name": name, **columns})
+    return create
+
+
+@pytest.fixture
+def two_clients(make_client, keys):
+    """Two clients and a key scoped to the first: (client_a, client_b, key_for_a)."""
+    a = make_client("Alpha")
+    b = make_client("Bravo")
+    return a, b, make_key(keys, client_id=a)
+
+
+def log_rows(db, **where):
+    conds = " AND ".join(f"{k} = :{k}" for k in where) or "1 = 1"
+    with db.transaction():
+        return db.rows(f"SELECT * FROM logs WHERE {conds} ORDER BY log_id", where)

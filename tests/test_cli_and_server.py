@@ -1,0 +1,138 @@
+"""The console command and a real waitress server on a loopback port."""
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import requests
+import waitress
+from conftest import BACKEND, make_key
+
+from itflow_api.lib import cli
+
+
+@pytest.fixture
+def cli_env(config, db, monkeypatch):
+    """Point the CLI at the test database through the environment, as a user would."""
+    d = config.database
+    values = {"BACKEND": d.backend, "PATH": d.path, "HOST": d.host, "PORT": str(d.port), "USER": d.user,
+              "PASSWORD": d.password, "NAME": d.name}
+    for key, value in values.items():
+        monkeypatch.setenv(f"ITFLOW_API_DATABASE_{key}", value)
+    monkeypatch.setenv("ITFLOW_API_SECURITY_KEY_HASH_SECRET", config.security.key_hash_secret)
+    monkeypatch.delenv("ITFLOW_API_CONFIG", raising=False)
+
+
+def test_help_lists_every_command(capsys):
+    assert cli.main([]) == 0
+    out = capsys.readouterr().out
+    for command in ("init-db", "keys", "serve", "version"):
+        assert command in out
+
+
+def test_keys_create_list_revoke(cli_env, capsys, api):
+    assert cli.main(["init-db"]) == 0
+    assert cli.main(["keys", "create", "--name", "RMM sync", "--client-id", "0"]) == 0
+    out = capsys.readouterr().out
+    key = out.strip().splitlines()[-1]
+    assert re.fullmatch(r"[A-Za-z0-9]{32}", key)
+    assert api.get("clients/read", key=key)[0] == 200
+
+    assert cli.main(["keys", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert "RMM sync" in listing and "hashed" in listing and key not in listing
+    key_id = re.search(r"^\s*(\d+)\s+RMM sync", listing, re.M).group(1)
+
+    assert cli.main(["keys", "revoke", key_id]) == 0
+    assert api.get("clients/read", key=key)[0] == 401
+    assert cli.main(["keys", "revoke", key_id]) == 2
+
+
+def test_keys_create_refuses_a_bad_date(cli_env, capsys):
+    assert cli.main(["keys", "create", "--name", "x", "--expire", "next week"]) == 2
+    assert "YYYY-MM-DD" in capsys.readouterr().err
+
+
+def test_decrypt_key_needs_unlock_once_a_master_key_exists(cli_env, capsys, monkeypatch):
+    monkeypatch.setenv(cli.DECRYPT_ENV, "first-password")
+    assert cli.main(["keys", "create", "--name", "first", "--with-decrypt-password"]) == 0
+    first = capsys.readouterr().out.strip().splitlines()[-1]
+    assert cli.main(["keys", "create", "--name", "second", "--with-decrypt-password"]) == 2
+    assert "--unlock-key" in capsys.readouterr().err
+    monkeypatch.setenv(cli.UNLOCK_ENV, "wrong")
+    assert cli.main(["keys", "create", "--name", "second", "--with-decrypt-password", "--unlock-key", first]) == 2
+    monkeypatch.setenv(cli.UNLOCK_ENV, "first-password")
+    assert cli.main(["keys", "create", "--name", "second", "--with-decrypt-password", "--unlock-key", first]) == 0
+
+
+def test_version_names_the_database(cli_env, capsys):
+    assert cli.main(["version"]) == 0
+    out = capsys.readouterr().out
+    assert "itflow-api" in out and ("SQLite" if BACKEND == "sqlite" else "MySQL") in out
+    assert "ITFlow 2.4.6" in out
+
+
+def test_missing_config_file_is_a_clear_error(capsys):
+    assert cli.main(["--config", "/nonexistent/itflow.ini", "version"]) == 2
+    assert "config.example.ini" in capsys.readouterr().err
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_real_server_answers_over_http(app, keys):
+    port = _free_port()
+    server = waitress.create_server(app, host="127.0.0.1", port=port, threads=4)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    try:
+        key = make_key(keys)
+        base = f"http://127.0.0.1:{port}/api/v1"
+        for _ in range(50):
+            try:
+                result = requests.get(f"{base}/clients/read.php", params={"api_key": key}, timeout=5)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        assert result.status_code == 200
+        assert result.json()["message"].startswith("No resource")
+        created = requests.post(f"{base}/clients/create.php", json={"api_key": key, "client_name": "Live"}, timeout=5)
+        assert created.json()["success"] == "True" and created.json()["count"] == "1"
+        wrong = requests.put(f"{base}/clients/read.php", timeout=5)
+        assert wrong.status_code == 405 and wrong.headers["Allow"] == "GET"
+    finally:
+        server.close()
+
+
+def test_serve_with_no_configuration_prints_a_working_example(tmp_path):
+    if BACKEND != "sqlite":
+        pytest.skip("the zero-configuration start is the SQLite one")
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "itflow_api.lib.cli", "serve", "--port", str(port)],
+                            cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env={"PATH": "/usr/bin:/bin"})
+    try:
+        example = None
+        deadline = time.time() + 30
+        while time.time() < deadline and example is None:
+            line = proc.stdout.readline()
+            match = re.search(r'curl "([^"]+)"', line)
+            example = match.group(1) if match else None
+        assert example, "serve printed no example request"
+        for _ in range(100):
+            try:
+                result = requests.get(example, timeout=5)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        assert result.json() == {"success": "False", "count": 0, "data": [], "message":
+                                 "No resource (for this client and company) with the specified parameter(s)."}
+    finally:
+        proc.terminate()
+        proc.wait(10)
