@@ -25,9 +25,16 @@ def auth_failed(db, client, path):
     write(db, client, "API", "Failed", f"Incorrect or expired key (endpoint: {path})")
 
 
+def _html_escaped(name):
+    # ITFlow passes the key name through htmlentities() before it reaches a log line.
+    return (name.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+            .replace('"', "&quot;").replace("'", "&#039;"))
+
+
 def record_change(db, client, key, entity, action, name, client_id, entity_id, api_description):
     """The two rows every successful write leaves: one for the record, one for the API call."""
-    write(db, client, entity, action, f"{name} via API ({key.name})",
+    key_name = _html_escaped(key.name)
+    write(db, client, entity, action, f"{name} via API ({key_name})",
           client_id=client_id, entity_id=entity_id, user_id=key.user_id or 0)
-    write(db, client, "API", "Success", f"{api_description} via API ({key.name})",
+    write(db, client, "API", "Success", f"{api_description} via API ({key_name})",
           client_id=client_id, user_id=key.user_id or 0)

@@ -60,10 +60,7 @@ class Operation:
         return row
 
     def display_name(self, values, current=None):
-        column = self.module.name_column
-        if column in values:
-            return values[column]
-        return (current or {}).get(column) or ""
+        return self.module.hooks.display_name(self.module, {**(current or {}), **values})
 
 
 class Read(Operation):
@@ -73,24 +70,28 @@ class Read(Operation):
 
     def __call__(self, call):
         m = self.module
+        m.hooks.before_read(call, m)
         where, params = [], {}
         if m.client_column:
             condition, scope_params = call.scope.filter(m.client_column)
             if condition:
                 where.append(condition)
                 params.update(scope_params)
+        # ITFlow tries its look-ups in a fixed order and uses the first one given.
         lookup = next((lk for lk in m.lookups if call.params.has(lk.param)), None)
-        single = False
+        source = m.list_from or m.table
         if lookup is not None:
-            value = self._lookup_value(lookup, call.params.get(lookup.param))
-            where.append(f"{lookup.target} = :lookup")
-            params["lookup"] = value
-            single = lookup.single
-        source = (m.single_from if single else m.list_from) or m.table
+            params["lookup"] = self._lookup_value(lookup, call.params.get(lookup.param))
+            where.append(lookup.where)
+            source = lookup.source or m.table
         sql = f"SELECT * FROM {source}"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        if not single:
+        if lookup is not None and lookup.single:
+            pass  # by id: the record itself, no paging
+        elif lookup is not None and lookup.first_only:
+            sql += f" ORDER BY {m.id_column} LIMIT 1"
+        else:
             params["limit"], params["offset"] = call.paging()
             sql += f" ORDER BY {m.id_column} LIMIT :limit OFFSET :offset"
         rows = [r for r in (m.hooks.read_row(call, m, row) for row in call.db.rows(sql, params)) if r is not None]
@@ -117,10 +118,10 @@ class Create(Operation):
             raise Refused(f"Creating {m.name} needs an all-clients API key.")
         if m.client_column and m.client_column != m.id_column:
             client_id = call.scope.write_client
-            if not client_id:
+            if not client_id and not m.client_optional:
                 raise Refused("Missing required field: client_id (this key is for all clients, "
                               "so the request must name the client).")
-            if not call.db.count("clients", {"client_id": client_id}):
+            if client_id and not call.db.count("clients", {"client_id": client_id}):
                 raise Refused(f"No client with client_id {client_id}.")
             values[m.client_column] = client_id
         m.hooks.before_create(call, m, values)
@@ -150,7 +151,7 @@ class Update(Operation):
         m.hooks.after_update(call, m, current, values)
         name = self.display_name(values, current)
         call.log_change(m.entity, "Edit", name, self._client_of(current), record_id,
-                        f"Updated {m.entity.lower()} {name}")
+                        f"Edited {m.entity.lower()} {name}")
         return envelope.changed(count)
 
     def _client_of(self, current):

@@ -20,7 +20,7 @@ class Client:
 class Call:
     """One authenticated request, as an endpoint sees it."""
 
-    __slots__ = ("db", "params", "key", "scope", "client", "path", "settings")
+    __slots__ = ("db", "params", "key", "scope", "client", "path", "settings", "memo")
 
     def __init__(self, db, params, key, scope, client, path, settings):
         self.db = db
@@ -30,6 +30,7 @@ class Call:
         self.client = client
         self.path = path
         self.settings = settings  # ServerConfig
+        self.memo = {}            # per-request values an endpoint works out once (a master key)
 
     def paging(self):
         return self.params.paging(self.settings.max_limit)

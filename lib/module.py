@@ -7,6 +7,7 @@ The same definitions feed the endpoint table in the README and the docs.
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
+from . import schema
 from .fields import PARSERS
 
 # What a field that is not sent gets on create (api-v1.md section 5): '' for text,
@@ -45,17 +46,24 @@ class Field:
 
 @dataclass(frozen=True)
 class Lookup:
-    """A read parameter that selects records: WHERE <column> = <value>."""
+    """A read parameter that selects records: WHERE <column> = :lookup (or `condition`)."""
     param: str
     kind: str = "text"
     column: Optional[str] = None
     single: bool = False                     # by id: that one record, no paging
+    first_only: bool = False                 # one row at most (ITFlow's LIMIT 1 look-ups)
     transform: Optional[Callable] = None     # applied to the parsed value
+    source: Optional[str] = None             # FROM clause when it is not the bare table (joins)
+    condition: Optional[str] = None          # SQL using :lookup, when one column is not enough
     description: str = ""
 
     @property
     def target(self):
         return self.column or self.param
+
+    @property
+    def where(self):
+        return self.condition or f"{self.target} = :lookup"
 
 
 class Hooks:
@@ -80,6 +88,13 @@ class Hooks:
     def on_archive(self, call, module, current, archived):
         pass
 
+    def before_read(self, call, module):
+        pass
+
+    def display_name(self, module, row):
+        """How the record is named in log lines."""
+        return row.get(module.name_column) or ""
+
     def read_row(self, call, module, row):
         """Adjust a row before it is returned (e.g. decrypt). Return None to hide it."""
         return row
@@ -96,9 +111,9 @@ class Module:
     fields: list = field(default_factory=list)
     lookups: list = field(default_factory=list)
     archived_column: Optional[str] = None
-    list_from: Optional[str] = None    # FROM clause for list reads (joins), default the table
-    single_from: Optional[str] = None  # FROM clause for by-id reads
+    list_from: Optional[str] = None    # FROM clause for reads without a look-up (joins)
     create_needs_all_clients_key: bool = False
+    client_optional: bool = False      # create may leave the client at 0 (tickets, documents)
     hooks: Hooks = field(default_factory=Hooks)
     description: str = ""
 
@@ -108,3 +123,37 @@ class Module:
     @property
     def required(self):
         return [f.name for f in self.fields if f.required]
+
+
+# --- fields from the table layout ---------------------------------------------------------
+
+_KIND_OF_TYPE = {"int": "int", "smallint": "int", "mediumint": "int", "bigint": "int", "decimal": "decimal",
+                 "float": "decimal", "double": "decimal", "date": "date", "datetime": "datetime", "time": "time"}
+_MANAGED_SUFFIXES = ("_created_at", "_updated_at", "_archived_at", "_accessed_at")
+
+
+def _kind_of(column):
+    if column.type == "tinyint(1)":
+        return "flag"
+    return _KIND_OF_TYPE.get(column.base_type, "text")
+
+
+def table_fields(table, client_column=None, skip=(), overrides=None, extra=()):
+    """Every writable column of `table` as a Field (kind from its type), in table order.
+
+    Left out: the id, the client column, timestamps the server manages (created, updated,
+    archived, accessed) and `skip`. `overrides` maps a column to Field keyword arguments;
+    `extra` adds request fields that are not columns of the table (handled by hooks)."""
+    overrides = overrides or {}
+    found = []
+    for column in schema.columns(table):
+        name = column.name
+        if column.auto_increment or name == client_column or name in skip or name.endswith(_MANAGED_SUFFIXES):
+            continue
+        options = {"kind": _kind_of(column)}
+        options.update(overrides.get(name, {}))
+        found.append(Field(name, **options))
+    unknown = set(overrides) - {f.name for f in found}
+    if unknown:
+        raise ValueError(f"{table}: overrides for columns it does not have: {sorted(unknown)}")
+    return found + list(extra)

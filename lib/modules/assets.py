@@ -1,0 +1,62 @@
+"""assets: devices. Each has a primary interface (asset_interfaces) that carries its IP,
+MAC and network; list reads join it in."""
+from ..module import Field, Hooks, Lookup, Module, table_fields
+from ._rules import ucfirst
+
+PRIMARY_INTERFACE_JOIN = ("assets LEFT JOIN asset_interfaces "
+                          "ON interface_asset_id = asset_id AND interface_primary = 1")
+# Request fields stored on the primary interface, and the column each goes to.
+INTERFACE_FIELDS = {"asset_ip": "interface_ip", "asset_mac": "interface_mac", "asset_network_id": "interface_network_id"}
+
+
+class AssetHooks(Hooks):
+    def after_create(self, call, module, record_id, values):
+        call.db.insert("asset_interfaces", {
+            "interface_name": "1", "interface_primary": 1, "interface_asset_id": record_id,
+            **{column: values[name] for name, column in INTERFACE_FIELDS.items()},
+        })
+
+    def after_update(self, call, module, current, values):
+        asset_id = int(current["asset_id"])
+        changes = {column: values[name] for name, column in INTERFACE_FIELDS.items() if name in values}
+        if changes:
+            where = {"interface_asset_id": asset_id, "interface_primary": 1}
+            if not call.db.update("asset_interfaces", changes, where):
+                call.db.insert("asset_interfaces", {"interface_name": "1", **where, **changes})
+        name = values.get("asset_name", current["asset_name"])
+        call.db.insert("asset_history", {
+            "asset_history_status": values.get("asset_status", current["asset_status"]) or "",
+            "asset_history_description": f"API updated {name} ({call.key.name})"[:255],
+            "asset_history_asset_id": asset_id,
+        })
+
+    def before_delete(self, call, module, current):
+        # Only the interfaces of the asset being deleted, which the scope check already found.
+        asset_id = int(current["asset_id"])
+        call.db.delete("asset_interfaces", {"interface_asset_id": asset_id})
+        call.db.delete("asset_history", {"asset_history_asset_id": asset_id})
+
+
+MODULE = Module(
+    name="assets", table="assets", id_column="asset_id", client_column="asset_client_id",
+    entity="Asset", name_column="asset_name", archived_column="asset_archived_at",
+    list_from=PRIMARY_INTERFACE_JOIN, hooks=AssetHooks(),
+    description="Devices; asset_ip, asset_mac and asset_network_id live on the primary interface.",
+    fields=table_fields("assets", "asset_client_id", overrides={
+        "asset_name": {"required": True},
+    }, extra=[
+        Field("asset_ip", stored=False, description="primary interface IP"),
+        Field("asset_mac", stored=False, description="primary interface MAC"),
+        Field("asset_network_id", "int", stored=False, description="primary interface network"),
+    ]),
+    lookups=[
+        Lookup("asset_id", "int", single=True),
+        Lookup("asset_type", transform=ucfirst, description="first letter upper-cased"),
+        Lookup("asset_name"),
+        Lookup("asset_serial"),
+        Lookup("asset_mac", column="interface_mac", source=PRIMARY_INTERFACE_JOIN,
+               description="MAC of the primary interface"),
+        Lookup("asset_uri"),
+        Lookup("asset_uri_2"),
+    ],
+)

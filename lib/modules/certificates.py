@@ -1,0 +1,13 @@
+"""certificates: TLS certificates tracked per client."""
+from ..module import Lookup, Module, table_fields
+
+MODULE = Module(
+    name="certificates", table="certificates", id_column="certificate_id", client_column="certificate_client_id",
+    entity="Certificate", name_column="certificate_name", archived_column="certificate_archived_at",
+    description="TLS certificates and their expiry.",
+    fields=table_fields("certificates", "certificate_client_id", overrides={
+        "certificate_name": {"required": True},
+        "certificate_domain": {"required": True},
+    }),
+    lookups=[Lookup("certificate_id", "int", single=True), Lookup("certificate_name")],
+)

@@ -1,0 +1,83 @@
+"""credentials: passwords kept for a client, username and password stored encrypted.
+
+The caller proves it may decrypt by sending api_key_decrypt_password (body, query or the
+X-API-Decrypt-Password header): it opens the key's decrypt hash, which yields the site's
+master key. Without it nothing is read or written; with a wrong one, a 403.
+"""
+import re
+
+from .. import crypto, schema
+from ..envelope import Forbidden, NotFound, Refused
+from ..fields import now
+from ..module import Hooks, Lookup, Module, table_fields
+
+SECRET_FIELDS = ("credential_username", "credential_password")
+
+
+def _column_width(column):
+    match = re.search(r"\((\d+)\)", schema.column_types()[column].type)
+    return int(match.group(1))
+
+
+class CredentialHooks(Hooks):
+    def master_key(self, call, missing):
+        """The site's master key for this request, or `missing` raised without a password."""
+        if "master_key" in call.memo:
+            return call.memo["master_key"]
+        password = call.params.decrypt_password
+        if not password:
+            raise missing
+        if not call.key.decrypt_hash:
+            raise Forbidden("This API key was created without a decrypt password, so it cannot use credentials.")
+        try:
+            master = crypto.open_decrypt_hash(call.key.decrypt_hash, password)
+        except crypto.WrongPassword:
+            raise Forbidden("Wrong api_key_decrypt_password for this API key: nothing was read or written.") from None
+        call.memo["master_key"] = master
+        return master
+
+    def _need(self, call):
+        return self.master_key(call, Refused(
+            "Missing api_key_decrypt_password: credentials are encrypted and need the key's decrypt password."))
+
+    def _encrypt(self, call, values):
+        master = self._need(call)
+        for name in SECRET_FIELDS:
+            if name in values and values[name] is not None:
+                stored = crypto.encrypt_field(values[name], master) if len(values[name].encode()) <= \
+                    crypto.MAX_FIELD_BYTES else None
+                if stored is None or len(stored) > _column_width(name):
+                    raise Refused(f"{name} is too long to store (after encryption it must fit "
+                                  f"{_column_width(name)} characters).")
+                values[name] = stored
+
+    def before_create(self, call, module, values):
+        self._encrypt(call, values)
+
+    def before_update(self, call, module, current, values):
+        self._encrypt(call, values)
+        if "credential_password" in values:
+            values["credential_password_changed_at"] = now()
+
+    def before_read(self, call, module):
+        self.master_key(call, NotFound())  # ITFlow: no password, no resource
+
+    def read_row(self, call, module, row):
+        master = call.memo["master_key"]
+        for name in SECRET_FIELDS:
+            row[name] = crypto.decrypt_field(row[name], master)
+        return row
+
+
+MODULE = Module(
+    name="credentials", table="credentials", id_column="credential_id", client_column="credential_client_id",
+    entity="Credential", name_column="credential_name", archived_column="credential_archived_at",
+    hooks=CredentialHooks(),
+    description="Stored passwords; every call needs api_key_decrypt_password.",
+    fields=table_fields("credentials", "credential_client_id", skip=("credential_password_changed_at",), overrides={
+        "credential_name": {"required": True},
+        "credential_username": {"kind": "html", "description": "stored encrypted"},
+        "credential_password": {"kind": "html", "description": "stored encrypted"},
+    }),
+    lookups=[Lookup("credential_id", "int", single=True)],
+)

@@ -1,0 +1,17 @@
+"""software: licences and installed software."""
+from ..module import Lookup, Module, table_fields
+
+MODULE = Module(
+    name="software", table="software", id_column="software_id", client_column="software_client_id",
+    entity="Software", name_column="software_name", archived_column="software_archived_at",
+    description="Software and licences.",
+    fields=table_fields("software", "software_client_id", overrides={
+        "software_name": {"required": True},
+    }),
+    lookups=[
+        Lookup("software_id", "int", single=True),
+        Lookup("software_key"),
+        Lookup("software_name"),
+        Lookup("software_type"),
+    ],
+)

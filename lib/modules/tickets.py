@@ -1,0 +1,84 @@
+"""tickets: support tickets. Numbers come from settings, atomically; resolve.php closes out."""
+from .. import envelope
+from ..crud import Update
+from ..crypto import random_token
+from ..envelope import Refused, ServerError
+from ..fields import now
+from ..module import Field, Hooks, Lookup, Module, table_fields
+
+STATUS_NEW, STATUS_RESOLVED = 1, 4
+STATUS_JOIN = "tickets LEFT JOIN ticket_statuses ON ticket_status = ticket_status_id"
+_URL_KEY_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def next_ticket_number(db):
+    """(prefix, number) from settings of company 1. The increment comes first so that the
+    row stays locked (MySQL) or the database write-locked (SQLite) until the request
+    commits: concurrent creates queue there and never share a number."""
+    db.execute("UPDATE settings SET config_ticket_next_number = COALESCE(config_ticket_next_number, 1) + 1 "
+               "WHERE company_id = 1")
+    row = db.row("SELECT config_ticket_prefix, config_ticket_next_number FROM settings WHERE company_id = 1")
+    if row is None:
+        raise ServerError("The settings row of company 1 is missing: run `itflow-api init-db`.")
+    return row["config_ticket_prefix"] or "", int(row["config_ticket_next_number"]) - 1
+
+
+class TicketHooks(Hooks):
+    def display_name(self, module, row):
+        return f"{row.get('ticket_prefix') or ''}{row.get('ticket_number') or ''} {row.get('ticket_subject') or ''}".strip()
+
+    def before_create(self, call, module, values):
+        values["ticket_prefix"], values["ticket_number"] = next_ticket_number(call.db)
+        values["ticket_status"] = STATUS_NEW
+        values["ticket_source"] = "API"
+        values["ticket_created_by"] = 0
+        values["ticket_url_key"] = random_token(32, _URL_KEY_ALPHABET)
+        values["ticket_details"] = (values["ticket_details"] or "< blank >") + "<br>"
+        client_id = values["ticket_client_id"]
+        if not values["ticket_contact_id"] and client_id:
+            primary = call.db.row(
+                "SELECT contact_id FROM contacts WHERE contact_client_id = :client AND contact_primary = 1 "
+                "ORDER BY contact_id LIMIT 1", {"client": client_id})
+            values["ticket_contact_id"] = int(primary["contact_id"]) if primary else 0
+
+
+MODULE = Module(
+    name="tickets", table="tickets", id_column="ticket_id", client_column="ticket_client_id",
+    entity="Ticket", name_column="ticket_subject", archived_column="ticket_archived_at",
+    client_optional=True, hooks=TicketHooks(),
+    description="Support tickets; numbered from settings (prefix + next number), created New.",
+    fields=table_fields("tickets", "ticket_client_id", skip=(
+        "ticket_prefix", "ticket_number", "ticket_source", "ticket_url_key", "ticket_created_by",
+        "ticket_closed_by", "ticket_resolved_at", "ticket_first_response_at", "ticket_closed_at",
+        "ticket_feedback", "ticket_quote_id", "ticket_invoice_id", "ticket_project_id",
+        "ticket_recurring_ticket_id", "ticket_order", "ticket_vendor_ticket_number",
+    ), overrides={
+        "ticket_subject": {"required": True},
+        "ticket_details": {"kind": "html", "description": "HTML kept; '<br>' is appended on create"},
+        "ticket_priority": {"default": "Low"},
+        "ticket_status": {"description": "1 New, 2 Open, 3 On Hold, 4 Resolved, 5 Closed (create: always 1)"},
+    }, extra=[Field("ticket_vendor_ticket_id", column="ticket_vendor_ticket_number",
+                    description="the vendor's ticket number")]),
+    lookups=[Lookup("ticket_id", "int", single=True, source=STATUS_JOIN, description="joined with its status")],
+)
+
+
+class Resolve(Update):
+    """resolve.php: status Resolved, resolved now (and first response, if there was none)."""
+    verb = "Resolve"
+
+    def __call__(self, call):
+        m = self.module
+        ticket_id = self.record_id(call)
+        current = self.current(call, ticket_id)
+        if current["ticket_resolved_at"]:
+            raise Refused(f"Ticket {ticket_id} is already resolved.")
+        stamp = now()
+        values = {"ticket_status": STATUS_RESOLVED, "ticket_resolved_at": stamp}
+        if not current["ticket_first_response_at"]:
+            values["ticket_first_response_at"] = stamp
+        count = call.db.update(m.table, values, {m.id_column: ticket_id})
+        number = f"{current['ticket_prefix'] or ''}{current['ticket_number']}"
+        call.log_change(m.entity, "Resolved", f"{number} ticket", self._client_of(current), ticket_id,
+                        f"Resolved ticket {number}")
+        return envelope.changed(count)
