@@ -100,7 +100,7 @@ class Hooks:
         return row
 
 
-@dataclass
+@dataclass(eq=False)  # compared and hashed by identity: one definition per module
 class Module:
     name: str                       # URL segment, e.g. "assets"
     table: str
