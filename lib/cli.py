@@ -151,6 +151,12 @@ def cmd_serve(args, cfg):
     return 0
 
 
+def cmd_endpoints(args, cfg):
+    from . import docs, routing
+    print(docs.endpoint_table(routing.discover()))
+    return 0
+
+
 def cmd_version(args, cfg):
     print(f"itflow-api {__version__}")
     try:
@@ -205,11 +211,13 @@ def build_parser():
     serve.add_argument("--port", type=int, help="port (default 8080)")
     serve.add_argument("--threads", type=int, help="worker threads (default 8)")
 
+    sub.add_parser("endpoints", help="print the table of endpoints, look-ups and required fields (Markdown)")
     sub.add_parser("version", help="show the version and the database it would use")
     return parser
 
 
-COMMANDS = {"init-db": cmd_init_db, "keys": cmd_keys, "serve": cmd_serve, "version": cmd_version}
+COMMANDS = {"init-db": cmd_init_db, "keys": cmd_keys, "serve": cmd_serve, "endpoints": cmd_endpoints,
+            "version": cmd_version}
 
 
 def main(argv=None):

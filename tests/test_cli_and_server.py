@@ -136,3 +136,12 @@ def test_serve_with_no_configuration_prints_a_working_example(tmp_path):
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_readme_endpoint_table_is_current(capsys):
+    import os
+    assert cli.main(["endpoints"]) == 0
+    table = capsys.readouterr().out.strip()
+    readme = open(os.path.join(os.path.dirname(__file__), os.pardir, "README.md"), encoding="utf-8").read()
+    between = readme.split("<!-- endpoints:start -->")[1].split("<!-- endpoints:end -->")[0].strip()
+    assert between == table, "README endpoint table is stale: paste the output of `itflow-api endpoints`"
