@@ -1,0 +1,52 @@
+"""documents: rich-text documentation. Updates keep the previous version in document_versions.
+
+ITFlow also moves base64-embedded images into files under uploads/; this server stores the
+HTML exactly as given.
+"""
+from ..fields import now
+from ..module import Hooks, Lookup, Module, table_fields
+from ..text import clean
+
+
+def searchable_text(*parts):
+    """document_content_raw: the cleaned text, with a space put before every '<' of the
+    content first so that words in adjacent tags stay apart."""
+    *head, content = parts
+    return clean("".join(head) + content.replace("<", " <"))
+
+
+class DocumentHooks(Hooks):
+    def before_create(self, call, module, values):
+        values["document_content_raw"] = searchable_text(
+            values["document_name"], values["document_description"], " ", values["document_content"])
+        values["document_created_by"] = call.key.user_id or 0
+
+    def before_update(self, call, module, current, values):
+        call.db.insert("document_versions", {
+            "document_version_name": current["document_name"],
+            "document_version_description": current["document_description"],
+            "document_version_content": current["document_content"],
+            "document_version_created_by": call.key.user_id or 0,
+            "document_version_created_at": now(),
+            "document_version_document_id": int(current["document_id"]),
+        })
+        merged = {**current, **values}
+        values["document_content_raw"] = searchable_text(merged["document_name"], " ", merged["document_content"])
+        values["document_updated_by"] = call.key.user_id or 0
+
+    def before_delete(self, call, module, current):
+        call.db.delete("document_versions", {"document_version_document_id": int(current["document_id"])})
+
+
+MODULE = Module(
+    name="documents", table="documents", id_column="document_id", client_column="document_client_id",
+    entity="Document", name_column="document_name", archived_column="document_archived_at",
+    client_optional=True, hooks=DocumentHooks(),
+    description="Documentation pages; an update saves the previous version in document_versions.",
+    fields=table_fields("documents", "document_client_id", skip=(
+        "document_content_raw", "document_created_by", "document_updated_by"), overrides={
+        "document_name": {"required": True},
+        "document_content": {"kind": "html", "required": True, "description": "HTML, stored as given"},
+    }),
+    lookups=[Lookup("document_id", "int", single=True)],
+)
