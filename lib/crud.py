@@ -4,8 +4,8 @@ Each endpoint file is one line: `endpoint = Read(MODULE)` and so on. Every query
 the key's client scope; a record outside it is reported exactly like a missing one.
 """
 from . import envelope
-from .envelope import NotFound, Refused
-from .fields import now
+from .envelope import BadRequest, NotFound, Refused
+from .fields import PARSERS, now
 
 
 class Operation:
@@ -79,27 +79,36 @@ class Read(Operation):
                 params.update(scope_params)
         # ITFlow tries its look-ups in a fixed order and uses the first one given.
         lookup = next((lk for lk in m.lookups if call.params.has(lk.param)), None)
+        if lookup is None and m.lookup_required:
+            raise BadRequest(m.lookup_required)
         source = m.list_from or m.table
         if lookup is not None:
             params["lookup"] = self._lookup_value(lookup, call.params.get(lookup.param))
             where.append(lookup.where)
             source = lookup.source or m.table
-        sql = f"SELECT * FROM {source}"
+        extra_where, extra_params = self.extra_conditions(call)
+        where += extra_where
+        params.update(extra_params)
+        sql = f"SELECT {m.select} FROM {source}"
         if where:
             sql += " WHERE " + " AND ".join(where)
+        order = m.order_by or m.id_column
         if lookup is not None and lookup.single:
             pass  # by id: the record itself, no paging
         elif lookup is not None and lookup.first_only:
-            sql += f" ORDER BY {m.id_column} LIMIT 1"
+            sql += f" ORDER BY {order} LIMIT 1"
         else:
             params["limit"], params["offset"] = call.paging()
-            sql += f" ORDER BY {m.id_column} LIMIT :limit OFFSET :offset"
+            sql += f" ORDER BY {order} LIMIT :limit OFFSET :offset"
         rows = [r for r in (m.hooks.read_row(call, m, row) for row in call.db.rows(sql, params)) if r is not None]
         return envelope.read_ok(rows)
 
+    def extra_conditions(self, call):
+        """([SQL condition, ...], bind params) a module's read adds (filters beyond look-ups)."""
+        return [], {}
+
     @staticmethod
     def _lookup_value(lookup, raw):
-        from .fields import PARSERS
         value = PARSERS[lookup.kind](lookup.param, raw)
         return lookup.transform(value) if lookup.transform else value
 

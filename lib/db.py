@@ -14,7 +14,7 @@ from module definitions, never from a request.
 import contextlib
 import threading
 import warnings
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 import dataset
 import pymysql
@@ -45,7 +45,7 @@ def _render_decimal(scale):
             value = Decimal(repr(value))
         else:
             value = Decimal(value)
-        return str(value.quantize(quantum))
+        return str(value.quantize(quantum, rounding=ROUND_HALF_UP))  # as MySQL rounds DECIMAL
     return render
 
 

@@ -3,7 +3,7 @@
 An endpoint file `api/v1/<module>/<function>.py` defines `endpoint`: any object with
 `method` ("GET" or "POST"), `writes` (bool) and `__call__(call) -> envelope body`.
 Module endpoints build it from their module definition; a site's own endpoint can use
-the `@endpoint(...)` decorator on a plain function.
+the `@function_endpoint(...)` decorator on a plain function.
 """
 from dataclasses import dataclass
 
@@ -51,7 +51,7 @@ class FunctionEndpoint:
         return self.func(call)
 
 
-def endpoint(method="GET", summary="", writes=None):
+def function_endpoint(method="GET", summary="", writes=None):
     """Decorator for a hand-written endpoint function taking a Call."""
     def wrap(func):
         return FunctionEndpoint(func, method, summary, method != "GET" if writes is None else writes)

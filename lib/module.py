@@ -112,6 +112,9 @@ class Module:
     lookups: list = field(default_factory=list)
     archived_column: Optional[str] = None
     list_from: Optional[str] = None    # FROM clause for reads without a look-up (joins)
+    select: str = "*"                  # what reads return (joined reads may want table.* only)
+    order_by: Optional[str] = None     # list order, default the id column
+    lookup_required: Optional[str] = None  # message of the 400 when a read names no look-up
     create_needs_all_clients_key: bool = False
     client_optional: bool = False      # create may leave the client at 0 (tickets, documents)
     hooks: Hooks = field(default_factory=Hooks)
@@ -151,6 +154,11 @@ def table_fields(table, client_column=None, skip=(), overrides=None, extra=()):
         if column.auto_increment or name == client_column or name in skip or name.endswith(_MANAGED_SUFFIXES):
             continue
         options = {"kind": _kind_of(column)}
+        if column.default not in (None, "current_timestamp()"):
+            # A declared default (document_client_visible = 1, product_type 'service') beats
+            # the kind's empty value when the field is not sent.
+            literal = column.default.strip("'")
+            options["default"] = int(literal) if options["kind"] in ("int", "flag") else literal
         options.update(overrides.get(name, {}))
         found.append(Field(name, **options))
     unknown = set(overrides) - {f.name for f in found}

@@ -50,6 +50,10 @@ class Column:
         return self.is_integer or self.base_type in ("decimal", "float", "double")
 
     @property
+    def is_text(self):
+        return self.base_type in ("varchar", "char", "text", "mediumtext", "longtext", "tinytext", "enum")
+
+    @property
     def is_temporal(self):
         return self.base_type in ("date", "datetime", "time", "timestamp")
 
@@ -123,6 +127,10 @@ def _sqlite_column(col):
     parts = [f'"{col.name}"', _sqlite_type(col), "NULL" if col.nullable else "NOT NULL"]
     if col.default is not None:
         parts.append(f"DEFAULT {_sqlite_default(col.default)}")
+    if col.is_text:
+        # MariaDB's default collation ignores case; without this SQLite would not, and a
+        # look-up or duplicate check would answer differently on the two backends.
+        parts.append("COLLATE NOCASE")
     return " ".join(parts)
 
 

@@ -192,9 +192,6 @@ def test_same_contact_email_in_another_client_is_allowed(api, db, all_key, two_c
     assert one(db, "contacts", contact_id=other)["contact_client_id"] == str(b)
 
 
-@pytest.mark.xfail(BACKEND == "sqlite", strict=True, reason=(
-    "lib/modules/contacts.py _check_email compares contact_email with '=', which is case-sensitive on "
-    "SQLite but not under MariaDB's collation (ITFlow's behaviour): Bob@ and bob@ are both stored"))
 def test_duplicate_contact_email_differing_only_in_case_is_refused(api, db, all_key, client_a):
     new_contact(api, all_key, client_a, "Bob", "Bob@example.com")
     refused(api.post("contacts/create", {"client_id": client_a, "contact_name": "Bob again",
@@ -653,3 +650,18 @@ def test_archive_leaves_record_and_api_log_rows(api, db, all_key, client_a):
     domain_id = insert(db, "domains", domain_name="acme.example", domain_client_id=client_a)
     succeeded(api.post("domains/archive", {"domain_id": domain_id}, key=all_key))
     assert_write_logged(db, "Domain", "Archive", domain_id, client_a, "acme.example")
+
+
+def test_look_ups_ignore_case_on_both_backends(api, all_key, client_a):
+    """MariaDB's collation ignores case; SQLite columns are declared NOCASE to agree."""
+    succeeded(api.post("assets/create", {"client_id": client_a, "asset_name": "Front-Desk-PC"}, key=all_key))
+    status, body = api.get("assets/read", key=all_key, asset_name="front-desk-pc")
+    assert body["count"] == 1 and body["data"][0]["asset_name"] == "Front-Desk-PC"
+
+
+@pytest.mark.parametrize("function", ["archive", "unarchive", "delete"])
+def test_credential_writes_without_the_decrypt_password_are_refused(api, db, decrypt_key, client_a, function):
+    credential_id = new_credential(api, decrypt_key, client_a, "alice", "pw")
+    before = one(db, "credentials", credential_id=credential_id)
+    refused(api.post(f"credentials/{function}", {"credential_id": credential_id}, key=decrypt_key))
+    assert one(db, "credentials", credential_id=credential_id) == before

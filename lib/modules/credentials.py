@@ -59,6 +59,12 @@ class CredentialHooks(Hooks):
         if "credential_password" in values:
             values["credential_password_changed_at"] = now()
 
+    def before_delete(self, call, module, current):
+        self._need(call)
+
+    def on_archive(self, call, module, current, archived):
+        self._need(call)  # raising here undoes the archive: the request is one transaction
+
     def before_read(self, call, module):
         self.master_key(call, NotFound())  # ITFlow: no password, no resource
 
@@ -73,7 +79,8 @@ MODULE = Module(
     name="credentials", table="credentials", id_column="credential_id", client_column="credential_client_id",
     entity="Credential", name_column="credential_name", archived_column="credential_archived_at",
     hooks=CredentialHooks(),
-    description="Stored passwords; every call needs api_key_decrypt_password.",
+    description="Stored passwords; every call needs api_key_decrypt_password. The password column "
+                "(varbinary(200) in ITFlow's layout) holds about 120 bytes of clear text once encrypted.",
     fields=table_fields("credentials", "credential_client_id", skip=("credential_password_changed_at",), overrides={
         "credential_name": {"required": True},
         "credential_username": {"kind": "html", "description": "stored encrypted"},

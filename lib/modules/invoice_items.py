@@ -1,0 +1,83 @@
+"""invoice_items: the lines of an invoice. Scoped through their invoice's client."""
+from decimal import ROUND_HALF_UP, Decimal
+
+from .. import envelope
+from ..crud import Operation
+from ..envelope import NotFound, Refused
+from ..module import Field, Lookup, Module
+
+INVOICE_JOIN = "invoice_items JOIN invoices ON invoice_id = item_invoice_id"
+CENT = Decimal("0.01")
+
+MODULE = Module(
+    name="invoice_items", table="invoice_items", id_column="item_id", client_column="invoice_client_id",
+    entity="Invoice", name_column="item_name", select="invoice_items.*", list_from=INVOICE_JOIN,
+    order_by="item_order ASC, item_id ASC",
+    lookup_required="A filter is required. Please supply either invoice_id or item_id.",
+    description="Invoice lines; reads need invoice_id or item_id.",
+    fields=[
+        Field("invoice_id", "int", required=True, stored=False, description="the invoice to add to"),
+        Field("name", required=True, stored=False, description="item name (first 200 characters)"),
+        Field("qty", "decimal", required=True, stored=False, description="quantity, more than 0"),
+        Field("price", "decimal", required=True, stored=False, description="unit price"),
+        Field("description", stored=False),
+        Field("tax_id", "int", stored=False, description="a taxes row; its tax_percent applies"),
+        Field("item_order", "int", stored=False),
+        Field("product_id", "int", stored=False),
+    ],
+    lookups=[
+        Lookup("item_id", "int", single=True, column="item_id", source=INVOICE_JOIN),
+        Lookup("invoice_id", "int", column="item_invoice_id", source=INVOICE_JOIN),
+    ],
+)
+
+
+def money(value):
+    return Decimal(value).quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+class AddItem(Operation):
+    """create.php: add a line, then recompute the invoice amount."""
+    verb = "Create"
+
+    def __call__(self, call):
+        given = self.parse_given(call)
+        missing = [f.name for f in self.module.fields if f.required and given.get(f.name) in (None, "")]
+        if missing:
+            raise Refused(f"Missing required field(s): {', '.join(missing)}.")
+        # Rounded to the columns' two decimals first, as MySQL stores them.
+        quantity, price = money(given["qty"]), money(given["price"])
+        if quantity <= 0:
+            raise Refused("Field qty must be more than 0.")
+        invoice_id = given["invoice_id"]
+        condition, params = call.scope.filter("invoice_client_id")
+        invoice = call.db.row("SELECT * FROM invoices WHERE invoice_id = :invoice"
+                              + (f" AND {condition}" if condition else ""), {"invoice": invoice_id, **params})
+        if invoice is None:
+            raise NotFound(f"No invoice with invoice_id {invoice_id} (for this client and company).")
+        if invoice["invoice_status"] == "Paid":
+            raise Refused(f"Invoice {invoice_id} is Paid: items cannot be added to it.")
+        percent = Decimal(0)
+        tax_id = given.get("tax_id") or 0
+        if tax_id:
+            tax = call.db.row("SELECT tax_percent FROM taxes WHERE tax_id = :tax", {"tax": tax_id})
+            if tax is None:
+                raise Refused(f"No tax with tax_id {tax_id}.")
+            percent = Decimal(tax["tax_percent"])
+        subtotal = money(price * quantity)
+        tax_amount = money(subtotal * percent / 100)
+        item_id = call.db.insert("invoice_items", {
+            "item_name": given["name"][:200], "item_description": given.get("description", ""),
+            "item_quantity": str(quantity), "item_price": str(price), "item_subtotal": str(subtotal),
+            "item_tax": str(tax_amount), "item_total": str(subtotal + tax_amount),
+            "item_order": given.get("item_order", 0), "item_tax_id": tax_id,
+            "item_product_id": given.get("product_id", 0), "item_invoice_id": invoice_id,
+        })
+        totals = call.db.scalar("SELECT COALESCE(SUM(item_total), 0) AS total FROM invoice_items "
+                                "WHERE item_invoice_id = :invoice", {"invoice": invoice_id})
+        amount = money(Decimal(totals) - Decimal(invoice["invoice_discount_amount"] or 0))
+        call.db.update("invoices", {"invoice_amount": str(amount)}, {"invoice_id": invoice_id})
+        number = f"{invoice['invoice_prefix'] or ''}{invoice['invoice_number']}"
+        description = f"Added item {given['name']} to invoice {number}"
+        call.log_change("Invoice", "Edit", description, int(invoice["invoice_client_id"]), invoice_id, description)
+        return envelope.created(item_id)

@@ -1,0 +1,101 @@
+"""ticket_replies: the conversation on a ticket. Scoped through the ticket's client."""
+from .. import envelope
+from ..crud import Operation, Read
+from ..envelope import NotFound, Refused
+from ..fields import now
+from ..module import Field, Lookup, Module
+from .tickets import STATUS_RESOLVED
+
+REPLY_TYPES = ("Internal", "Public", "Client")
+WRITABLE_TYPES = ("Internal", "Public")
+STATUS_CLOSED = 5
+SOURCE = ("ticket_replies JOIN tickets ON ticket_id = ticket_reply_ticket_id "
+          "LEFT JOIN users ON user_id = ticket_reply_by AND ticket_reply_type <> 'Client' "
+          "LEFT JOIN contacts ON contact_id = ticket_reply_by AND ticket_reply_type = 'Client'")
+# Client replies are written by a contact, the others by a user (technician).
+SELECT = ("ticket_replies.*, ticket_prefix, ticket_number, ticket_subject, ticket_client_id, "
+          "CASE WHEN ticket_reply_type = 'Client' THEN contact_name ELSE user_name END AS ticket_reply_by_name")
+
+MODULE = Module(
+    name="ticket_replies", table="ticket_replies", id_column="ticket_reply_id", client_column="ticket_client_id",
+    entity="Ticket", name_column="ticket_reply", select=SELECT, list_from=SOURCE,
+    description="Replies on tickets; reads add the ticket's number, subject and the author's name.",
+    fields=[
+        Field("ticket_id", "int", required=True, stored=False, description="the ticket replied to"),
+        Field("ticket_reply", "html", required=True, stored=False, description="the reply (HTML kept)"),
+        Field("ticket_reply_type", stored=False, default="Internal", description="Internal (default) or Public"),
+        Field("ticket_reply_time_worked", "time", stored=False, default="00:00:00", description="HH:MM:SS"),
+        Field("ticket_status", "int", stored=False, default=None, description="optional new ticket status (4 resolves)"),
+    ],
+    lookups=[
+        Lookup("ticket_reply_id", "int", single=True, source=SOURCE),
+        Lookup("ticket_id", "int", column="ticket_reply_ticket_id", source=SOURCE),
+    ],
+)
+
+
+class ReplyRead(Read):
+    """Adds the `type` filter; archived replies only with include_archived=1."""
+
+    def extra_conditions(self, call):
+        where, params = [], {}
+        reply_type = call.params.get("type")
+        if reply_type not in (None, ""):
+            if reply_type not in REPLY_TYPES:
+                raise envelope.BadRequest(f"Parameter 'type' must be one of {', '.join(REPLY_TYPES)}.")
+            where.append("ticket_reply_type = :reply_type")
+            params["reply_type"] = reply_type
+        if call.params.int("include_archived", 0) != 1:
+            where.append("ticket_reply_archived_at IS NULL")
+        return where, params
+
+
+class AddReply(Operation):
+    """create.php: add a reply; ticket_status, when given, moves the ticket too."""
+    verb = "Create"
+
+    def __call__(self, call):
+        given = {f.name: f.empty for f in self.module.fields}
+        given.update(self.parse_given(call))
+        missing = [name for name in ("ticket_id", "ticket_reply") if given[name] in (None, "", 0)]
+        if missing:
+            raise Refused(f"Missing required field(s): {', '.join(missing)}.")
+        if given["ticket_reply_type"] not in WRITABLE_TYPES:
+            raise Refused("Field ticket_reply_type must be Internal or Public.")
+        ticket_id = given["ticket_id"]
+        condition, params = call.scope.filter("ticket_client_id")
+        ticket = call.db.row("SELECT * FROM tickets WHERE ticket_id = :ticket"
+                             + (f" AND {condition}" if condition else ""), {"ticket": ticket_id, **params})
+        if ticket is None:
+            raise NotFound(f"No ticket with ticket_id {ticket_id} (for this client and company).")
+        status = given["ticket_status"]
+        if status is not None and not call.db.count("ticket_statuses", {"ticket_status_id": status}):
+            raise Refused(f"No ticket status {status} (1 New, 2 Open, 3 On Hold, 4 Resolved, 5 Closed).")
+
+        reply_id = call.db.insert("ticket_replies", {
+            "ticket_reply": given["ticket_reply"], "ticket_reply_type": given["ticket_reply_type"],
+            "ticket_reply_time_worked": given["ticket_reply_time_worked"] or "00:00:00",
+            "ticket_reply_by": call.key.user_id or 0, "ticket_reply_ticket_id": ticket_id,
+        })
+        self._move_ticket(call, ticket, status, given["ticket_reply_type"])
+
+        number = f"{ticket['ticket_prefix'] or ''}{ticket['ticket_number']}"
+        kind = given["ticket_reply_type"]
+        call.log_change("Ticket", "Reply", f"Added a {kind} reply to ticket {number} - {ticket['ticket_subject']}",
+                        int(ticket["ticket_client_id"]), ticket_id, f"Added a {kind} reply to ticket {number}")
+        return envelope.created(reply_id)
+
+    @staticmethod
+    def _move_ticket(call, ticket, status, reply_type):
+        stamp = now()
+        changes = {}
+        if status is not None:
+            changes["ticket_status"] = status
+            if status == STATUS_RESOLVED and not ticket["ticket_resolved_at"]:
+                changes["ticket_resolved_at"] = stamp
+            if status == STATUS_CLOSED and not ticket["ticket_closed_at"]:
+                changes["ticket_closed_at"] = stamp
+        if reply_type == "Public" and not ticket["ticket_first_response_at"]:
+            changes["ticket_first_response_at"] = stamp
+        if changes:
+            call.db.update("tickets", changes, {"ticket_id": int(ticket["ticket_id"])})
