@@ -14,7 +14,8 @@ from .db import DatabaseError
 from .endpoint import Call, Client
 from .envelope import ApiError, MethodNotAllowed, Unauthorized
 from .params import Params
-from .scope import Scope
+from .permissions import authorize, load_access, required_level
+from .scope import scope_for
 
 log = logging.getLogger("itflow_api")
 
@@ -55,6 +56,9 @@ class EndpointResource:
         self.service = service
         self.path = path
         self.endpoint = endpoint
+        # /api/v1/<module>/<function>.php: what a user key's role is checked against.
+        self.api_module, function = path.split("/")[3], path.split("/")[4][:-len(".php")]
+        self.level = required_level(endpoint.method, function)
         for method in _METHODS:
             setattr(self, f"on_{method}", self.respond)
 
@@ -75,7 +79,11 @@ class EndpointResource:
                 audit.auth_failed(db, client, self.path)
                 status, body = 401, envelope.failure(envelope.AUTH_FAILED)
             else:
-                call = Call(db, params, key, Scope(key, params), client, self.path, service.settings)
+                access = None
+                if key.user_id is not None:  # ITFlow 2.4.7+: the key acts as its user
+                    access = load_access(db, key)
+                    authorize(db, access, self.api_module, self.level)
+                call = Call(db, params, key, scope_for(key, params, access), client, self.path, service.settings)
                 status, body = 200, endpoint(call)
         _send(resp, status, body)
 

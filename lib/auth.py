@@ -19,8 +19,8 @@ HASH_PREFIX = "$hmac-sha256$"
 KEY_LENGTH = 32  # what ITFlow generates
 _KEY_ALPHABET = string.ascii_letters + string.digits
 
-LAYOUT_CLIENT = "client"  # ITFlow <= 2.4.6: api_key_client_id
-LAYOUT_USER = "user"      # ITFlow >= 2.4.7: api_key_user_id
+from .schema import LAYOUT_CLIENT_KEYS as LAYOUT_CLIENT
+from .schema import LAYOUT_USER_KEYS as LAYOUT_USER
 
 
 @dataclass(frozen=True)

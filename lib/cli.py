@@ -61,7 +61,7 @@ def _secret_from(env_name, prompt):
 
 def cmd_init_db(args, cfg):
     db = Database.from_config(cfg.database)
-    db.create_schema()
+    db.create_schema("user" if args.user_keys else "client")
     print(f"Schema ready in {_describe(cfg)} ({len(db.table_names())} tables).")
     return 0
 
@@ -185,7 +185,9 @@ def build_parser():
     parser.add_argument("--config", help="ini file (default: built-in SQLite settings)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    sub.add_parser("init-db", help="create the ITFlow tables and seed rows (safe to repeat)")
+    init = sub.add_parser("init-db", help="create the ITFlow tables and seed rows (safe to repeat)")
+    init.add_argument("--user-keys", action="store_true",
+                      help="make api_keys tie keys to users (ITFlow 2.4.7+) instead of clients (2.4.6)")
 
     keys = sub.add_parser("keys", help="create, list or revoke API keys")
     keys_sub = keys.add_subparsers(dest="keys_command", metavar="ACTION")

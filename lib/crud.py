@@ -41,6 +41,8 @@ class Operation:
         if row is None:
             raise NotFound(f"No {m.entity.lower()} with {m.id_column} {record_id} "
                            "(for this client and company).")
+        if m.client_column:
+            call.scope.check_write(row[m.client_column])
         return row
 
     def parse_given(self, call):

@@ -211,10 +211,11 @@ class Database:
     def columns_of(self, table):
         return [c["name"] for c in sqlalchemy.inspect(self._ds.engine).get_columns(table)]
 
-    def create_schema(self):
-        """Create every ITFlow table that is missing and the seed rows that are missing."""
+    def create_schema(self, layout=schema.LAYOUT_CLIENT_KEYS):
+        """Create every ITFlow table that is missing and the seed rows that are missing.
+        `layout` picks the api_keys columns of ITFlow 2.4.6 ("client") or 2.4.7+ ("user")."""
         with self.transaction(write=True):
-            for statement in schema.create_statements(self.dialect):
+            for statement in schema.create_statements(self.dialect, layout):
                 self.execute(statement)
         with self.transaction(write=True):
             for table, key, row in schema.seed_rows():

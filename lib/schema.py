@@ -19,6 +19,16 @@ TICKET_STATUSES = [  # (id, name, color, order) as ITFlow's setup writes them
 ]
 
 
+PERMISSION_MODULES = [  # the modules a role's permissions refer to (ITFlow 2.4.7+)
+    ("module_client", "Clients, contacts, locations and vendors"),
+    ("module_support", "Tickets, assets, documentation and the rest of support"),
+    ("module_credential", "Credentials"),
+    ("module_sales", "Quotes, invoices and products"),
+    ("module_financial", "Payments, expenses and accounting"),
+    ("module_reporting", "Reports"),
+]
+
+
 class Column:
     __slots__ = ("name", "type", "nullable", "default", "auto_increment", "on_update_now", "primary_key")
 
@@ -134,10 +144,22 @@ def _sqlite_column(col):
     return " ".join(parts)
 
 
-def create_statements(dialect):
+LAYOUT_CLIENT_KEYS = "client"  # ITFlow <= 2.4.6: api_keys.api_key_client_id
+LAYOUT_USER_KEYS = "user"      # ITFlow 2.4.7+: api_keys.api_key_user_id
+
+
+def _with_key_layout(table, cols, layout):
+    if table != "api_keys" or layout != LAYOUT_USER_KEYS:
+        return cols
+    user_column = Column({"name": "api_key_user_id", "type": "int(11)", "null": False, "default": "0"})
+    return [user_column if c.name == "api_key_client_id" else c for c in cols]
+
+
+def create_statements(dialect, layout=LAYOUT_CLIENT_KEYS):
     """Every CREATE statement for the layout, idempotent (IF NOT EXISTS)."""
     statements = []
     for table, cols in tables().items():
+        cols = _with_key_layout(table, cols, layout)
         if dialect == "mysql":
             body = ",\n  ".join(_mysql_column(c) for c in cols)
             keys = [c.name for c in cols if c.primary_key]
@@ -170,11 +192,9 @@ def create_statements(dialect):
 def filled_row(table, values):
     """`values` plus ITFlow's empty value for every NOT NULL column that has no default,
     so that an insert succeeds under MySQL's strict mode the way ITFlow's own inserts do."""
-    row = {}
-    for col in tables()[table]:
-        if col.name in values:
-            row[col.name] = values[col.name]
-        elif not col.nullable and col.default is None and not col.auto_increment:
+    row = dict(values)  # every given value, including columns of later layouts (api_key_user_id)
+    for col in tables().get(table, ()):
+        if col.name not in row and not col.nullable and col.default is None and not col.auto_increment:
             empty = col.empty_value()
             if empty is not None:
                 row[col.name] = empty
@@ -188,6 +208,9 @@ def seed_rows():
         ("settings", "company_id", {"company_id": 1, "config_ticket_prefix": "TCK-",
                                     "config_ticket_next_number": 1}),
     ]
+    for module_id, (name, description) in enumerate(PERMISSION_MODULES, start=1):
+        seeds.append(("modules", "module_name", {"module_id": module_id, "module_name": name,
+                                                 "module_description": description}))
     for status_id, name, color, order in TICKET_STATUSES:
         seeds.append(("ticket_statuses", "ticket_status_id", {
             "ticket_status_id": status_id, "ticket_status_name": name,

@@ -6,6 +6,7 @@
 Each run gets a fresh database (a temporary SQLite file, or a MySQL database with a random
 name that is dropped at the end); every test starts from the seeded, otherwise empty schema.
 """
+import contextlib
 import json
 import os
 import secrets
@@ -39,8 +40,9 @@ def _admin_connection():
     return pymysql.connect(autocommit=True, **MYSQL)
 
 
-@pytest.fixture(scope="session")
-def config(tmp_path_factory):
+@contextlib.contextmanager
+def fresh_config(directory):
+    """A Config pointing at a brand-new empty database, dropped afterwards."""
     cfg = Config()
     cfg.security.key_hash_secret = SECRET
     cfg.server.max_body_bytes = 64 * 1024
@@ -53,11 +55,19 @@ def config(tmp_path_factory):
         cfg.database.user, cfg.database.password = MYSQL["user"], MYSQL["password"]
         cfg.database.name = name
     else:
-        cfg.database.path = str(tmp_path_factory.mktemp("db") / "test.sqlite3")
-    yield cfg
-    if BACKEND == "mysql":
-        with _admin_connection() as conn, conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS `{cfg.database.name}`")
+        cfg.database.path = str(directory / "test.sqlite3")
+    try:
+        yield cfg
+    finally:
+        if BACKEND == "mysql":
+            with _admin_connection() as conn, conn.cursor() as cur:
+                cur.execute(f"DROP DATABASE IF EXISTS `{cfg.database.name}`")
+
+
+@pytest.fixture(scope="session")
+def config(tmp_path_factory):
+    with fresh_config(tmp_path_factory.mktemp("db")) as cfg:
+        yield cfg
 
 
 @pytest.fixture(scope="session")

@@ -55,6 +55,7 @@ class AddItem(Operation):
                               + (f" AND {condition}" if condition else ""), {"invoice": invoice_id, **params})
         if invoice is None:
             raise NotFound(f"No invoice with invoice_id {invoice_id} (for this client and company).")
+        call.scope.check_write(invoice["invoice_client_id"])
         if invoice["invoice_status"] == "Paid":
             raise Refused(f"Invoice {invoice_id} is Paid: items cannot be added to it.")
         percent = Decimal(0)

@@ -68,6 +68,7 @@ class AddReply(Operation):
                              + (f" AND {condition}" if condition else ""), {"ticket": ticket_id, **params})
         if ticket is None:
             raise NotFound(f"No ticket with ticket_id {ticket_id} (for this client and company).")
+        call.scope.check_write(ticket["ticket_client_id"])
         status = given["ticket_status"]
         if status is not None and not call.db.count("ticket_statuses", {"ticket_status_id": status}):
             raise Refused(f"No ticket status {status} (1 New, 2 Open, 3 On Hold, 4 Resolved, 5 Closed).")

@@ -1,0 +1,83 @@
+"""Keys that act as a user (ITFlow 2.4.7+, api_keys.api_key_user_id): who the user is, what
+their role may do per module, and which clients they may reach (api-v1.md section 8)."""
+from dataclasses import dataclass, field
+
+from .envelope import Forbidden
+
+NOT_TIED = "This API key is not tied to a user and is no longer valid. Please recreate it."
+BAD_USER = "The user linked to this API key is inactive, archived, or invalid."
+NO_PERMISSION = "The user linked to this API key does not have permission for this action."
+NO_CLIENT_ACCESS = "The user linked to this API key does not have access to the target client for this write."
+UNMAPPED = "This API resource is not mapped to a permission module."
+
+# Which ITFlow permission module guards each API module.
+PERMISSION_MODULE = {
+    **dict.fromkeys(("assets", "certificates", "documents", "domains", "networks", "software", "tickets",
+                     "ticket_replies", "technicians"), "module_support"),
+    **dict.fromkeys(("clients", "contacts", "locations", "vendors"), "module_client"),
+    **dict.fromkeys(("invoices", "invoice_items", "quotes", "products"), "module_sales"),
+    "expenses": "module_financial",
+    "credentials": "module_credential",
+}
+READ, MODIFY, FULL = 1, 2, 3
+AGENT = 1
+
+
+def required_level(method, function):
+    """ITFlow's rule: reading needs 1, deleting 3, every other write 2."""
+    if method == "GET":
+        return READ
+    return FULL if function == "delete" else MODIFY
+
+
+@dataclass
+class UserAccess:
+    user_id: int
+    role_id: int
+    is_admin: bool
+    allowed: set = field(default_factory=set)
+    denied: set = field(default_factory=set)
+
+    @property
+    def unrestricted(self):
+        return self.is_admin or (not self.allowed and not self.denied)
+
+    def may_write_to(self, client_id):
+        if self.is_admin:
+            return True
+        if client_id in self.denied:
+            return False
+        return not self.allowed or client_id in self.allowed
+
+
+def load_access(db, key):
+    """The UserAccess behind a user key, or Forbidden with ITFlow's message."""
+    if not key.user_id:
+        raise Forbidden(NOT_TIED)
+    user = db.row(
+        "SELECT user_id, user_type, user_status, user_archived_at, user_role_id, role_is_admin "
+        "FROM users LEFT JOIN user_roles ON role_id = user_role_id WHERE user_id = :user",
+        {"user": key.user_id})
+    if user is None or user["user_type"] != str(AGENT) or user["user_status"] != "1" or user["user_archived_at"]:
+        raise Forbidden(BAD_USER)
+    access = UserAccess(key.user_id, int(user["user_role_id"] or 0), user["role_is_admin"] == "1")
+    for row in db.rows("SELECT client_id, permission_type FROM user_client_permissions WHERE user_id = :user",
+                       {"user": key.user_id}):
+        (access.allowed if row["permission_type"] == "allow" else access.denied).add(int(row["client_id"]))
+    return access
+
+
+def authorize(db, access, api_module, level):
+    """Forbidden unless the user's role reaches `level` on the API module's permission module."""
+    if access.is_admin:
+        return
+    permission_module = PERMISSION_MODULE.get(api_module)
+    if permission_module is None:
+        raise Forbidden(UNMAPPED)
+    granted = db.scalar(
+        "SELECT MAX(user_role_permission_level) AS level FROM user_role_permissions "
+        "JOIN modules ON modules.module_id = user_role_permissions.module_id "
+        "WHERE user_role_id = :role AND module_name = :module",
+        {"role": access.role_id, "module": permission_module})
+    if granted is None or int(granted) < level:
+        raise Forbidden(NO_PERMISSION)
