@@ -8,6 +8,23 @@ from .envelope import BadRequest, NotFound, Refused
 from .fields import PARSERS, now
 
 
+def find_in_scope(call, table, id_column, record_id, client_column, noun):
+    """The row of `table` with that id, if the key may write to it. A row outside the scope
+    raises the same NotFound as a missing one."""
+    where, params = [f"{id_column} = :record_id"], {"record_id": record_id}
+    if client_column:
+        condition, scope_params = call.scope.filter(client_column)
+        if condition:
+            where.append(condition)
+            params.update(scope_params)
+    row = call.db.row(f"SELECT * FROM {table} WHERE {' AND '.join(where)}", params)
+    if row is None:
+        raise NotFound(f"No {noun} with {id_column} {record_id} (for this client and company).")
+    if client_column:
+        call.scope.check_write(row[client_column])
+    return row
+
+
 class Operation:
     method = "POST"
     writes = True
@@ -31,19 +48,7 @@ class Operation:
     def current(self, call, record_id):
         """The record as stored, if the key may touch it; otherwise NotFound."""
         m = self.module
-        where, params = [f"{m.id_column} = :record_id"], {"record_id": record_id}
-        if m.client_column:
-            condition, scope_params = call.scope.filter(m.client_column)
-            if condition:
-                where.append(condition)
-                params.update(scope_params)
-        row = call.db.row(f"SELECT * FROM {m.table} WHERE {' AND '.join(where)}", params)
-        if row is None:
-            raise NotFound(f"No {m.entity.lower()} with {m.id_column} {record_id} "
-                           "(for this client and company).")
-        if m.client_column:
-            call.scope.check_write(row[m.client_column])
-        return row
+        return find_in_scope(call, m.table, m.id_column, record_id, m.client_column, m.entity.lower())
 
     def parse_given(self, call):
         """{field name: parsed value} for every field the request sends."""
@@ -145,13 +150,38 @@ class Create(Operation):
         return envelope.created(record_id)
 
 
-class Update(Operation):
-    verb = "Update"
+class RecordOperation(Operation):
+    """An operation on one existing record: find it within the scope, change it, log it."""
+    action = ""   # log_action of the record's row
+    past = ""     # how the API row says it: "Edited asset PC-01"
 
     def __call__(self, call):
         m = self.module
         record_id = self.record_id(call)
         current = self.current(call, record_id)
+        count, values = self.apply(call, record_id, current)
+        name, api_description = self.describe(current, values)
+        call.log_change(m.entity, self.action, name, self.client_of(current), record_id, api_description)
+        return envelope.changed(count)
+
+    def apply(self, call, record_id, current):
+        """Make the change; returns (rows matched, values written)."""
+        raise NotImplementedError
+
+    def describe(self, current, values):
+        """(name in the record's log row, description of the API row)."""
+        name = self.display_name(values, current)
+        return name, f"{self.past} {self.module.entity.lower()} {name}"
+
+    def client_of(self, current):
+        return int(current.get(self.module.client_column) or 0) if self.module.client_column else 0
+
+
+class Update(RecordOperation):
+    verb, action, past = "Update", "Edit", "Edited"
+
+    def apply(self, call, record_id, current):
+        m = self.module
         values = self.parse_given(call)
         values.pop(m.id_column, None)
         emptied = [f.name for f in m.fields if f.required and f.name in values and values[f.name] in ("", None)]
@@ -160,49 +190,32 @@ class Update(Operation):
         m.hooks.before_update(call, m, current, values)
         count = call.db.update(m.table, self.columns(values), {m.id_column: record_id})
         m.hooks.after_update(call, m, current, values)
-        name = self.display_name(values, current)
-        call.log_change(m.entity, "Edit", name, self._client_of(current), record_id,
-                        f"Edited {m.entity.lower()} {name}")
-        return envelope.changed(count)
-
-    def _client_of(self, current):
-        return int(current.get(self.module.client_column) or 0) if self.module.client_column else 0
+        return count, values
 
 
-class Delete(Update):
-    verb = "Delete"
+class Delete(RecordOperation):
+    verb, action, past = "Delete", "Delete", "Deleted"
 
-    def __call__(self, call):
-        m = self.module
-        record_id = self.record_id(call)
-        current = self.current(call, record_id)
-        m.hooks.before_delete(call, m, current)
-        count = call.db.delete(m.table, {m.id_column: record_id})
-        name = self.display_name({}, current)
-        call.log_change(m.entity, "Delete", name, self._client_of(current), record_id,
-                        f"Deleted {m.entity.lower()} {name}")
-        return envelope.changed(count)
+    def apply(self, call, record_id, current):
+        self.module.hooks.before_delete(call, self.module, current)
+        return call.db.delete(self.module.table, {self.module.id_column: record_id}), {}
 
 
-class Archive(Update):
+class Archive(RecordOperation):
     """archive.php / unarchive.php: set or clear the module's *_archived_at."""
 
     def __init__(self, module, archived=True):
         super().__init__(module)
         self.archived = archived
-        self.verb = "Archive" if archived else "Unarchive"
+        self.verb = self.action = "Archive" if archived else "Unarchive"
+        self.past = f"{self.verb}d"
 
-    def __call__(self, call):
+    def apply(self, call, record_id, current):
         m = self.module
-        record_id = self.record_id(call)
-        current = self.current(call, record_id)
         count = call.db.update(m.table, {m.archived_column: now() if self.archived else None},
                                {m.id_column: record_id})
         m.hooks.on_archive(call, m, current, self.archived)
-        name = self.display_name({}, current)
-        call.log_change(m.entity, self.verb, name, self._client_of(current), record_id,
-                        f"{self.verb}d {m.entity.lower()} {name}")
-        return envelope.changed(count)
+        return count, {}
 
 
 def Unarchive(module):

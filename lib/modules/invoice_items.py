@@ -2,8 +2,8 @@
 from decimal import ROUND_HALF_UP, Decimal
 
 from .. import envelope
-from ..crud import Operation
-from ..envelope import NotFound, Refused
+from ..crud import Operation, find_in_scope
+from ..envelope import Refused
 from ..module import Field, Lookup, Module
 
 INVOICE_JOIN = "invoice_items JOIN invoices ON invoice_id = item_invoice_id"
@@ -50,12 +50,7 @@ class AddItem(Operation):
         if quantity <= 0:
             raise Refused("Field qty must be more than 0.")
         invoice_id = given["invoice_id"]
-        condition, params = call.scope.filter("invoice_client_id")
-        invoice = call.db.row("SELECT * FROM invoices WHERE invoice_id = :invoice"
-                              + (f" AND {condition}" if condition else ""), {"invoice": invoice_id, **params})
-        if invoice is None:
-            raise NotFound(f"No invoice with invoice_id {invoice_id} (for this client and company).")
-        call.scope.check_write(invoice["invoice_client_id"])
+        invoice = find_in_scope(call, "invoices", "invoice_id", invoice_id, "invoice_client_id", "invoice")
         if invoice["invoice_status"] == "Paid":
             raise Refused(f"Invoice {invoice_id} is Paid: items cannot be added to it.")
         percent = Decimal(0)

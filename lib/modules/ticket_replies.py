@@ -1,7 +1,7 @@
 """ticket_replies: the conversation on a ticket. Scoped through the ticket's client."""
 from .. import envelope
-from ..crud import Operation, Read
-from ..envelope import NotFound, Refused
+from ..crud import Operation, Read, find_in_scope
+from ..envelope import Refused
 from ..fields import now
 from ..module import Field, Lookup, Module
 from .tickets import STATUS_RESOLVED
@@ -63,12 +63,7 @@ class AddReply(Operation):
         if given["ticket_reply_type"] not in WRITABLE_TYPES:
             raise Refused("Field ticket_reply_type must be Internal or Public.")
         ticket_id = given["ticket_id"]
-        condition, params = call.scope.filter("ticket_client_id")
-        ticket = call.db.row("SELECT * FROM tickets WHERE ticket_id = :ticket"
-                             + (f" AND {condition}" if condition else ""), {"ticket": ticket_id, **params})
-        if ticket is None:
-            raise NotFound(f"No ticket with ticket_id {ticket_id} (for this client and company).")
-        call.scope.check_write(ticket["ticket_client_id"])
+        ticket = find_in_scope(call, "tickets", "ticket_id", ticket_id, "ticket_client_id", "ticket")
         status = given["ticket_status"]
         if status is not None and not call.db.count("ticket_statuses", {"ticket_status_id": status}):
             raise Refused(f"No ticket status {status} (1 New, 2 Open, 3 On Hold, 4 Resolved, 5 Closed).")

@@ -1,6 +1,5 @@
 """tickets: support tickets. Numbers come from settings, atomically; resolve.php closes out."""
-from .. import envelope
-from ..crud import Update
+from ..crud import RecordOperation
 from ..crypto import random_token
 from ..envelope import Refused, ServerError
 from ..fields import now
@@ -63,22 +62,19 @@ MODULE = Module(
 )
 
 
-class Resolve(Update):
+class Resolve(RecordOperation):
     """resolve.php: status Resolved, resolved now (and first response, if there was none)."""
-    verb = "Resolve"
+    verb, action, past = "Resolve", "Resolved", "Resolved"
 
-    def __call__(self, call):
-        m = self.module
-        ticket_id = self.record_id(call)
-        current = self.current(call, ticket_id)
+    def apply(self, call, ticket_id, current):
         if current["ticket_resolved_at"]:
             raise Refused(f"Ticket {ticket_id} is already resolved.")
         stamp = now()
         values = {"ticket_status": STATUS_RESOLVED, "ticket_resolved_at": stamp}
         if not current["ticket_first_response_at"]:
             values["ticket_first_response_at"] = stamp
-        count = call.db.update(m.table, values, {m.id_column: ticket_id})
+        return call.db.update(self.module.table, values, {self.module.id_column: ticket_id}), values
+
+    def describe(self, current, values):
         number = f"{current['ticket_prefix'] or ''}{current['ticket_number']}"
-        call.log_change(m.entity, "Resolved", f"{number} ticket", self._client_of(current), ticket_id,
-                        f"Resolved ticket {number}")
-        return envelope.changed(count)
+        return f"{number} ticket", f"Resolved ticket {number}"
