@@ -15,6 +15,7 @@ from datetime import date, timedelta
 import pymysql
 import pytest
 from falcon import testing
+from helpers import log_rows  # noqa: F401  (tests import it from here too)
 
 from itflow_api.lib import schema
 from itflow_api.lib.app import create_app
@@ -158,9 +159,3 @@ def two_clients(make_client, keys):
     a = make_client("Alpha")
     b = make_client("Bravo")
     return a, b, make_key(keys, client_id=a)
-
-
-def log_rows(db, **where):
-    conds = " AND ".join(f"{k} = :{k}" for k in where) or "1 = 1"
-    with db.transaction():
-        return db.rows(f"SELECT * FROM logs WHERE {conds} ORDER BY log_id", where)

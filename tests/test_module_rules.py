@@ -3,55 +3,17 @@
 Each test sets up what it needs, makes one or two calls and asserts the stored values
 exactly: every value in a row is a string, SQL NULL is None.
 """
-from datetime import datetime
 
 import pytest
-from conftest import BACKEND, log_rows, make_key
+from helpers import NO_RESOURCE, assert_recent, assert_write_logged, fetch, insert, one, refused, set_columns, succeeded
+from conftest import log_rows, make_key
 
 from itflow_api.lib import crypto
 
-NO_RESOURCE = {"success": "False",
-               "message": "No resource (for this client and company) with the specified parameter(s).",
-               "count": 0, "data": []}
 DECRYPT = "pw"
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-def insert(db, table, **values):
-    """A row written straight to the database (no API call, no logs)."""
-    with db.transaction(write=True):
-        return db.insert(table, values)
-
-
-def fetch(db, table, **where):
-    """Rows of `table` matching every column in `where`, in insertion order."""
-    conds = " AND ".join(f"{k} = :{k}" for k in where) or "1 = 1"
-    with db.transaction():
-        return db.rows(f"SELECT * FROM {table} WHERE {conds} ORDER BY 1", where)
-
-
-def one(db, table, **where):
-    found = fetch(db, table, **where)
-    assert len(found) == 1, (table, where, found)
-    return found[0]
-
-
-def set_columns(db, table, values, **where):
-    with db.transaction(write=True):
-        db.update(table, values, where)
-
-
-def succeeded(result):
-    status, body = result
-    assert (status, body["success"]) == (200, "True"), body
-    return body
-
-
-def refused(result):
-    status, body = result
-    assert (status, body["success"]) == (200, "False"), body
-    return body
 
 
 def create(api, module, key, **fields):
@@ -59,28 +21,6 @@ def create(api, module, key, **fields):
     body = succeeded(api.post(f"{module}/create", fields, key=key))
     assert body["count"] == "1"
     return body["data"][0]["insert_id"]
-
-
-def assert_recent(stamp):
-    """A datetime column the server set to 'now'."""
-    assert stamp is not None
-    assert abs((datetime.now() - datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S")).total_seconds()) < 120, stamp
-
-
-def assert_write_logged(db, entity, action, record_id, client_id, name):
-    """Section 5: a write leaves exactly two logs rows, the record's and the API's."""
-    rows = log_rows(db)
-    assert len(rows) == 2, rows
-    record, api_row = rows
-    assert (record["log_type"], record["log_action"]) == (entity, action)
-    assert record["log_description"] == f"{name} via API (test key)"
-    assert record["log_entity_id"] == str(record_id)
-    assert record["log_client_id"] == str(client_id)
-    assert (api_row["log_type"], api_row["log_action"]) == ("API", "Success")
-    assert api_row["log_client_id"] == str(client_id)
-    assert api_row["log_description"].endswith("via API (test key)")
-    for row in rows:
-        assert row["log_ip"] and row["log_user_agent"] is not None
 
 
 @pytest.fixture

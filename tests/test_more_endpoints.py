@@ -9,40 +9,15 @@ in a row is a string, SQL NULL is None.
 from datetime import date, datetime
 
 import pytest
+from helpers import NO_RESOURCE, assert_recent, assert_write_logged, fetch, insert, one, refused, set_columns
 from conftest import log_rows
 
 from itflow_api.lib import schema
 
-NO_RESOURCE = {"success": "False",
-               "message": "No resource (for this client and company) with the specified parameter(s).",
-               "count": 0, "data": []}
 MISSING_ID = 987654
 
 
 # --- helpers ------------------------------------------------------------------------------
-
-def insert(db, table, **values):
-    """A row written straight to the database (no API call, no logs)."""
-    with db.transaction(write=True):
-        return db.insert(table, values)
-
-
-def fetch(db, table, **where):
-    """Rows of `table` matching every column in `where`, in id order."""
-    conds = " AND ".join(f"{k} = :{k}" for k in where) or "1 = 1"
-    with db.transaction():
-        return db.rows(f"SELECT * FROM {table} WHERE {conds} ORDER BY 1", where)
-
-
-def one(db, table, **where):
-    found = fetch(db, table, **where)
-    assert len(found) == 1, (table, where, found)
-    return found[0]
-
-
-def set_columns(db, table, values, **where):
-    with db.transaction(write=True):
-        db.update(table, values, where)
 
 
 def clear_logs(db):
@@ -52,19 +27,6 @@ def clear_logs(db):
 
 def columns(table):
     return [c.name for c in schema.columns(table)]
-
-
-def succeeded(result):
-    status, body = result
-    assert (status, body["success"]) == (200, "True"), body
-    return body
-
-
-def refused(result):
-    status, body = result
-    assert (status, body["success"]) == (200, "False"), body
-    assert body["count"] == 0 and body["data"] == [] and body["message"], body
-    return body
 
 
 def created_id(result):
@@ -95,26 +57,6 @@ def read_rows(result):
 
 def ids(rows, column):
     return [r[column] for r in rows]
-
-
-def assert_recent(stamp):
-    assert stamp is not None
-    assert abs((datetime.now() - datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S")).total_seconds()) < 120, stamp
-
-
-def assert_write_logged(db, entity, action, record_id, client_id, name):
-    """Section 5: a write leaves exactly two logs rows, the record's and the API's."""
-    rows = log_rows(db)
-    assert len(rows) == 2, rows
-    record, api_row = rows
-    assert (record["log_type"], record["log_action"]) == (entity, action)
-    assert record["log_description"] == f"{name} via API (test key)"
-    assert (record["log_entity_id"], record["log_client_id"]) == (str(record_id), str(client_id))
-    assert (api_row["log_type"], api_row["log_action"]) == ("API", "Success")
-    assert api_row["log_client_id"] == str(client_id)
-    assert api_row["log_description"].endswith("via API (test key)")
-    for row in rows:
-        assert row["log_ip"] and row["log_user_agent"] is not None
 
 
 def same_refusal(theirs, missing, their_id):
@@ -1166,9 +1108,6 @@ def test_technician_time_pages(api, all_key, timesheet):
         [(str(timesheet["printer"]), "Tina"), (str(timesheet["server"]), "Tina")]
 
 
-@pytest.mark.xfail(reason="technicians/time sorts company and technician names in Python, case-sensitively "
-                          "(lib/modules/technicians.py: sorted(...key=(company, number, technician))); "
-                          "ITFlow orders in SQL under MariaDB's case-insensitive collation", strict=True)
 def test_technician_time_orders_names_ignoring_case(api, db, all_key, make_client):
     lower, upper = make_client("alpha inc"), make_client("Bravo Ltd")
     tech_b = insert(db, "users", user_name="bob", user_email="bob@example.com")
@@ -1180,3 +1119,26 @@ def test_technician_time_orders_names_ignoring_case(api, db, all_key, make_clien
     rows = time_rows(api.get("technicians/time", key=all_key, year=2024))
     assert [(r["company"], r["technician"]) for r in rows] == \
         [("alpha inc", "Alice"), ("alpha inc", "bob"), ("Bravo Ltd", "Alice"), ("Bravo Ltd", "bob")]
+
+
+def test_technician_time_ignores_client_replies(api, db, all_key, make_client):
+    """A Client reply's ticket_reply_by is a contact id, never a technician's."""
+    client = make_client("Acme")
+    tech = insert(db, "users", user_name="Tina", user_email="tina@example.com")
+    ticket = new_ticket(db, client, 1)
+    reply(db, ticket, "from the customer", "Client", tech, "00:30:00", ticket_reply_created_at="2024-03-01 09:00:00")
+    reply(db, ticket, "work", "Internal", tech, "00:10:00", ticket_reply_created_at="2024-03-01 10:00:00")
+    rows = time_rows(api.get("technicians/time", key=all_key, year=2024))
+    assert [(r["technician"], r["time_worked"]) for r in rows] == [("Tina", "00:10:00")]
+
+
+def test_invoice_item_empty_price_counts_as_missing(api, db, all_key, make_client):
+    client = make_client("Acme")
+    invoice = insert(db, "invoices", invoice_number=1, invoice_status="Draft", invoice_date="2024-01-01",
+                     invoice_due="2024-02-01", invoice_currency_code="USD", invoice_category_id=0,
+                     invoice_client_id=client)
+    status, body = api.post("invoice_items/create", {"invoice_id": invoice, "name": "x", "qty": 1, "price": ""},
+                            key=all_key)
+    assert body["success"] == "False" and "price" in body["message"]
+    with db.transaction():
+        assert db.count("invoice_items", {}) == 0

@@ -42,7 +42,9 @@ class AddItem(Operation):
 
     def __call__(self, call):
         given = self.parse_given(call)
-        missing = [f.name for f in self.module.fields if f.required and given.get(f.name) in (None, "")]
+        # Empty as sent (a price of "" must not pass as 0) or once cleaned (a name of "<b></b>").
+        missing = [f.name for f in self.module.fields if f.required
+                   and (call.params.get(f.name) in (None, "") or given.get(f.name) in (None, ""))]
         if missing:
             raise Refused(f"Missing required field(s): {', '.join(missing)}.")
         # Rounded to the columns' two decimals first, as MySQL stores them.

@@ -16,7 +16,9 @@ QUERY = (
     "JOIN clients ON client_id = ticket_client_id "
     "JOIN users ON user_id = ticket_reply_by "
     "WHERE ticket_reply_created_at >= :start AND ticket_reply_created_at < :end "
-    "AND ticket_reply_time_worked IS NOT NULL AND ticket_reply_time_worked <> '00:00:00'"
+    "AND ticket_reply_time_worked IS NOT NULL AND ticket_reply_time_worked <> '00:00:00' "
+    # A Client reply's author is a contact, not a technician.
+    "AND ticket_reply_type <> 'Client'"
 )
 
 
@@ -69,7 +71,9 @@ def time_report(call):
                 "technician": row["user_name"], "seconds": 0, "number": int(row["ticket_number"]),
             }
         totals[group]["seconds"] += _seconds(row["ticket_reply_time_worked"])
-    ordered = sorted(totals.values(), key=lambda r: (r["company"], r["number"], r["technician"]))
+    # Names ordered ignoring case, as MariaDB's collation orders them.
+    ordered = sorted(totals.values(),
+                     key=lambda r: (r["company"].casefold(), r["number"], r["technician"].casefold()))
     limit, offset = call.paging()
     rows = []
     for entry in ordered[offset:offset + limit]:
