@@ -127,7 +127,7 @@ class ApiApp(falcon.App):
 
 
 def create_app(config, db, keys=None, extra_endpoint_roots=()):
-    keys = keys or KeyStore(db, load_secret(config.security))
+    keys = keys or KeyStore(db, load_secret(config.security), cache_seconds=config.security.key_cache_seconds)
     service = Service(config, db, keys)
     app = ApiApp()
     app.req_options.strip_url_path_trailing_slash = False

@@ -10,6 +10,7 @@ import hmac
 import os
 import secrets
 import string
+import time
 from dataclasses import dataclass
 from datetime import date
 
@@ -63,11 +64,20 @@ def detect_layout(db):
 
 
 class KeyStore:
-    def __init__(self, db, secret, layout=None):
+    """Finds keys by what callers present. With `cache_seconds` > 0, a key found is
+    remembered by this process for that long: the bound on how long a revoked or changed key
+    can keep working here. Unknown keys are never cached (each failure is logged)."""
+
+    CACHE_SIZE = 1024
+
+    def __init__(self, db, secret, layout=None, cache_seconds=0, clock=time.monotonic):
         self.db = db
         self._secret = secret
         self.layout = layout or detect_layout(db)
         self._owner = "api_key_user_id" if self.layout == LAYOUT_USER else "api_key_client_id"
+        self._cache_seconds = cache_seconds
+        self._cache = {}  # hashed key → (Key, expiry date, cached until)
+        self._clock = clock
 
     def hash(self, presented):
         digest = hmac.new(self._secret, presented.encode("utf-8"), hashlib.sha256).hexdigest()
@@ -87,22 +97,31 @@ class KeyStore:
         if not presented or len(presented) > 255:
             return None
         hashed = self.hash(presented)
+        today = date.today().isoformat()
+        cached = self._cache.get(hashed)
+        if cached is not None and cached[2] > self._clock():
+            key, expire, _ = cached
+            return key if expire > today else None
         rows = self.db.rows(
             "SELECT api_key_id, api_key_name, api_key_secret, api_key_decrypt_hash, api_key_expire, "
             f"{self._owner} FROM api_keys "
             "WHERE api_key_secret = :hashed OR api_key_secret NOT LIKE :prefix",
             {"hashed": hashed, "prefix": HASH_PREFIX + "%"},
         )
-        today = date.today().isoformat()
         match = None
         for row in rows:
             stored = row["api_key_secret"]
             candidate = hashed if stored.startswith(HASH_PREFIX) else presented
             if hmac.compare_digest(stored.encode("utf-8"), candidate.encode("utf-8")):
                 match = match or row
-        if match is None or not (str(match["api_key_expire"]) > today):
+        if match is None:
             return None
-        return self._key(match)
+        key, expire = self._key(match), str(match["api_key_expire"])
+        if self._cache_seconds > 0:
+            if len(self._cache) >= self.CACHE_SIZE:
+                self._cache.clear()
+            self._cache[hashed] = (key, expire, self._clock() + self._cache_seconds)
+        return key if expire > today else None
 
     # --- management (CLI) --------------------------------------------------------------
 

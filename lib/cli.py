@@ -119,35 +119,79 @@ def cmd_keys(args, cfg):
 
 
 def cmd_serve(args, cfg):
-    import waitress
     from .app import create_app
 
-    if args.host:
-        cfg.server.host = args.host
-    if args.port:
-        cfg.server.port = args.port
-    if args.threads:
-        cfg.server.threads = args.threads
+    for name in ("host", "port", "threads", "workers"):
+        if getattr(args, name):
+            setattr(cfg.server, name, getattr(args, name))
     db = _open(cfg, create_sqlite_schema=True)
     app = create_app(cfg, db)
     print(f"itflow-api {__version__}: {len(app.routes)} endpoints on {_describe(cfg)}", flush=True)
     if cfg.source == "defaults" and cfg.database.backend == "sqlite":
-        keys = app.service.keys
-        if keys.layout != LAYOUT_USER:
-            presented, _ = keys.create("example key (itflow-api serve)",
-                                       (date.today() + timedelta(days=30)).isoformat())
-            host = "127.0.0.1" if cfg.server.host in ("0.0.0.0", "::") else cfg.server.host
-            print("A fresh all-clients key for trying it out (valid 30 days; "
-                  "`itflow-api keys revoke` removes it):")
-            print(f'  curl "http://{host}:{cfg.server.port}/api/v1/clients/read.php?api_key={presented}"',
-                  flush=True)
+        _print_example(cfg, app.service.keys)
     try:
-        waitress.serve(app, host=cfg.server.host, port=cfg.server.port, threads=cfg.server.threads,
-                       ident="itflow-api", max_request_body_size=cfg.server.max_body_bytes + 1,
-                       clear_untrusted_proxy_headers=False)
+        if cfg.server.workers > 1 and hasattr(os, "fork"):
+            db.close()  # each worker opens its own pool after the fork
+            return _serve_workers(cfg, lambda: create_app(cfg, Database.from_config(cfg.database)))
+        _waitress(app, cfg, host=cfg.server.host, port=cfg.server.port)
     except OSError as exc:
         return _fail(f"cannot listen on {cfg.server.host}:{cfg.server.port} ({exc.strerror}): "
                      "choose another with --port")
+    return 0
+
+
+def _print_example(cfg, keys):
+    if keys.layout == LAYOUT_USER:
+        return
+    presented, _ = keys.create("example key (itflow-api serve)", (date.today() + timedelta(days=30)).isoformat())
+    host = "127.0.0.1" if cfg.server.host in ("0.0.0.0", "::") else cfg.server.host
+    print("A fresh all-clients key for trying it out (valid 30 days; `itflow-api keys revoke` removes it):")
+    print(f'  curl "http://{host}:{cfg.server.port}/api/v1/clients/read.php?api_key={presented}"', flush=True)
+
+
+def _waitress(app, cfg, **where):
+    import waitress
+    waitress.serve(app, threads=cfg.server.threads, ident="itflow-api",
+                   max_request_body_size=cfg.server.max_body_bytes + 1, clear_untrusted_proxy_headers=False,
+                   **where)
+
+
+def _serve_workers(cfg, build_app):
+    """Pre-forked workers: the parent binds the port, every child accepts on it with its own
+    waitress threads, app and database pool (never shared across the fork)."""
+    import signal
+    import socket
+
+    listener = socket.create_server((cfg.server.host, cfg.server.port), backlog=1024)
+    children = []
+    for _ in range(cfg.server.workers):
+        pid = os.fork()
+        if pid == 0:
+            code = 0
+            try:
+                _waitress(build_app(), cfg, sockets=[listener])
+            except KeyboardInterrupt:
+                pass
+            except Exception:
+                logging.getLogger("itflow_api").exception("worker failed")
+                code = 1
+            os._exit(code)
+        children.append(pid)
+    print(f"{cfg.server.workers} workers on http://{cfg.server.host}:{cfg.server.port}", flush=True)
+
+    def stop(signum, frame):
+        for pid in children:
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    for pid in children:
+        try:
+            os.waitpid(pid, 0)
+        except ChildProcessError:
+            pass
     return 0
 
 
@@ -211,7 +255,8 @@ def build_parser():
     serve = sub.add_parser("serve", help="run the API server (waitress)")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 8080)")
-    serve.add_argument("--threads", type=int, help="worker threads (default 8)")
+    serve.add_argument("--threads", type=int, help="threads per process (default 8)")
+    serve.add_argument("--workers", type=int, help="processes sharing the port (default 1; Linux/macOS)")
 
     sub.add_parser("endpoints", help="print the table of endpoints, look-ups and required fields (Markdown)")
     sub.add_parser("version", help="show the version and the database it would use")

@@ -27,6 +27,7 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = 8080
     threads: int = 8
+    workers: int = 1  # processes sharing the port (POSIX); each has `threads` threads
     max_body_bytes: int = 1024 * 1024
     max_limit: int = 1000
     # Peers whose X-Forwarded-For is believed (a reverse proxy in front of us).
@@ -39,6 +40,8 @@ class SecurityConfig:
     # database must use the same one. Empty: read from (or created in) secret_file.
     key_hash_secret: str = ""
     secret_file: str = "itflow-api.secret"
+    # How long a process remembers a key it found: a revoked key may keep working that long.
+    key_cache_seconds: int = 5
 
 
 @dataclass

@@ -12,6 +12,8 @@ SQL is written with :named binds and run through SQLAlchemy's text(); identifier
 from module definitions, never from a request.
 """
 import contextlib
+import re
+import sqlite3
 import threading
 import warnings
 from decimal import ROUND_HALF_UP, Decimal
@@ -19,7 +21,7 @@ from decimal import ROUND_HALF_UP, Decimal
 import dataset
 import pymysql
 import sqlalchemy
-from sqlalchemy import event, text
+from sqlalchemy import event
 
 from . import schema
 
@@ -71,6 +73,13 @@ def _sqlite_renderer(column_name):
     return _render_plain
 
 
+# :name binds, as SQLAlchemy's text() finds them (not '::' casts, not '00:00:00' literals).
+_BIND = re.compile(r"(?<![:\w\\]):(\w+)(?!:)")
+_UNAVAILABLE = (pymysql.err.OperationalError, pymysql.err.InterfaceError, sqlite3.OperationalError)
+# Columns the server sends as bytes (binary collation); everything else arrives as text.
+_BINARY_COLUMNS = {c.name for c in schema.column_types().values() if "binary" in c.type or "blob" in c.type}
+
+
 def _mysql_value(value):
     return value.decode("utf-8", "replace") if type(value) is bytes else value
 
@@ -90,6 +99,7 @@ class Database:
         if dialect == "sqlite":
             self._take_over_sqlite_transactions(self._ds.engine)
         self._renderers = {}
+        self._statements = {}
 
     @classmethod
     def from_config(cls, dbconf):
@@ -135,18 +145,58 @@ class Database:
         else:
             self._ds.commit()
 
-    # --- reads -------------------------------------------------------------------------
+    # --- statements ----------------------------------------------------------------------
 
-    def _execute(self, sql, params):
-        return self._ds.executable.execute(text(sql), params or {})
+    def _cursor(self, sql, params):
+        """Run `sql` on this thread's pooled connection, inside the transaction SQLAlchemy
+        (through dataset) keeps for it, and hand back the driver's cursor. Going to the
+        driver directly skips SQLAlchemy's per-statement compile and result wrapping, which
+        cost more than the query itself on short reads; the statement text is translated to
+        the driver's parameter style once and remembered."""
+        connection = self._ds.executable
+        if not connection.in_transaction():
+            connection.begin()
+        cursor = connection.connection.dbapi_connection.cursor()
+        try:
+            cursor.execute(self._native(sql), params or {})
+        except _UNAVAILABLE as exc:  # lost connection, locked database: worth a retry later
+            cursor.close()
+            raise DatabaseError(type(exc).__name__) from exc
+        except Exception:
+            cursor.close()
+            raise
+        return cursor
+
+    def _native(self, sql):
+        found = self._statements.get(sql)
+        if found is None:
+            if self.dialect == "mysql":  # pyformat: %(name)s, literal % doubled
+                found = _BIND.sub(r"%(\1)s", sql.replace("%", "%%"))
+            else:  # sqlite3 reads :name itself
+                found = sql
+            if len(self._statements) < 4096:
+                self._statements[sql] = found
+        return found
 
     def rows(self, sql, params=None):
         """All rows as dicts of MySQL-rendered strings, in column order."""
-        result = self._execute(sql, params)
-        keys = list(result.keys())
-        raw = result.fetchall()
+        cursor = self._cursor(sql, params)
+        try:
+            keys = [d[0] for d in cursor.description]
+            raw = cursor.fetchall()
+        finally:
+            cursor.close()
         if self.dialect == "mysql":
-            return [dict(zip(keys, map(_mysql_value, row))) for row in raw]
+            binary = [i for i, k in enumerate(keys) if k in _BINARY_COLUMNS]
+            if not binary:
+                return [dict(zip(keys, row)) for row in raw]
+            rows = []
+            for row in raw:
+                values = list(row)
+                for i in binary:
+                    values[i] = _mysql_value(values[i])
+                rows.append(dict(zip(keys, values)))
+            return rows
         renderers = [self._renderer(k) for k in keys]
         return [
             {k: (None if v is None else (v if type(v) is str else r(v))) for k, r, v in zip(keys, renderers, row)}
@@ -171,7 +221,9 @@ class Database:
 
     def execute(self, sql, params=None):
         """Run a statement; returns the number of rows it matched."""
-        return self._execute(sql, params).rowcount
+        cursor = self._cursor(sql, params)
+        cursor.close()
+        return cursor.rowcount
 
     def insert(self, table, values):
         """Insert one row (NOT NULL columns without default get ITFlow's empty value); returns its id.
@@ -181,7 +233,9 @@ class Database:
         row = schema.filled_row(table, values)
         names = ", ".join(row)
         binds = ", ".join(f":{c}" for c in row)
-        return self._execute(f"INSERT INTO {table} ({names}) VALUES ({binds})", row).lastrowid
+        cursor = self._cursor(f"INSERT INTO {table} ({names}) VALUES ({binds})", row)
+        cursor.close()
+        return cursor.lastrowid
 
     def update(self, table, values, where):
         """Set `values` on rows matching every `where` column; returns rows matched, not

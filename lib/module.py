@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from . import schema
+from .envelope import BadRequest
 from .fields import PARSERS
 
 # What a field that is not sent gets on create (api-v1.md section 5): '' for text,
@@ -26,6 +27,7 @@ class Field:
     default: object = "__empty__"  # on create, when not sent
     stored: bool = True            # False: handled by hooks only (e.g. asset_ip)
     transform: Optional[Callable] = None  # applied after parsing (e.g. strip "https://")
+    max_length: Optional[int] = None   # longer values are refused (MySQL strict mode would)
 
     def __post_init__(self):
         if self.kind not in PARSERS:
@@ -41,7 +43,11 @@ class Field:
 
     def parse(self, value):
         parsed = PARSERS[self.kind](self.name, value)
-        return self.transform(parsed) if self.transform and parsed is not None else parsed
+        if self.transform and parsed is not None:
+            parsed = self.transform(parsed)
+        if self.max_length and isinstance(parsed, str) and len(parsed) > self.max_length:
+            raise BadRequest(f"Field '{self.name}' is longer than the {self.max_length} characters it can hold.")
+        return parsed
 
 
 @dataclass(frozen=True)
@@ -154,6 +160,8 @@ def table_fields(table, client_column=None, skip=(), overrides=None, extra=()):
         if column.auto_increment or name == client_column or name in skip or name.endswith(_MANAGED_SUFFIXES):
             continue
         options = {"kind": _kind_of(column)}
+        if column.max_length and options["kind"] == "text":
+            options["max_length"] = column.max_length
         if column.default not in (None, "current_timestamp()"):
             # A declared default (document_client_visible = 1, product_type 'service') beats
             # the kind's empty value when the field is not sent.

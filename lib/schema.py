@@ -52,6 +52,14 @@ class Column:
         return int(match.group(1)) if match else None
 
     @property
+    def max_length(self):
+        """Characters a varchar column holds, or bytes a TEXT holds; None when unbounded here."""
+        match = re.match(r"(?:var)?(?:char|binary)\((\d+)\)", self.type)
+        if match:
+            return int(match.group(1))
+        return 65535 if self.base_type == "text" else None
+
+    @property
     def is_integer(self):
         return self.base_type in ("int", "tinyint", "smallint", "mediumint", "bigint")
 

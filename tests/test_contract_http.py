@@ -171,3 +171,11 @@ def test_unexpected_errors_are_a_500_envelope_without_details(api, app, all_key,
     status, body = api.get("clients/read", key=all_key)
     assert status == 500
     assert "secret internals" not in body["message"] and "reference" in body["message"]
+
+
+def test_a_value_longer_than_its_column_is_400_naming_it(api, db, all_key):
+    status, body = api.post("clients/create", {"client_name": "x" * 201}, key=all_key)
+    assert status == 400 and "client_name" in body["message"] and "200" in body["message"]
+    assert api.post("clients/create", {"client_name": "x" * 200}, key=all_key)[1]["success"] == "True"
+    with db.transaction():
+        assert db.count("clients", {}) == 1
