@@ -14,7 +14,7 @@ from datetime import date, timedelta
 from .. import __version__
 from . import config as config_module
 from .auth import LAYOUT_USER, HASH_PREFIX, KeyManagementError, KeyStore, load_secret
-from .db import Database
+from .db import Database, DatabaseError
 
 DECRYPT_ENV = "ITFLOW_API_DECRYPT_PASSWORD"
 UNLOCK_ENV = "ITFLOW_API_UNLOCK_PASSWORD"
@@ -46,7 +46,12 @@ def _describe(cfg):
     d = cfg.database
     if d.backend == "sqlite":
         return f"SQLite file {os.path.abspath(d.path)}"
-    return f"MySQL {d.user}@{d.host}:{d.port}/{d.name}"
+    from .db import mysql_driver
+    try:
+        driver = mysql_driver(d.driver)
+    except Exception:
+        driver = d.driver
+    return f"MySQL {d.user}@{d.host}:{d.port}/{d.name} via {driver}"
 
 
 def _secret_from(env_name, prompt):
@@ -279,7 +284,7 @@ def main(argv=None):
         if args.command == "keys" and not args.keys_command:
             parser.parse_args(["keys", "--help"])
         return COMMANDS[args.command](args, cfg)
-    except (config_module.ConfigError, KeyManagementError) as exc:
+    except (config_module.ConfigError, KeyManagementError, DatabaseError) as exc:
         return _fail(str(exc))
     except KeyboardInterrupt:
         return 130

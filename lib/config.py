@@ -20,6 +20,8 @@ class DatabaseConfig:
     password: str = ""
     name: str = "itflow"
     pool_size: int = 8
+    # mysql driver: auto (mysqlclient when installed, else pymysql), pymysql or mysqlclient
+    driver: str = "auto"
 
 
 @dataclass

@@ -36,6 +36,35 @@ warnings.filterwarnings("ignore", message="Could not instantiate type", category
 # Encoders only (keyed by Python type): with no decoders pymysql hands back the server's text.
 _PYMYSQL_ENCODERS = {k: v for k, v in pymysql.converters.conversions.items() if not isinstance(k, int)}
 
+try:  # optional C driver (pip install 'itflow-api[fast]'): same rows, parsed several times faster
+    import MySQLdb
+    from MySQLdb.constants import FIELD_TYPE as _F
+except ImportError:
+    MySQLdb = None
+
+
+def _ascii(value):
+    return value.decode("ascii") if type(value) is bytes else value
+
+
+def _mysqlclient_conversions():
+    # mysqlclient hands numbers and dates over as bytes when it has no converter for them;
+    # decoding them keeps the server's own text, exactly as pymysql gives it.
+    from MySQLdb.converters import conversions
+    types = ("DECIMAL", "NEWDECIMAL", "TINY", "SHORT", "LONG", "FLOAT", "DOUBLE", "LONGLONG", "INT24",
+             "YEAR", "DATE", "TIME", "DATETIME", "TIMESTAMP")
+    encoders = {k: v for k, v in conversions.items() if not isinstance(k, int)}  # Python → SQL, kept
+    return {**encoders, **{getattr(_F, name): _ascii for name in types}}
+
+
+def mysql_driver(choice):
+    """'pymysql' or 'mysqlclient' for a [database] driver setting of auto/pymysql/mysqlclient."""
+    if choice == "auto":
+        return "mysqlclient" if MySQLdb is not None else "pymysql"
+    if choice == "mysqlclient" and MySQLdb is None:
+        raise DatabaseError("driver = mysqlclient, but it is not installed: pip install 'itflow-api[fast]'")
+    return choice
+
 
 def _render_decimal(scale):
     quantum = Decimal(1).scaleb(-scale)
@@ -75,7 +104,8 @@ def _sqlite_renderer(column_name):
 
 # :name binds, as SQLAlchemy's text() finds them (not '::' casts, not '00:00:00' literals).
 _BIND = re.compile(r"(?<![:\w\\]):(\w+)(?!:)")
-_UNAVAILABLE = (pymysql.err.OperationalError, pymysql.err.InterfaceError, sqlite3.OperationalError)
+_UNAVAILABLE = (pymysql.err.OperationalError, pymysql.err.InterfaceError, sqlite3.OperationalError) + (
+    (MySQLdb.OperationalError, MySQLdb.InterfaceError) if MySQLdb is not None else ())
 # Columns the server sends as bytes (binary collation); everything else arrives as text.
 _BINARY_COLUMNS = {c.name for c in schema.column_types().values() if "binary" in c.type or "blob" in c.type}
 
@@ -87,11 +117,15 @@ def _mysql_value(value):
 class Database:
     def __init__(self, url, dialect, pool_size=8):
         self.dialect = dialect
+        self.driver = url.split(":", 1)[0].split("+")[-1]
         self._local = threading.local()
-        engine_kwargs = {"pool_pre_ping": True, "hide_parameters": True}
+        # Every transaction ends in an explicit commit or rollback (transaction() below), so
+        # the pool's own rollback on return would be a wasted round trip per request.
+        engine_kwargs = {"pool_pre_ping": True, "hide_parameters": True, "pool_reset_on_return": None}
         if dialect == "mysql":
+            conv = _mysqlclient_conversions() if url.startswith("mysql+mysqldb") else _PYMYSQL_ENCODERS
             engine_kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=3600,
-                                 connect_args={"conv": _PYMYSQL_ENCODERS})
+                                 connect_args={"conv": conv})
         else:
             engine_kwargs.update(pool_size=pool_size, max_overflow=pool_size,
                                  connect_args={"timeout": 30, "check_same_thread": False})
@@ -104,8 +138,9 @@ class Database:
     @classmethod
     def from_config(cls, dbconf):
         if dbconf.backend == "mysql":
+            scheme = "mysql+mysqldb" if mysql_driver(dbconf.driver) == "mysqlclient" else "mysql+pymysql"
             url = sqlalchemy.URL.create(
-                "mysql+pymysql", username=dbconf.user, password=dbconf.password or None,
+                scheme, username=dbconf.user, password=dbconf.password or None,
                 host=dbconf.host, port=dbconf.port, database=dbconf.name, query={"charset": "utf8mb4"},
             )
             return cls(url.render_as_string(hide_password=False), "mysql", dbconf.pool_size)

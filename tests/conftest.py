@@ -30,11 +30,12 @@ MYSQL = {
     "user": os.environ.get("ITFLOW_TEST_MYSQL_USER", "root"),
     "password": os.environ.get("ITFLOW_TEST_MYSQL_PASSWORD", ""),
 }
+MYSQL_DRIVER = os.environ.get("ITFLOW_TEST_MYSQL_DRIVER", "pymysql")
 SECRET = "test-secret-" + secrets.token_hex(8)
 
 
 def pytest_report_header(config):
-    return f"itflow-api backend: {BACKEND}"
+    return f"itflow-api backend: {BACKEND}" + (f" via {MYSQL_DRIVER}" if BACKEND == "mysql" else "")
 
 
 def _admin_connection():
@@ -55,6 +56,7 @@ def fresh_config(directory):
         cfg.database.host, cfg.database.port = MYSQL["host"], MYSQL["port"]
         cfg.database.user, cfg.database.password = MYSQL["user"], MYSQL["password"]
         cfg.database.name = name
+        cfg.database.driver = MYSQL_DRIVER
     else:
         cfg.database.path = str(directory / "test.sqlite3")
     try:

@@ -19,7 +19,7 @@ def cli_env(config, db, monkeypatch):
     """Point the CLI at the test database through the environment, as a user would."""
     d = config.database
     values = {"BACKEND": d.backend, "PATH": d.path, "HOST": d.host, "PORT": str(d.port), "USER": d.user,
-              "PASSWORD": d.password, "NAME": d.name}
+              "PASSWORD": d.password, "NAME": d.name, "DRIVER": d.driver}
     for key, value in values.items():
         monkeypatch.setenv(f"ITFLOW_API_DATABASE_{key}", value)
     monkeypatch.setenv("ITFLOW_API_SECURITY_KEY_HASH_SECRET", config.security.key_hash_secret)
