@@ -62,10 +62,11 @@ def wait_for(port, seconds=30):
     raise RuntimeError(f"nothing answers on port {port}")
 
 
-def start_ours(port, threads, workers):
+def start_ours(port, threads, workers, driver):
     env = dict(os.environ, ITFLOW_API_DATABASE_BACKEND="mysql", ITFLOW_API_DATABASE_NAME=DB_NAME,
                ITFLOW_API_DATABASE_USER=USER, ITFLOW_API_DATABASE_PASSWORD=PASSWORD,
-               ITFLOW_API_DATABASE_POOL_SIZE=str(threads), ITFLOW_API_SECURITY_KEY_HASH_SECRET=SECRET)
+               ITFLOW_API_DATABASE_POOL_SIZE=str(threads), ITFLOW_API_SECURITY_KEY_HASH_SECRET=SECRET,
+               ITFLOW_API_DATABASE_DRIVER=driver)
     proc = subprocess.Popen([sys.executable, "-m", "itflow_api.lib.cli", "serve", "--port", str(port),
                              "--threads", str(threads), "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
@@ -101,19 +102,22 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--duration", type=int, default=10, help="seconds per run (default 10)")
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
-    parser.add_argument("--threads", type=int, default=8, help="itflow-api threads per process (default 8)")
-    parser.add_argument("--workers", type=int, default=4, help="itflow-api processes (default 4)")
+    parser.add_argument("--threads", type=int, default=4, help="itflow-api threads per process (default 4)")
+    parser.add_argument("--workers", type=int, default=3, help="itflow-api processes (default 3)")
+    parser.add_argument("--driver", default="auto", help="itflow-api MySQL driver: auto, pymysql, mysqlclient")
     parser.add_argument("--php-workers", type=int, default=4, help="PHP built-in server workers (default 4)")
     args = parser.parse_args()
 
     ours_key = prepare_database()
     servers = {"itflow-api": (18090, ours_key), "PHP reference": (18091, PLAIN_KEY)}
-    procs = [start_ours(18090, args.threads, args.workers), start_reference(18091, args.php_workers)]
+    procs = [start_ours(18090, args.threads, args.workers, args.driver), start_reference(18091, args.php_workers)]
     scenarios = {
         "clients list (50 rows)": "/api/v1/clients/read.php?api_key={key}",
         "asset by id (1 row)": "/api/v1/assets/read.php?api_key={key}&asset_id=123",
     }
-    lines = [f"wrk -t2 -c{args.connections} -d{args.duration}s; itflow-api: {args.workers} processes × {args.threads} threads; "
+    from itflow_api.lib.db import mysql_driver
+    lines = [f"wrk -t2 -c{args.connections} -d{args.duration}s; itflow-api: {args.workers} processes × {args.threads} threads, "
+             f"driver {mysql_driver(args.driver)}; "
              f"PHP {args.php_workers} built-in server workers; MariaDB on the same machine ({os.cpu_count()} cores)",
              "", "| scenario | server | requests/s | p50 ms | p90 ms | p99 ms | non-2xx |", "|---|---|---|---|---|---|---|"]
     try:

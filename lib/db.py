@@ -50,11 +50,14 @@ def _ascii(value):
 def _mysqlclient_conversions():
     # mysqlclient hands numbers and dates over as bytes when it has no converter for them;
     # decoding them keeps the server's own text, exactly as pymysql gives it.
+    # (Measured: it passes numbers to a converter as bytes, decimals and dates already as str.)
     from MySQLdb.converters import conversions
-    types = ("DECIMAL", "NEWDECIMAL", "TINY", "SHORT", "LONG", "FLOAT", "DOUBLE", "LONGLONG", "INT24",
-             "YEAR", "DATE", "TIME", "DATETIME", "TIMESTAMP")
     encoders = {k: v for k, v in conversions.items() if not isinstance(k, int)}  # Python → SQL, kept
-    return {**encoders, **{getattr(_F, name): _ascii for name in types}}
+    decoders = {getattr(_F, name): bytes.decode
+                for name in ("TINY", "SHORT", "INT24", "LONG", "LONGLONG", "FLOAT", "DOUBLE", "YEAR")}
+    decoders.update({getattr(_F, name): str for name in ("NEWDECIMAL", "DATE", "TIME", "DATETIME", "TIMESTAMP")})
+    decoders[_F.DECIMAL] = _ascii  # a legacy type code MariaDB no longer sends; either form is handled
+    return {**encoders, **decoders}
 
 
 def mysql_driver(choice):
