@@ -5,7 +5,8 @@
 Needs wrk and PHP with mysqli (Debian: apt-get install wrk php-cli php-mysql) and MariaDB
 on 127.0.0.1:3306 (BENCH_DB_USER / BENCH_DB_PASSWORD, default root with no password).
 The reference (bench/reference/router.php) does the work of ITFlow's read.php; see its
-header. Results go to stdout as a Markdown table and to bench/RESULTS.md.
+header. Results go to stdout as a Markdown table (and to --output FILE). bench/RESULTS.md
+holds the figures last reported.
 """
 import argparse
 import os
@@ -104,6 +105,7 @@ def main():
     parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
     parser.add_argument("--threads", type=int, default=4, help="itflow-api threads per process (default 4)")
     parser.add_argument("--workers", type=int, default=3, help="itflow-api processes (default 3)")
+    parser.add_argument("--output", help="also write the table to this file")
     parser.add_argument("--driver", default="auto", help="itflow-api MySQL driver: auto, pymysql, mysqlclient")
     parser.add_argument("--php-workers", type=int, default=4, help="PHP built-in server workers (default 4)")
     args = parser.parse_args()
@@ -134,8 +136,9 @@ def main():
             proc.terminate()
             proc.wait(20)
     report = "\n".join(lines)
-    with open(os.path.join(HERE, "RESULTS.md"), "w", encoding="utf-8") as handle:
-        handle.write(f"# Benchmark results ({date.today().isoformat()})\n\n{report}\n")
+    if args.output:
+        with open(args.output, "w", encoding="utf-8") as handle:
+            handle.write(f"# Benchmark results ({date.today().isoformat()})\n\n{report}\n")
     print("\n" + report)
 
 
