@@ -15,7 +15,6 @@ from datetime import date, timedelta
 import pymysql
 import pytest
 from falcon import testing
-from helpers import log_rows  # noqa: F401  (tests import it from here too)
 
 from itflow_api.lib import schema
 from itflow_api.lib.app import create_app

@@ -2,7 +2,8 @@
 from datetime import date, timedelta
 
 import pytest
-from conftest import log_rows, make_key
+from conftest import make_key
+from helpers import log_rows
 
 from itflow_api.lib import envelope
 from itflow_api.lib.auth import HASH_PREFIX

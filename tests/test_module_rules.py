@@ -5,8 +5,9 @@ exactly: every value in a row is a string, SQL NULL is None.
 """
 
 import pytest
-from helpers import NO_RESOURCE, assert_recent, assert_write_logged, fetch, insert, one, refused, set_columns, succeeded
-from conftest import log_rows, make_key
+from helpers import (NO_RESOURCE, assert_recent, assert_write_logged, fetch, insert, log_rows, one, refused,
+                     set_columns, succeeded)
+from conftest import make_key
 
 from itflow_api.lib import crypto
 

@@ -5,7 +5,8 @@ import itertools
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import log_rows, make_key
+from conftest import make_key
+from helpers import log_rows
 
 from itflow_api.lib.modules import (assets, certificates, clients, contacts, credentials, domains, networks,
                                     software, tickets)

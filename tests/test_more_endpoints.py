@@ -9,8 +9,8 @@ in a row is a string, SQL NULL is None.
 from datetime import date, datetime
 
 import pytest
-from helpers import NO_RESOURCE, assert_recent, assert_write_logged, fetch, insert, one, refused, set_columns
-from conftest import log_rows
+from helpers import (NO_RESOURCE, assert_recent, assert_write_logged, fetch, insert, log_rows, one, refused,
+                     set_columns)
 
 from itflow_api.lib import schema
 

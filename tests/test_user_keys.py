@@ -3,7 +3,8 @@ their own: role levels per module, admin roles, allow/deny client lists and the 
 from datetime import date, timedelta
 
 import pytest
-from conftest import Api, fresh_config, log_rows
+from conftest import Api, fresh_config
+from helpers import log_rows
 
 from itflow_api.lib import permissions, schema
 from itflow_api.lib.app import create_app

@@ -1,5 +1,6 @@
 """contacts: people at a client. Phones keep digits only; one email per client."""
 from ..envelope import Refused
+from ..fields import now
 from ..module import Hooks, Lookup, Module, table_fields
 
 
@@ -33,7 +34,6 @@ class ContactHooks(Hooks):
         self._primary(call, client_id, values)
 
     def on_archive(self, call, module, current, archived):
-        from ..fields import now
         if archived:
             call.db.update("contacts", {"contact_important": 0, "contact_billing": 0, "contact_technical": 0},
                            {"contact_id": int(current["contact_id"])})
