@@ -208,6 +208,9 @@ def cmd_endpoints(args, cfg):
 
 def cmd_version(args, cfg):
     print(f"itflow-api {__version__}")
+    if cfg.database.backend == "sqlite" and not os.path.exists(cfg.database.path):
+        print(f"database: {_describe(cfg)} does not exist yet (`itflow-api serve` or `init-db` creates it)")
+        return 0
     try:
         db = Database.from_config(cfg.database)
         tables = db.table_names()

@@ -180,3 +180,12 @@ def test_a_value_longer_than_its_column_is_400_naming_it(api, db, all_key):
     assert api.post("clients/create", {"client_name": "x" * 200}, key=all_key)[1]["success"] == "True"
     with db.transaction():
         assert db.count("clients", {}) == 1
+
+
+def test_secrets_never_reach_the_server_log(api, app, all_key, monkeypatch, caplog):
+    endpoint = app.routes["/api/v1/clients/read.php"]
+    monkeypatch.setattr(type(endpoint), "__call__", lambda self, call: 1 / 0)
+    with caplog.at_level("DEBUG"):
+        api.get("clients/read", key=all_key, api_key_decrypt_password="hunter2-secret")
+    assert caplog.records, "the failure should be logged"
+    assert all_key not in caplog.text and "hunter2-secret" not in caplog.text
