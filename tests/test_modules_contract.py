@@ -31,11 +31,13 @@ SCOPED = [m for m in MODULES if m.client_column != m.id_column]
 
 @pytest.fixture
 def keyset(keys, make_client):
-    """Two clients, an all-clients key and a key scoped to client A (both can decrypt)."""
+    """Two clients, an all-clients key, a key scoped to client A (both can decrypt) and one
+    scoped to client B (cannot decrypt)."""
     a, b = make_client("Alpha"), make_client("Bravo")
     everyone = make_key(keys, decrypt_password=DECRYPT)
     only_a = make_key(keys, client_id=a, decrypt_password=DECRYPT, unlock_key=everyone, unlock_password=DECRYPT)
-    return {"a": a, "b": b, "all": everyone, "only_a": only_a}
+    only_b = make_key(keys, client_id=b)
+    return {"a": a, "b": b, "all": everyone, "only_a": only_a, "only_b": only_b}
 
 
 def _extra(module):
@@ -47,7 +49,7 @@ _serial = itertools.count(1)
 
 def create(api, module, key, client_id=None, **fields):
     body = {**SAMPLES[module][0], **fields, **_extra(module)}
-    if module is contacts.MODULE:  # one email per client
+    if module is contacts.MODULE and "contact_email" not in fields:  # one email per client
         body["contact_email"] = f"pat{next(_serial)}@example.com"
     if client_id is not None:
         body["client_id"] = client_id
@@ -267,3 +269,36 @@ def test_parallel_ticket_creates_get_distinct_consecutive_numbers(api, db, keyse
         next_number = db.scalar("SELECT config_ticket_next_number FROM settings WHERE company_id = 1")
     assert numbers == list(range(500, 550))
     assert next_number == "550"
+
+
+# module → {look-up parameter: (value stored through the API, value looked up)}
+LOOKUP_VALUES = {
+    assets.MODULE: {"asset_type": ("Laptop", "laptop"), "asset_name": ("PC-7", "PC-7"),
+                    "asset_serial": ("SN-7", "SN-7"), "asset_mac": ("aa:bb:cc:00:00:07", "aa:bb:cc:00:00:07"),
+                    "asset_uri": ("https://pc7", "https://pc7"), "asset_uri_2": ("ssh://pc7", "ssh://pc7")},
+    certificates.MODULE: {"certificate_name": ("Wildcard", "Wildcard")},
+    clients.MODULE: {"client_name": ("Umbrella", "Umbrella")},
+    contacts.MODULE: {"contact_email": ("kim@example.com", "kim@example.com"),
+                      "contact_phone_or_mobile": ("555 0107", "5550107")},
+    domains.MODULE: {"domain_name": ("https://umbrella.example", "umbrella.example")},
+    networks.MODULE: {"network_name": ("Guest", "Guest")},
+    software.MODULE: {"software_key": ("KEY-7", "KEY-7"), "software_name": ("Visio", "Visio"),
+                      "software_type": ("Desktop", "Desktop")},
+}
+LOOKUP_CASES = [(m, param) for m, params in LOOKUP_VALUES.items() for param in params]
+
+
+@pytest.mark.parametrize("module, param", LOOKUP_CASES, ids=lambda v: getattr(v, "name", v))
+def test_each_look_up_finds_exactly_its_records(api, keyset, module, param):
+    stored, looked_up = LOOKUP_VALUES[module][param]
+    field = "contact_mobile" if param == "contact_phone_or_mobile" else param
+    client_id = None if module is clients.MODULE else keyset["a"]
+    decoy = create(api, module, keyset["all"], client_id)[1]["data"][0]["insert_id"]
+    wanted = create(api, module, keyset["all"], client_id, **{field: stored})[1]["data"][0]["insert_id"]
+    status, body = read(api, module, keyset["all"], **{param: looked_up})
+    assert status == 200 and body["success"] == "True", body
+    assert [r[module.id_column] for r in body["data"]] == [str(wanted)]
+    assert decoy != wanted
+    # the key of another client finds nothing
+    if module is not clients.MODULE:
+        assert read(api, module, keyset["only_b"], **{param: looked_up})[1]["success"] == "False"
