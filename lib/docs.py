@@ -2,13 +2,28 @@
 the README lists is what the server serves."""
 from collections import defaultdict
 
+from . import schema
+
 
 def _lookups(module):
     parts = []
     for lookup in module.lookups:
         note = f" ({lookup.description})" if lookup.description else ""
         parts.append(f"`{lookup.param}`{note}")
-    return ", ".join(parts) or "—"
+    text = ", ".join(parts) or "—"
+    return f"{text}; {module.read_notes}" if module.read_notes else text
+
+
+def _create_needs(module, functions):
+    if "create" not in functions:
+        return "— (read only)"
+    needs = [f"`{name}`" for name in module.required]
+    own_client_column = module.client_column in {c.name for c in schema.columns(module.table)}
+    if own_client_column and module.client_column != module.id_column and not module.client_optional:
+        needs.append("a client")
+    if module.create_needs_all_clients_key:
+        needs.append("an all-clients key")
+    return ", ".join(needs) or "—"
 
 
 def endpoint_table(routes):
@@ -21,17 +36,13 @@ def endpoint_table(routes):
              "|---|---|---|---|"]
     for module_name, functions in sorted(by_module.items()):
         definition = next((getattr(e, "module", None) for _, e in functions if getattr(e, "module", None)), None)
-        names = ", ".join(f for f, _ in sorted(functions, key=lambda item: _ORDER.get(item[0], 99)))
-        if definition is None:
-            lines.append(f"| {module_name} | {names} | see the endpoint | — |")
+        ordered = [f for f, _ in sorted(functions, key=lambda item: _ORDER.get(item[0], 99))]
+        names = ", ".join(ordered)
+        if definition is None:  # hand-written endpoints describe their own parameters
+            parameters = "; ".join(f"{f}: {getattr(e, 'parameters', '') or 'see the endpoint'}" for f, e in functions)
+            lines.append(f"| {module_name} | {names} | {parameters} | — (read only) |")
             continue
-        required = [f"`{name}`" for name in definition.required]
-        if definition.client_column and definition.client_column != definition.id_column \
-                and not definition.client_optional:
-            required.append("a client")
-        if definition.create_needs_all_clients_key:
-            required.append("an all-clients key")
-        lines.append(f"| {module_name} | {names} | {_lookups(definition)} | {', '.join(required) or '—'} |")
+        lines.append(f"| {module_name} | {names} | {_lookups(definition)} | {_create_needs(definition, ordered)} |")
     return "\n".join(lines)
 
 

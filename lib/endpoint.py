@@ -41,18 +41,19 @@ class Call:
 
 
 class FunctionEndpoint:
-    def __init__(self, func, method, summary, writes):
+    def __init__(self, func, method, summary, writes, parameters=""):
         self.func = func
         self.method = method
         self.summary = summary or (func.__doc__ or "").strip().split("\n")[0]
         self.writes = writes
+        self.parameters = parameters  # one line for the endpoint table
 
     def __call__(self, call):
         return self.func(call)
 
 
-def function_endpoint(method="GET", summary="", writes=None):
+def function_endpoint(method="GET", summary="", writes=None, parameters=""):
     """Decorator for a hand-written endpoint function taking a Call."""
     def wrap(func):
-        return FunctionEndpoint(func, method, summary, method != "GET" if writes is None else writes)
+        return FunctionEndpoint(func, method, summary, method != "GET" if writes is None else writes, parameters)
     return wrap

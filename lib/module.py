@@ -121,6 +121,7 @@ class Module:
     select: str = "*"                  # what reads return (joined reads may want table.* only)
     order_by: Optional[str] = None     # list order, default the id column
     lookup_required: Optional[str] = None  # message of the 400 when a read names no look-up
+    read_notes: str = ""               # read filters beyond look-ups, for the endpoint table
     create_needs_all_clients_key: bool = False
     client_optional: bool = False      # create may leave the client at 0 (tickets, documents)
     hooks: Hooks = field(default_factory=Hooks)

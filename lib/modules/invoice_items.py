@@ -15,6 +15,7 @@ MODULE = Module(
     order_by="item_order ASC, item_id ASC",
     lookup_required="A filter is required. Please supply either invoice_id or item_id.",
     description="Invoice lines; reads need invoice_id or item_id.",
+    read_notes="one of the two is required",
     fields=[
         Field("invoice_id", "int", required=True, stored=False, description="the invoice to add to"),
         Field("name", required=True, stored=False, description="item name (first 200 characters)"),

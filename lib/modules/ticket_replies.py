@@ -20,6 +20,7 @@ MODULE = Module(
     name="ticket_replies", table="ticket_replies", id_column="ticket_reply_id", client_column="ticket_client_id",
     entity="Ticket", name_column="ticket_reply", select=SELECT, list_from=SOURCE,
     description="Replies on tickets; reads add the ticket's number, subject and the author's name.",
+    read_notes="filters `type` (Internal, Public, Client) and `include_archived=1`",
     fields=[
         Field("ticket_id", "int", required=True, stored=False, description="the ticket replied to"),
         Field("ticket_reply", "html", required=True, stored=False, description="the reply (HTML kept)"),

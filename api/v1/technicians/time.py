@@ -1,4 +1,7 @@
 from itflow_api.lib.endpoint import function_endpoint
 from itflow_api.lib.modules.technicians import time_report
 
-endpoint = function_endpoint(method="GET", summary="Time worked per technician and ticket")(time_report)
+endpoint = function_endpoint(
+    method="GET", summary="Time worked per technician and ticket",
+    parameters="`year` (default this year), `month` (1-12), `technician_id`; rows per ticket and technician",
+)(time_report)
