@@ -606,3 +606,28 @@ def test_credential_writes_without_the_decrypt_password_are_refused(api, db, dec
     before = one(db, "credentials", credential_id=credential_id)
     refused(api.post(f"credentials/{function}", {"credential_id": credential_id}, key=decrypt_key))
     assert one(db, "credentials", credential_id=credential_id) == before
+
+
+def test_client_delete_is_refused_while_it_owns_records(api, db, all_key, make_client):
+    client = make_client("Owner")
+    asset = create(api, "assets", all_key, client_id=client, asset_name="PC")
+    body = refused(api.post("clients/delete", {"client_id": client}, key=all_key))
+    assert "1 assets" in body["message"] and "archive" in body["message"]
+    assert one(db, "clients", client_id=client)["client_name"] == "Owner"
+    succeeded(api.post("assets/delete", {"asset_id": asset}, key=all_key))
+    assert succeeded(api.post("clients/delete", {"client_id": client}, key=all_key))["count"] == 1
+    assert fetch(db, "clients", client_id=client) == []
+
+
+def test_ticket_delete_takes_its_replies_and_history_along(api, db, all_key, client_a):
+    ticket = create(api, "tickets", all_key, client_id=client_a, ticket_subject="Gone")
+    other = create(api, "tickets", all_key, client_id=client_a, ticket_subject="Stays")
+    for ticket_id in (ticket, other):
+        succeeded(api.post("ticket_replies/create", {"ticket_id": ticket_id, "ticket_reply": "r"}, key=all_key))
+        insert(db, "ticket_history", ticket_history_status="New", ticket_history_description="d",
+               ticket_history_ticket_id=ticket_id)
+    succeeded(api.post("tickets/delete", {"ticket_id": ticket}, key=all_key))
+    assert fetch(db, "ticket_replies", ticket_reply_ticket_id=ticket) == []
+    assert fetch(db, "ticket_history", ticket_history_ticket_id=ticket) == []
+    assert len(fetch(db, "ticket_replies", ticket_reply_ticket_id=other)) == 1
+    assert len(fetch(db, "ticket_history", ticket_history_ticket_id=other)) == 1

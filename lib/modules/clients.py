@@ -1,12 +1,33 @@
 """clients: the MSP's customers. The client column is the id itself."""
+from ..envelope import Refused
 from ..fields import now
 from ..module import Field, Hooks, Lookup, Module, table_fields
 from ._rules import strip_scheme
 
 
+# Tables whose rows belong to a client, and the column that says which.
+OWNED_BY_CLIENT = (
+    ("assets", "asset_client_id"), ("certificates", "certificate_client_id"), ("contacts", "contact_client_id"),
+    ("credentials", "credential_client_id"), ("documents", "document_client_id"), ("domains", "domain_client_id"),
+    ("expenses", "expense_client_id"), ("invoices", "invoice_client_id"), ("locations", "location_client_id"),
+    ("networks", "network_client_id"), ("quotes", "quote_client_id"),
+    ("recurring_invoices", "recurring_invoice_client_id"), ("software", "software_client_id"),
+    ("tickets", "ticket_client_id"), ("vendors", "vendor_client_id"),
+)
+
+
 class ClientHooks(Hooks):
     def before_create(self, call, module, values):
         values["client_accessed_at"] = now()
+
+    def before_delete(self, call, module, current):
+        # A client's records would be left pointing at nothing; refuse instead of cascading.
+        client_id = int(current["client_id"])
+        owned = [(table, call.db.count(table, {column: client_id})) for table, column in OWNED_BY_CLIENT]
+        owned = [f"{count} {table}" for table, count in owned if count]
+        if owned:
+            raise Refused(f"Client {client_id} still has {', '.join(owned)}: delete those first, "
+                          "or archive the client instead.")
 
     def on_archive(self, call, module, current, archived):
         if archived:

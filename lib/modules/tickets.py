@@ -23,6 +23,11 @@ def next_ticket_number(db):
 
 
 class TicketHooks(Hooks):
+    def before_delete(self, call, module, current):
+        ticket_id = int(current["ticket_id"])
+        call.db.delete("ticket_replies", {"ticket_reply_ticket_id": ticket_id})
+        call.db.delete("ticket_history", {"ticket_history_ticket_id": ticket_id})
+
     def display_name(self, module, row):
         return f"{row.get('ticket_prefix') or ''}{row.get('ticket_number') or ''} {row.get('ticket_subject') or ''}".strip()
 
