@@ -126,12 +126,13 @@ class ApiApp(falcon.App):
     routes = None
 
 
-def create_app(config, db, keys=None, extra_endpoint_roots=()):
+def create_app(config, db, keys=None):
     keys = keys or KeyStore(db, load_secret(config.security), cache_seconds=config.security.key_cache_seconds)
     service = Service(config, db, keys)
     app = ApiApp()
     app.req_options.strip_url_path_trailing_slash = False
-    routes = routing.discover(extra_endpoint_roots)
+    extra = [config.server.custom_endpoints] if config.server.custom_endpoints else []
+    routes = routing.discover(extra)
     for path, endpoint in routes.items():
         app.add_route(path, EndpointResource(service, path, endpoint))
     app.add_error_handler(Exception, _unexpected)

@@ -32,6 +32,8 @@ class ServerConfig:
     workers: int = 1  # processes sharing the port (POSIX); each has `threads` threads
     max_body_bytes: int = 1024 * 1024
     max_limit: int = 1000
+    # A folder of the site's own endpoints, laid out as <module>/<function>.py.
+    custom_endpoints: str = ""
     # Peers whose X-Forwarded-For is believed (a reverse proxy in front of us).
     trusted_proxies: str = "127.0.0.1 ::1"
 

@@ -39,6 +39,9 @@ def _load(module, function, path, root):
 def discover(extra_roots=()):
     """{url path: endpoint} for every endpoint file under api/v1/ (and any extra roots)."""
     routes = {}
+    for root in extra_roots:
+        if not os.path.isdir(root):
+            raise RuntimeError(f"custom_endpoints folder {root} does not exist")
     for root in (API_ROOT, *extra_roots):
         for module, function, path in _endpoint_files(root):
             routes[f"/api/v1/{module}/{function}.php"] = _load(module, function, path, root)

@@ -145,3 +145,22 @@ def test_readme_endpoint_table_is_current(capsys):
     readme = open(os.path.join(os.path.dirname(__file__), os.pardir, "README.md"), encoding="utf-8").read()
     between = readme.split("<!-- endpoints:start -->")[1].split("<!-- endpoints:end -->")[0].strip()
     assert between == table, "README endpoint table is stale: paste the output of `itflow-api endpoints`"
+
+
+def test_custom_endpoint_folder_adds_endpoints(config, db, keys, tmp_path, monkeypatch):
+    from conftest import Api
+    from itflow_api.lib.app import create_app
+    (tmp_path / "custom").mkdir()
+    (tmp_path / "custom" / "hello.py").write_text(
+        "from itflow_api.lib import envelope\n"
+        "from itflow_api.lib.endpoint import function_endpoint\n\n\n"
+        "@function_endpoint(method='GET')\n"
+        "def endpoint(call):\n"
+        "    return envelope.read_ok([{'hello': str(call.params.get('name', 'world'))}])\n")
+    monkeypatch.setattr(config.server, "custom_endpoints", str(tmp_path))
+    api = Api(create_app(config, db, keys))
+    key = make_key(keys)
+    assert api.get("custom/hello", key=key, name="MSP")[1] == {"success": "True", "count": 1,
+                                                               "data": [{"hello": "MSP"}]}
+    assert api.get("custom/hello")[0] == 401
+    assert api.post("custom/hello", {}, key=key)[0] == 405
