@@ -8,8 +8,9 @@ because that is what PHP's mysqli hands ITFlow and what API clients depend on:
 * SQLite: values are rendered from the ITFlow column type of the same name (decimals with
   their scale, integers without a fraction, floats as MySQL prints a FLOAT).
 
-SQL is written with :named binds and run through SQLAlchemy's text(); identifiers come only
-from module definitions, never from a request.
+SQL is written with :named binds (translated once to the driver's style) and run on the
+driver cursor of a pooled connection; identifiers come only from module definitions, never
+from a request.
 """
 import contextlib
 import re
@@ -43,8 +44,8 @@ except ImportError:
     MySQLdb = None
 
 
-def _ascii(value):
-    return value.decode("ascii") if type(value) is bytes else value
+def _mysql_value(value):
+    return value.decode("utf-8", "replace") if type(value) is bytes else value
 
 
 def _mysqlclient_conversions():
@@ -56,7 +57,7 @@ def _mysqlclient_conversions():
     decoders = {getattr(_F, name): bytes.decode
                 for name in ("TINY", "SHORT", "INT24", "LONG", "LONGLONG", "FLOAT", "DOUBLE", "YEAR")}
     decoders.update({getattr(_F, name): str for name in ("NEWDECIMAL", "DATE", "TIME", "DATETIME", "TIMESTAMP")})
-    decoders[_F.DECIMAL] = _ascii  # a legacy type code MariaDB no longer sends; either form is handled
+    decoders[_F.DECIMAL] = _mysql_value  # a legacy type code MariaDB no longer sends; either form is handled
     return {**encoders, **decoders}
 
 
@@ -113,14 +114,9 @@ _UNAVAILABLE = (pymysql.err.OperationalError, pymysql.err.InterfaceError, sqlite
 _BINARY_COLUMNS = {c.name for c in schema.column_types().values() if "binary" in c.type or "blob" in c.type}
 
 
-def _mysql_value(value):
-    return value.decode("utf-8", "replace") if type(value) is bytes else value
-
-
 class Database:
     def __init__(self, url, dialect, pool_size=8):
         self.dialect = dialect
-        self.driver = url.split(":", 1)[0].split("+")[-1]
         self._local = threading.local()
         # Every transaction ends in an explicit commit or rollback (transaction() below), so
         # the pool's own rollback on return would be a wasted round trip per request.
