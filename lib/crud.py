@@ -13,10 +13,7 @@ def find_in_scope(call, table, id_column, record_id, client_column, noun):
     raises the same NotFound as a missing one."""
     where, params = [f"{id_column} = :record_id"], {"record_id": record_id}
     if client_column:
-        condition, scope_params = call.scope.filter(client_column)
-        if condition:
-            where.append(condition)
-            params.update(scope_params)
+        call.scope.restrict(client_column, where, params)
     row = call.db.row(f"SELECT * FROM {table} WHERE {' AND '.join(where)}", params)
     if row is None:
         raise NotFound(f"No {noun} with {id_column} {record_id} (for this client and company).")
@@ -80,10 +77,7 @@ class Read(Operation):
         m.hooks.before_read(call, m)
         where, params = [], {}
         if m.client_column:
-            condition, scope_params = call.scope.filter(m.client_column)
-            if condition:
-                where.append(condition)
-                params.update(scope_params)
+            call.scope.restrict(m.client_column, where, params)
         # ITFlow tries its look-ups in a fixed order and uses the first one given.
         lookup = next((lk for lk in m.lookups if call.params.has(lk.param)), None)
         if lookup is None and m.lookup_required:

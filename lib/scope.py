@@ -25,7 +25,16 @@ def _requested_client(params):
     return None if requested in (None, "") else parse_int("client_id", requested)
 
 
-class ClientKeyScope:
+class _Scope:
+    def restrict(self, column, where, params):
+        """Add the scope condition on `column` to a WHERE list and its binds to `params`."""
+        condition, binds = self.filter(column)
+        if condition:
+            where.append(condition)
+            params.update(binds)
+
+
+class ClientKeyScope(_Scope):
     def __init__(self, key, params):
         self.key = key
         self.requested_client = _requested_client(params) if key.all_clients else key.client_id
@@ -50,7 +59,7 @@ class ClientKeyScope:
         """Writes to an existing record: the filter already proved it is in scope."""
 
 
-class UserKeyScope:
+class UserKeyScope(_Scope):
     def __init__(self, key, params, access):
         self.key = key
         self.access = access

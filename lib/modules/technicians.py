@@ -15,11 +15,13 @@ QUERY = (
     "JOIN tickets ON ticket_id = ticket_reply_ticket_id "
     "JOIN clients ON client_id = ticket_client_id "
     "JOIN users ON user_id = ticket_reply_by "
-    "WHERE ticket_reply_created_at >= :start AND ticket_reply_created_at < :end "
-    "AND ticket_reply_time_worked IS NOT NULL AND ticket_reply_time_worked <> '00:00:00' "
-    # A Client reply's author is a contact, not a technician.
-    "AND ticket_reply_type <> 'Client'"
+    "WHERE "
 )
+CONDITIONS = [
+    "ticket_reply_created_at >= :start", "ticket_reply_created_at < :end",
+    "ticket_reply_time_worked IS NOT NULL", "ticket_reply_time_worked <> '00:00:00'",
+    "ticket_reply_type <> 'Client'",  # a Client reply's author is a contact, not a technician
+]
 
 
 def _seconds(duration):
@@ -50,14 +52,12 @@ def time_report(call):
         if not 1 <= month <= 12:
             return envelope.failure("Invalid month parameter. Must be between 1 and 12.")
     start, end = period(year, month)
-    sql, binds = QUERY, {"start": start, "end": end}
+    where, binds = list(CONDITIONS), {"start": start, "end": end}
     if params.has("technician_id") and params.get("technician_id") != "":
-        sql += " AND user_id = :technician"
+        where.append("user_id = :technician")
         binds["technician"] = parse_int("technician_id", params.get("technician_id"))
-    condition, scope = call.scope.filter("ticket_client_id")
-    if condition:
-        sql += f" AND {condition}"
-        binds.update(scope)
+    call.scope.restrict("ticket_client_id", where, binds)
+    sql = QUERY + " AND ".join(where)
 
     totals = {}
     for row in call.db.rows(sql, binds):
