@@ -2,6 +2,7 @@
 from ..envelope import Refused
 from ..fields import now
 from ..module import Hooks, Lookup, Module, table_fields
+from ._rules import keep_flag_exclusive
 
 
 class ContactHooks(Hooks):
@@ -19,9 +20,7 @@ class ContactHooks(Hooks):
                           f"(contact_id {taken['contact_id']}).")
 
     def _primary(self, call, client_id, values):
-        if values.get("contact_primary") == 1:
-            call.db.execute("UPDATE contacts SET contact_primary = 0 WHERE contact_client_id = :client",
-                            {"client": client_id})
+        keep_flag_exclusive(call.db, "contacts", "contact_primary", "contact_client_id", client_id, values)
 
     def before_create(self, call, module, values):
         self._check_email(call, values["contact_client_id"], values["contact_email"])

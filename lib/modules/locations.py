@@ -1,12 +1,11 @@
 """locations: a client's sites; one of them may be primary."""
 from ..module import Hooks, Lookup, Module, table_fields
+from ._rules import keep_flag_exclusive
 
 
 class LocationHooks(Hooks):
     def _primary(self, call, client_id, values):
-        if values.get("location_primary") == 1:
-            call.db.execute("UPDATE locations SET location_primary = 0 WHERE location_client_id = :client",
-                            {"client": client_id})
+        keep_flag_exclusive(call.db, "locations", "location_primary", "location_client_id", client_id, values)
 
     def before_create(self, call, module, values):
         self._primary(call, values["location_client_id"], values)
