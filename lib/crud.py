@@ -3,7 +3,7 @@
 Each endpoint file is one line: `endpoint = Read(MODULE)` and so on. Every query carries
 the key's client scope; a record outside it is reported exactly like a missing one.
 """
-from . import envelope
+from . import envelope, filters
 from .envelope import BadRequest, NotFound, Refused
 from .fields import PARSERS, now
 
@@ -88,12 +88,13 @@ class Read(Operation):
             where.append(lookup.where)
             source = lookup.source or m.table
         extra_where, extra_params = self.extra_conditions(call)
-        where += extra_where
-        params.update(extra_params)
+        query = filters.ReadQuery.from_params(call.params, m)  # filter/sort/fields, ANDed to the scope
+        where += extra_where + query.where
+        params.update(extra_params, **query.binds)
         sql = f"SELECT {m.select} FROM {source}"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        order = m.order_by or m.id_column
+        order = query.order_by(m.order_by or m.id_column)
         if lookup is not None and lookup.single:
             pass  # by id: the record itself, no paging
         elif lookup is not None and lookup.first_only:
@@ -102,7 +103,7 @@ class Read(Operation):
             params["limit"], params["offset"] = call.paging()
             sql += f" ORDER BY {order} LIMIT :limit OFFSET :offset"
         rows = [r for r in (m.hooks.read_row(call, m, row) for row in call.db.rows(sql, params)) if r is not None]
-        return envelope.read_ok(rows)
+        return envelope.read_ok(query.project(rows))
 
     def extra_conditions(self, call):
         """([SQL condition, ...], bind params) a module's read adds (filters beyond look-ups)."""
