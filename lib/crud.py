@@ -3,9 +3,10 @@
 Each endpoint file is one line: `endpoint = Read(MODULE)` and so on. Every query carries
 the key's client scope; a record outside it is reported exactly like a missing one.
 """
-from . import envelope, filters
+from . import envelope, filters, schema
+from .create_columns import written_on_create
 from .envelope import BadRequest, NotFound, Refused
-from .fields import PARSERS, now
+from .fields import PARSERS, fit, now
 
 
 def find_in_scope(call, table, id_column, record_id, client_column, noun):
@@ -37,8 +38,11 @@ class Operation:
     # --- shared building blocks --------------------------------------------------------
 
     def record_id(self, call):
-        column = self.module.id_column
-        if not call.params.has(column):
+        m = self.module
+        column = m.id_column
+        if not call.params.has(column) or call.params.get(column) == "":
+            if column == m.client_column and call.key.client_id and not call.key.user_id:
+                return call.key.client_id  # a client-scoped key edits its own client (api-v1.md 6.1)
             raise Refused(f"Missing required field: {column}.")
         return call.params.int(column)
 
@@ -112,7 +116,9 @@ class Read(Operation):
     @staticmethod
     def _lookup_value(lookup, raw):
         value = PARSERS[lookup.kind](lookup.param, raw)
-        return lookup.transform(value) if lookup.transform else value
+        if lookup.transform:
+            value = lookup.transform(value)
+        return fit(lookup.param, schema.column_types().get(lookup.target), value)
 
 
 class Create(Operation):
@@ -121,8 +127,12 @@ class Create(Operation):
     def __call__(self, call):
         m = self.module
         given = self.parse_given(call)
-        values = {f.name: given.get(f.name, f.empty) for f in m.fields}
-        missing = [f.name for f in m.fields if f.required and values[f.name] in ("", None)]
+        # What is not sent is written only where ITFlow's create writes it (create_columns.py);
+        # every other column keeps its declared default (mostly NULL).
+        listed = written_on_create(m.table)
+        values = {f.name: given[f.name] if f.name in given else f.empty for f in m.fields
+                  if f.name in given or listed is None or not f.stored or f.target in listed}
+        missing = [f.name for f in m.fields if f.required and values.get(f.name) in ("", None)]
         if missing:
             raise Refused(f"Missing required field(s): {', '.join(missing)}.")
         if m.create_needs_all_clients_key and not call.key.all_clients:
@@ -157,6 +167,12 @@ class RecordOperation(Operation):
         count, values = self.apply(call, record_id, current)
         name, api_description = self.describe(current, values)
         call.log_change(m.entity, self.action, name, self.client_of(current), record_id, api_description)
+        if not count:
+            # ITFlow answers with the rows MySQL reports *changed* in the module's own table;
+            # scripts branch on "False" here. What did change elsewhere (an asset's primary
+            # interface) is kept and logged, as ITFlow does.
+            return envelope.failure(f"No rows changed: {m.entity.lower()} {record_id} already has "
+                                    "these values (ITFlow answers \"False\" when nothing changes).")
         return envelope.changed(count)
 
     def apply(self, call, record_id, current):

@@ -1,38 +1,80 @@
-"""Field parsers: one small named function per kind of value, looked up by name.
+"""Field parsers: the one place where a request value becomes what is stored.
 
-A parser takes (field name, raw value from JSON/query) and returns what is stored, or
-raises BadRequest naming the field. ITFlow runs ids and flags through PHP intval(), so
-12 and "12" are the same; unlike ITFlow, "abc" is refused instead of becoming 0.
+Values are read the way ITFlow + MariaDB read them (api-v1.md section 2), because real
+clients send what that pair accepts: PHP's intval() makes "12", " 12", 12 and 12.7 the
+same and "" 0; MariaDB takes dates with any punctuation, YYYYMMDD, one-digit parts and
+the zero date. Only what ITFlow + MariaDB would refuse or mangle beyond recognition
+("abc" for an id, 2024-13-45 for a date) is refused, with HTTP 200 and a "False" envelope
+naming the field (section 4), before anything is written.
+
+A parser takes (field name, raw value from JSON/query/form) and returns the value to
+store. `fit()` then holds it to its column's type and size, taken from the ITFlow layout,
+so every column is checked in the same place whatever field feeds it.
 """
 import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
 from . import text
-from .envelope import BadRequest
+from .envelope import Refused
 
-_INT = re.compile(r"^\s*[+-]?\d+\s*$")
+_INT_PREFIX = re.compile(r"^[ \t\n\r\v\f]*([+-]?\d+)")
+_NUMBER = re.compile(r"^[ \t\n\r\v\f]*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+def _refuse(name, problem):
+    return Refused(f"Field '{name}' {problem}.")
+
+
+def _show(raw):
+    return repr(raw[:40])
 
 
 def _scalar(name, value):
+    """A JSON/form value as the text PHP would see; lists and objects are refused."""
     if isinstance(value, (list, dict)):
-        raise BadRequest(f"Field '{name}' must be a single value, not a list or object.")
+        raise _refuse(name, "must be a single value, not a list or object")
     if isinstance(value, bool):
-        return "1" if value else "0"
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))
-    return str(value)
+        return "1" if value else ""  # PHP's (string)true and (string)false
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            raise _refuse(name, "must be a finite number")
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    raw = str(value)
+    try:
+        raw.encode("utf-8")
+    except UnicodeEncodeError:  # a lone UTF-16 surrogate from JSON "\ud800"
+        raise _refuse(name, "contains text that is not valid Unicode (a lone surrogate)") from None
+    return raw
 
 
 def parse_int(name, value):
-    if isinstance(value, int) and not isinstance(value, bool):
-        return value
+    """PHP intval(): leading number, '' and whitespace 0, true 1; no digits at all is refused."""
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, int):
+        return _in_64_bits(name, value)
+    if isinstance(value, float) and value == value and abs(value) != float("inf"):
+        return _in_64_bits(name, int(value))
     raw = _scalar(name, value)
-    if not _INT.match(raw):
-        raise BadRequest(f"Field '{name}' must be an integer, got {raw[:40]!r}.")
-    number = int(raw)
-    if abs(number) > 2**31 - 1:
-        raise BadRequest(f"Field '{name}' is out of range.")
+    if not raw.strip():
+        return 0
+    match = _NUMBER.match(raw)
+    if match and (match.group(2) or "." in match.group(1)):  # "12.7", "1e3": PHP 8 reads the number
+        try:
+            return _in_64_bits(name, int(Decimal(match.group(0).strip())))
+        except (InvalidOperation, OverflowError, ValueError):
+            raise _refuse(name, f"must be an integer, got {_show(raw)}") from None
+    match = _INT_PREFIX.match(raw)
+    if not match:
+        raise _refuse(name, f"must be an integer, got {_show(raw)}")
+    return _in_64_bits(name, int(match.group(1)))
+
+
+def _in_64_bits(name, number):
+    # Beyond any column and any bound parameter either database takes.
+    if not -2 ** 63 <= number < 2 ** 63:
+        raise _refuse(name, "is out of range")
     return number
 
 
@@ -55,47 +97,109 @@ def parse_phone(name, value):
 
 
 def parse_decimal(name, value):
+    """A number as MariaDB reads quoted text into a DECIMAL: '' is 0, '12abc' is refused."""
     raw = _scalar(name, value).strip()
     if raw == "":
         return 0
     try:
         number = Decimal(raw)
     except InvalidOperation:
-        raise BadRequest(f"Field '{name}' must be a number, got {raw[:40]!r}.") from None
+        raise _refuse(name, f"must be a number, got {_show(raw)}") from None
     if not number.is_finite():
-        raise BadRequest(f"Field '{name}' must be a number, got {raw[:40]!r}.")
+        raise _refuse(name, f"must be a number, got {_show(raw)}")
     return str(number)
 
 
-def _temporal(name, value, formats, render, kind):
+# --- dates: what MariaDB's str_to_datetime takes (default sql_mode: zero dates allowed) ---
+
+_DELIMITED_DATE = re.compile(r"^(\d{1,4})[^\w\s](\d{1,2})[^\w\s](\d{1,2})")
+_COMPACT_DATE = re.compile(r"^(\d{8}|\d{6})")
+_TIME = re.compile(r"^(\d{1,2})[^\w\s](\d{1,2})(?:[^\w\s](\d{1,2})(?:\.\d+)?)?$")
+
+
+def _year(digits):
+    year = int(digits)
+    if len(digits) <= 2:  # MariaDB: 70-99 are 19xx, 00-69 are 20xx
+        year += 1900 if year >= 70 else 2000
+    return year
+
+
+def _date_parts(raw):
+    """(year, month, day, rest of the text) or None."""
+    match = _DELIMITED_DATE.match(raw)
+    if match:
+        y, m, d = match.groups()
+        return _year(y), int(m), int(d), raw[match.end():]
+    match = _COMPACT_DATE.match(raw)
+    if match:
+        digits = match.group(1)
+        if len(digits) == 8:
+            y, m, d = digits[:4], digits[4:6], digits[6:]
+        else:
+            y, m, d = digits[:2], digits[2:4], digits[4:]
+        return _year(y), int(m), int(d), raw[match.end():]
+    return None
+
+
+def _valid_date(year, month, day):
+    if (year, month, day) == (0, 0, 0):
+        return True  # the zero date, stored and read back as 0000-00-00
+    if not (0 <= year <= 9999 and 0 <= month <= 12 and 0 <= day <= 31):
+        return False
+    if month and day:  # a zero month or day is allowed (NO_ZERO_IN_DATE is off); else a real date
+        try:
+            date(year or 2000, month, day)
+        except ValueError:
+            return False
+    return True
+
+
+def _time_part(rest):
+    """(h, m, s) from what follows a date (' 13:05', 'T13:05:00'), None when nothing does."""
+    rest = rest.strip()
+    if not rest:
+        return None
+    if rest[0] in "Tt":
+        rest = rest[1:]
+    match = _TIME.match(rest.strip())
+    if not match:
+        return False
+    h, m, s = (int(x or 0) for x in match.groups())
+    if h > 23 or m > 59 or s > 59:
+        return False
+    return h, m, s
+
+
+def _temporal(name, value, with_time):
     raw = text.clean(_scalar(name, value))
     if raw == "":
         return None  # ITFlow stores an empty date as NULL
-    for fmt in formats:
-        try:
-            return render(datetime.strptime(raw, fmt))
-        except ValueError:
-            continue
-    raise BadRequest(f"Field '{name}' must be a {kind}, got {raw[:40]!r}.")
+    parts = _date_parts(raw)
+    clock = _time_part(parts[3]) if parts else False
+    if parts is None or not _valid_date(*parts[:3]) or clock is False:
+        kind = "date and time (YYYY-MM-DD HH:MM:SS)" if with_time else "date (YYYY-MM-DD)"
+        raise _refuse(name, f"must be a {kind}, got {_show(raw)}")
+    year, month, day = parts[:3]
+    stamp = f"{year:04d}-{month:02d}-{day:02d}"
+    if with_time:
+        h, m, s = clock or (0, 0, 0)
+        stamp += f" {h:02d}:{m:02d}:{s:02d}"
+    return stamp  # a DATE column drops a time part, as MariaDB does (with a note, not an error)
 
 
 def parse_date(name, value):
-    return _temporal(name, value, ("%Y-%m-%d",), lambda d: d.strftime("%Y-%m-%d"), "date (YYYY-MM-DD)")
+    return _temporal(name, value, with_time=False)
 
 
 def parse_datetime(name, value):
-    return _temporal(
-        name, value,
-        ("%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d"),
-        lambda d: d.strftime("%Y-%m-%d %H:%M:%S"), "date and time (YYYY-MM-DD HH:MM:SS)",
-    )
+    return _temporal(name, value, with_time=True)
 
 
 def parse_time(name, value):
     raw = text.clean(_scalar(name, value))
     match = re.match(r"^(\d{1,3}):([0-5]\d)(?::([0-5]\d))?$", raw)
     if not match:
-        raise BadRequest(f"Field '{name}' must be a duration HH:MM:SS, got {raw[:40]!r}.")
+        raise _refuse(name, f"must be a duration HH:MM:SS, got {_show(raw)}")
     hours, minutes, seconds = match.group(1), match.group(2), match.group(3) or "00"
     return f"{int(hours):02d}:{minutes}:{seconds}"
 
@@ -111,6 +215,42 @@ PARSERS = {
     "datetime": parse_datetime,
     "time": parse_time,
 }
+
+
+# --- the column's own limits, from the ITFlow layout ------------------------------------
+
+_INT_BITS = {"tinyint": 8, "smallint": 16, "mediumint": 24, "int": 32, "bigint": 64}
+
+
+def fit(name, column, value):
+    """Refuse `value` when its column (a schema.Column, or None) cannot hold it: MariaDB in
+    strict mode would fail the statement (1264 out of range, 1406 too long)."""
+    if column is None or value is None:
+        return value
+    base = column.base_type
+    if base in _INT_BITS and isinstance(value, int):
+        bits = _INT_BITS[base]
+        low, high = (0, 2 ** bits - 1) if "unsigned" in column.type else (-2 ** (bits - 1), 2 ** (bits - 1) - 1)
+        if not low <= value <= high:
+            raise _refuse(name, f"is out of range for its column ({low} to {high})")
+    elif base == "decimal":
+        match = re.match(r"decimal\((\d+),(\d+)\)", column.type)
+        if match:
+            whole_digits = int(match.group(1)) - int(match.group(2))
+            number = Decimal(str(value))
+            if abs(number) >= Decimal(10) ** whole_digits:
+                raise _refuse(name, f"is out of range for its column (at most {whole_digits} digits "
+                                    "before the decimal point)")
+    elif base in ("float", "double") and isinstance(value, str):
+        if abs(Decimal(value)) > Decimal("3.4e38" if base == "float" else "1.79e308"):
+            raise _refuse(name, "is out of range for its column")
+    elif isinstance(value, str) and column.max_length:
+        # varchar(N) counts characters; TEXT and binary columns count bytes
+        size = len(value) if base in ("varchar", "char") else len(value.encode("utf-8"))
+        if size > column.max_length:
+            unit = "characters" if base in ("varchar", "char") else "bytes"
+            raise _refuse(name, f"is longer than the {column.max_length} {unit} its column holds")
+    return value
 
 
 def today():

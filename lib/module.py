@@ -8,13 +8,16 @@ from dataclasses import dataclass, field
 from typing import Callable, Optional
 
 from . import schema
-from .envelope import BadRequest
-from .fields import PARSERS
+from .fields import PARSERS, fit
 
 # What a field that is not sent gets on create (api-v1.md section 5): '' for text,
 # 0 for ids and flags, NULL for dates.
 _EMPTY = {"text": "", "html": "", "phone": "", "int": 0, "flag": 0, "decimal": 0,
           "date": None, "datetime": None, "time": None}
+
+
+# Field.limits value for a field whose stored form is checked by its hooks (encrypted text).
+CHECKED_BY_HOOKS = "(checked by hooks)"
 
 
 @dataclass(frozen=True)
@@ -27,7 +30,7 @@ class Field:
     default: object = "__empty__"  # on create, when not sent
     stored: bool = True            # False: handled by hooks only (e.g. asset_ip)
     transform: Optional[Callable] = None  # applied after parsing (e.g. strip "https://")
-    max_length: Optional[int] = None   # longer values are refused (MySQL strict mode would)
+    limits: Optional[str] = None   # the column whose type and size bound it, when not `target`
 
     def __post_init__(self):
         if self.kind not in PARSERS:
@@ -41,13 +44,16 @@ class Field:
     def empty(self):
         return _EMPTY[self.kind] if self.default == "__empty__" else self.default
 
+    @property
+    def column_spec(self):
+        """The layout's Column this field is stored in (None for a value no column holds)."""
+        return schema.column_types().get(self.limits or self.target)
+
     def parse(self, value):
         parsed = PARSERS[self.kind](self.name, value)
         if self.transform and parsed is not None:
             parsed = self.transform(parsed)
-        if self.max_length and isinstance(parsed, str) and len(parsed) > self.max_length:
-            raise BadRequest(f"Field '{self.name}' is longer than the {self.max_length} characters it can hold.")
-        return parsed
+        return fit(self.name, self.column_spec, parsed)
 
 
 @dataclass(frozen=True)
@@ -161,8 +167,6 @@ def table_fields(table, client_column=None, skip=(), overrides=None, extra=()):
         if column.auto_increment or name == client_column or name in skip or name.endswith(_MANAGED_SUFFIXES):
             continue
         options = {"kind": _kind_of(column)}
-        if column.max_length and options["kind"] == "text":
-            options["max_length"] = column.max_length
         if column.default not in (None, "current_timestamp()"):
             # A declared default (document_client_visible = 1, product_type 'service') beats
             # the kind's empty value when the field is not sent.

@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl
 from falcon.uri import parse_query_string
 
 from . import text
-from .envelope import BadRequest, PayloadTooLarge
+from .envelope import BadRequest, PayloadTooLarge, Refused
 from .fields import parse_int
 
 DEFAULT_LIMIT = 50
@@ -41,7 +41,7 @@ def _parse_body(req, raw):
         return {k: v for k, v in parse_qsl(decoded, keep_blank_values=True)}
     try:
         body = json.loads(decoded)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nesting deeper than any client sends
         raise BadRequest("Request body is not valid JSON: send a JSON object "
                          "(Content-Type: application/json).") from None
     if not isinstance(body, dict):
@@ -118,7 +118,7 @@ class Params:
         limit = DEFAULT_LIMIT if limit is None else limit
         offset = 0 if offset is None else offset
         if limit < 1:
-            raise BadRequest("Parameter 'limit' must be 1 or more.")
+            raise Refused("Parameter 'limit' must be 1 or more.")
         if offset < 0:
-            raise BadRequest("Parameter 'offset' must be 0 or more.")
+            raise Refused("Parameter 'offset' must be 0 or more.")
         return min(limit, max_limit), offset

@@ -45,9 +45,10 @@ MODULE = Module(
     fields=table_fields("assets", "asset_client_id", overrides={
         "asset_name": {"required": True},
     }, extra=[
-        Field("asset_ip", stored=False, description="primary interface IP"),
-        Field("asset_mac", stored=False, description="primary interface MAC"),
-        Field("asset_network_id", "int", stored=False, description="primary interface network"),
+        Field("asset_ip", stored=False, limits="interface_ip", description="primary interface IP"),
+        Field("asset_mac", stored=False, limits="interface_mac", description="primary interface MAC"),
+        Field("asset_network_id", "int", stored=False, limits="interface_network_id",
+              description="primary interface network"),
     ]),
     lookups=[
         Lookup("asset_id", "int", single=True),

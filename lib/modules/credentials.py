@@ -2,14 +2,16 @@
 
 The caller proves it may decrypt by sending api_key_decrypt_password (body, query or the
 X-API-Decrypt-Password header): it opens the key's decrypt hash, which yields the site's
-master key. Without it nothing is read or written; with a wrong one, a 403.
+master key. Without it nothing is read or written. With a wrong one a read shows `false`
+for the two encrypted fields, as ITFlow does, and a write is refused (HTTP 200, "False")
+so that nothing undecryptable is ever stored.
 """
 import re
 
 from .. import crypto, schema
-from ..envelope import Forbidden, NotFound, Refused
+from ..envelope import NotFound, Refused
 from ..fields import now
-from ..module import Hooks, Lookup, Module, table_fields
+from ..module import CHECKED_BY_HOOKS, Hooks, Lookup, Module, table_fields
 
 SECRET_FIELDS = ("credential_username", "credential_password")
 
@@ -21,18 +23,19 @@ def _column_width(column):
 
 class CredentialHooks(Hooks):
     def master_key(self, call, missing):
-        """The site's master key for this request, or `missing` raised without a password."""
+        """The site's master key for this request; `missing` raised without a password,
+        Refused when the key cannot decrypt or the password is wrong."""
         if "master_key" in call.memo:
             return call.memo["master_key"]
         password = call.params.decrypt_password
         if not password:
             raise missing
         if not call.key.decrypt_hash:
-            raise Forbidden("This API key was created without a decrypt password, so it cannot use credentials.")
+            raise Refused("This API key was created without a decrypt password, so it cannot use credentials.")
         try:
             master = crypto.open_decrypt_hash(call.key.decrypt_hash, password)
         except crypto.WrongPassword:
-            raise Forbidden("Wrong api_key_decrypt_password for this API key: nothing was read or written.") from None
+            raise Refused("Wrong api_key_decrypt_password for this API key: nothing was written.") from None
         call.memo["master_key"] = master
         return master
 
@@ -66,12 +69,17 @@ class CredentialHooks(Hooks):
         self._need(call)  # raising here undoes the archive: the request is one transaction
 
     def before_read(self, call, module):
-        self.master_key(call, NotFound())  # ITFlow: no password, no resource
+        try:
+            self.master_key(call, NotFound())  # ITFlow: no password, no resource
+        except Refused as refusal:
+            if isinstance(refusal, NotFound):
+                raise
+            call.memo["master_key"] = None  # wrong password: rows come back, secrets as false
 
     def read_row(self, call, module, row):
         master = call.memo["master_key"]
         for name in SECRET_FIELDS:
-            row[name] = crypto.decrypt_field(row[name], master)
+            row[name] = False if master is None else crypto.decrypt_field(row[name], master)
         return row
 
 
@@ -83,8 +91,8 @@ MODULE = Module(
                 "(varbinary(200) in ITFlow's layout) holds about 120 bytes of clear text once encrypted.",
     fields=table_fields("credentials", "credential_client_id", skip=("credential_password_changed_at",), overrides={
         "credential_name": {"required": True},
-        "credential_username": {"kind": "html", "description": "stored encrypted"},
-        "credential_password": {"kind": "html", "description": "stored encrypted"},
+        "credential_username": {"kind": "html", "description": "stored encrypted", "limits": CHECKED_BY_HOOKS},
+        "credential_password": {"kind": "html", "description": "stored encrypted", "limits": CHECKED_BY_HOOKS},
     }),
     lookups=[Lookup("credential_id", "int", single=True)],
 )

@@ -43,7 +43,7 @@ class ReplyRead(Read):
         reply_type = call.params.get("type")
         if reply_type not in (None, ""):
             if reply_type not in REPLY_TYPES:
-                raise envelope.BadRequest(f"Parameter 'type' must be one of {', '.join(REPLY_TYPES)}.")
+                raise envelope.Refused(f"Parameter 'type' must be one of {', '.join(REPLY_TYPES)}.")
             where.append("ticket_reply_type = :reply_type")
             params["reply_type"] = reply_type
         if call.params.int("include_archived", 0) != 1:

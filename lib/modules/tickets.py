@@ -61,8 +61,8 @@ MODULE = Module(
         "ticket_details": {"kind": "html", "description": "HTML kept; '<br>' is appended on create"},
         "ticket_priority": {"default": "Low"},
         "ticket_status": {"description": "1 New, 2 Open, 3 On Hold, 4 Resolved, 5 Closed (create: always 1)"},
-    }, extra=[Field("ticket_vendor_ticket_id", column="ticket_vendor_ticket_number",
-                    description="the vendor's ticket number")]),
+    }, extra=[Field("ticket_vendor_ticket_id", column="ticket_vendor_ticket_number", default="0",
+                    description="the vendor's ticket number (ITFlow's create writes 0 when not sent)")]),
     lookups=[Lookup("ticket_id", "int", single=True, source=STATUS_JOIN, description="joined with its status")],
 )
 
