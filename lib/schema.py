@@ -9,6 +9,9 @@ import re
 from functools import lru_cache
 
 _SCHEMA_FILE = os.path.join(os.path.dirname(__file__), "itflow_schema.json")
+# The tables the newest ITFlow (database 2.6.7) has differently or in addition: SLAs and more.
+_NEWER_FILE = os.path.join(os.path.dirname(__file__), "itflow_schema_newer.json")
+NEWEST_VERSION = "2.6.7"
 
 TICKET_STATUSES = [  # (id, name, color, order) as ITFlow's setup writes them
     (1, "New", "#dc3545", 1),
@@ -84,20 +87,31 @@ class Column:
         return ""
 
 
-@lru_cache(maxsize=1)
-def tables():
-    """{table name: [Column, ...]} in ITFlow's column order."""
-    with open(_SCHEMA_FILE, encoding="utf-8") as handle:
+def _load(path):
+    with open(path, encoding="utf-8") as handle:
         raw = json.load(handle)["tables"]
     return {name: [Column(c) for c in cols] for name, cols in raw.items()}
 
 
+@lru_cache(maxsize=2)
+def tables(version=None):
+    """{table name: [Column, ...]} in ITFlow's column order: the 2.4.6 layout, or with
+    version=NEWEST_VERSION the newest ITFlow's (its changed tables replace the old ones)."""
+    found = _load(_SCHEMA_FILE)
+    if version not in (None, "2.4.6"):
+        if version != NEWEST_VERSION:
+            raise ValueError(f"no schema data for ITFlow database version {version}")
+        found.update(_load(_NEWER_FILE))
+    return found
+
+
 @lru_cache(maxsize=1)
 def column_types():
-    """{column name: Column} over every table. ITFlow prefixes its column names, so a name
-    is unique enough to tell how to render a value (the few shared names agree on type)."""
+    """{column name: Column} over every table of either layout. ITFlow prefixes its column
+    names, so a name is unique enough to tell how to render a value (the few shared names
+    agree on type; the 2.4.6 definition wins where a later one was widened)."""
     found = {}
-    for cols in tables().values():
+    for cols in list(tables().values()) + list(tables(NEWEST_VERSION).values()):
         for col in cols:
             found.setdefault(col.name, col)
     return found
@@ -163,10 +177,13 @@ def _with_key_layout(table, cols, layout):
     return [user_column if c.name == "api_key_client_id" else c for c in cols]
 
 
-def create_statements(dialect, layout=LAYOUT_CLIENT_KEYS):
-    """Every CREATE statement for the layout, idempotent (IF NOT EXISTS)."""
+def create_statements(dialect, layout=LAYOUT_CLIENT_KEYS, version=None):
+    """Every CREATE statement for the layout, idempotent (IF NOT EXISTS). A newer `version`
+    (NEWEST_VERSION) has the newest ITFlow's tables, and its keys act as users (2.4.7+)."""
+    if version not in (None, "2.4.6"):
+        layout = LAYOUT_USER_KEYS
     statements = []
-    for table, cols in tables().items():
+    for table, cols in tables(version).items():
         cols = _with_key_layout(table, cols, layout)
         if dialect == "mysql":
             body = ",\n  ".join(_mysql_column(c) for c in cols)
@@ -209,12 +226,15 @@ def filled_row(table, values):
     return row
 
 
-def seed_rows():
-    """(table, key column, row) for what ITFlow's setup writes; inserted only when absent."""
+def seed_rows(version=None):
+    """(table, key column, row) for what ITFlow's setup writes; inserted only when absent.
+    With a `version`, settings say so (config_current_database_version), as ITFlow's do."""
+    settings = {"company_id": 1, "config_ticket_prefix": "TCK-", "config_ticket_next_number": 1}
+    if version:
+        settings["config_current_database_version"] = version
     seeds = [
         ("companies", "company_id", {"company_id": 1, "company_name": "My Company", "company_currency": "USD"}),
-        ("settings", "company_id", {"company_id": 1, "config_ticket_prefix": "TCK-",
-                                    "config_ticket_next_number": 1}),
+        ("settings", "company_id", settings),
     ]
     for module_id, (name, description) in enumerate(PERMISSION_MODULES, start=1):
         seeds.append(("modules", "module_name", {"module_id": module_id, "module_name": name,
