@@ -1,145 +1,356 @@
-"""Benchmark: itflow-api against a PHP reference, on the same MariaDB database and machine.
+"""Benchmark: itflow-api against the real ITFlow, on one seeded MariaDB database and one machine.
 
-    python bench/run.py [--duration 10] [--connections 16] [--threads 8] [--php-workers 4]
+    python bench/run.py --itflow-tree /tmp/itflow-2.4.6        # the full comparison (about 8 minutes)
+    python bench/run.py --itflow-tree /tmp/itflow-2.4.6 --quick  # a smoke run (2 s per run, 1 round)
+    python bench/run.py                                         # ours alone
 
-Needs wrk and PHP with mysqli (Debian: apt-get install wrk php-cli php-mysql) and MariaDB
-on 127.0.0.1:3306 (BENCH_DB_USER / BENCH_DB_PASSWORD, default root with no password).
-The reference (bench/reference/router.php) does the work of ITFlow's read.php; see its
-header. Results go to stdout as a Markdown table (and to --output FILE). bench/RESULTS.md
-holds the figures last reported.
+The ITFlow tree is an export of the public repository itflow-org/itflow (2.4.6 is the parent of
+commit c509b7f69): `git archive <commit> | tar -x -C /tmp/itflow-2.4.6`. It is copied to a
+temporary directory, given a config.php for the bench database and served by a private Apache
+(apache2 + libapache2-mod-php, prefork) on its own port. Needs wrk, mysqlslap and MariaDB
+(--db-host/--db-port/--db-user; the password from BENCH_DB_PASSWORD). The database named by
+--db-name is dropped and re-created.
 """
 import argparse
 import os
-import re
+import shutil
+import signal
 import socket
+import statistics
 import subprocess
 import sys
+import tempfile
 import time
-from datetime import date, timedelta
-
-import pymysql
-
-from itflow_api.lib.auth import KeyStore
-from itflow_api.lib.db import Database
+from datetime import datetime, timezone
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DB_NAME = "itflow_bench"
-USER = os.environ.get("BENCH_DB_USER", "root")
-PASSWORD = os.environ.get("BENCH_DB_PASSWORD", "")
-PLAIN_KEY = "BenchPlainKey0123456789abcdefghi"  # an ITFlow-style clear-text key for the reference
-SECRET = "bench-secret"
+sys.path.insert(0, HERE)
+
+import load  # noqa: E402
+import seed  # noqa: E402
+from itflow_site import ITFlowSite  # noqa: E402
+
+API_KEY = "BenchKey0123456789abcdefghijklmn"  # clear text, as ITFlow stores keys; both servers accept it
+SEED = 246
+ASSET_ID = 12345
+TICKET_CLIENT = 17
+KEY_SQL = f"SELECT * FROM api_keys WHERE api_key_secret = '{API_KEY}' AND api_key_expire > NOW() LIMIT 1"
 
 
-def prepare_database(clients=50, assets_per_client=10):
-    with pymysql.connect(host="127.0.0.1", user=USER, password=PASSWORD, autocommit=True) as conn:
-        with conn.cursor() as cur:
-            cur.execute(f"DROP DATABASE IF EXISTS {DB_NAME}")
-            cur.execute(f"CREATE DATABASE {DB_NAME} CHARACTER SET utf8mb4")
-    db = Database(f"mysql+pymysql://{USER}:{PASSWORD}@127.0.0.1/{DB_NAME}?charset=utf8mb4", "mysql")
-    db.create_schema()
-    expire = (date.today() + timedelta(days=2)).isoformat()
-    with db.transaction(write=True):
-        for c in range(clients):
-            client_id = db.insert("clients", {"client_name": f"Client {c}", "client_rate": "95.00"})
-            for a in range(assets_per_client):
-                asset_id = db.insert("assets", {"asset_name": f"PC-{c}-{a}", "asset_type": "Laptop",
-                                                "asset_client_id": client_id, "asset_make": "Dell"})
-                db.insert("asset_interfaces", {"interface_name": "1", "interface_primary": 1,
-                                               "interface_ip": f"10.0.{c}.{a}", "interface_asset_id": asset_id})
-        db.insert("api_keys", {"api_key_name": "reference", "api_key_secret": PLAIN_KEY,
-                               "api_key_decrypt_hash": "", "api_key_expire": expire})
-    ours, _ = KeyStore(db, SECRET.encode()).create("bench", expire)
-    db.close()
-    return ours
+def workloads():
+    """The four request shapes, with the SQL ITFlow 2.4.6 runs for each (its api/v1 files)."""
+    join = "LEFT JOIN asset_interfaces ON interface_asset_id = asset_id AND interface_primary = 1"
+    ticket_sql = [
+        KEY_SQL,
+        "SELECT * FROM settings WHERE company_id = 1",
+        "SELECT company_name, company_phone FROM companies WHERE company_id = 1",
+        f"SELECT contact_id FROM contacts WHERE contact_client_id = {TICKET_CLIENT} AND contact_primary = 1",
+        "UPDATE settings SET config_ticket_next_number = LAST_INSERT_ID(config_ticket_next_number), "
+        "config_ticket_next_number = config_ticket_next_number + 1 WHERE company_id = 1",
+        "INSERT INTO tickets SET ticket_prefix = 'TCK-', ticket_number = LAST_INSERT_ID(), ticket_source = 'API', "
+        "ticket_subject = 'Bench ticket', ticket_details = 'Created by the benchmark<br>', ticket_priority = 'Low', "
+        "ticket_status = 1, ticket_billable = 0, ticket_vendor_ticket_number = '0', ticket_vendor_id = 0, "
+        "ticket_created_by = 0, ticket_assigned_to = 0, ticket_contact_id = 33, ticket_asset_id = 0, "
+        f"ticket_url_key = 'abcdefghijklmnopqrstuvwxyz012345', ticket_client_id = {TICKET_CLIENT}",
+        "INSERT INTO logs SET log_type = 'Ticket', log_action = 'Create', log_description = 'Created ticket via API', "
+        f"log_ip = '127.0.0.1', log_user_agent = '', log_client_id = {TICKET_CLIENT}, log_user_id = 0, log_entity_id = 1",
+        "INSERT INTO logs SET log_type = 'API', log_action = 'Success', log_description = 'Created ticket via API', "
+        f"log_ip = '127.0.0.1', log_user_agent = '', log_client_id = {TICKET_CLIENT}, log_user_id = 0, log_entity_id = 0",
+    ]
+    return [
+        load.Workload("clients list (50 rows)", "/api/v1/clients/read.php?api_key={key}", 50, "client_name",
+                      [KEY_SQL, "SELECT * FROM clients WHERE client_id LIKE '%' ORDER BY client_id LIMIT 50 OFFSET 0"]),
+        load.Workload("assets list (50 rows, interface join)", "/api/v1/assets/read.php?api_key={key}", 50,
+                      "interface_ip", [KEY_SQL, f"SELECT * FROM assets {join} WHERE asset_client_id LIKE '%' "
+                                                "ORDER BY asset_id LIMIT 50 OFFSET 0"]),
+        load.Workload("asset by id", "/api/v1/assets/read.php?api_key={key}&asset_id=%d" % ASSET_ID, 1, "asset_name",
+                      [KEY_SQL, f"SELECT * FROM assets WHERE asset_id = {ASSET_ID} AND asset_client_id LIKE '%'"]),
+        load.Workload("ticket create", "/api/v1/tickets/create.php", 1, "insert_id", ticket_sql,
+                      body={"client_id": TICKET_CLIENT, "ticket_subject": "Bench ticket",
+                            "ticket_details": "Created by the benchmark", "ticket_priority": "Low"}),
+    ]
 
 
-def wait_for(port, seconds=30):
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for(port, proc=None, seconds=60):
     deadline = time.time() + seconds
     while time.time() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise SystemExit(f"the server for port {port} exited with {proc.returncode}")
         with socket.socket() as s:
             if s.connect_ex(("127.0.0.1", port)) == 0:
                 return
         time.sleep(0.1)
-    raise RuntimeError(f"nothing answers on port {port}")
+    raise SystemExit(f"nothing answers on port {port}")
 
 
-def start_ours(port, threads, workers, driver):
-    env = dict(os.environ, ITFLOW_API_DATABASE_BACKEND="mysql", ITFLOW_API_DATABASE_NAME=DB_NAME,
-               ITFLOW_API_DATABASE_USER=USER, ITFLOW_API_DATABASE_PASSWORD=PASSWORD,
-               ITFLOW_API_DATABASE_POOL_SIZE=str(threads), ITFLOW_API_SECURITY_KEY_HASH_SECRET=SECRET,
-               ITFLOW_API_DATABASE_DRIVER=driver)
-    proc = subprocess.Popen([sys.executable, "-m", "itflow_api.lib.cli", "serve", "--port", str(port),
-                             "--threads", str(threads), "--workers", str(workers)], env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    wait_for(port)
-    return proc
+def ours_command():
+    script = os.path.join(os.path.dirname(sys.executable), "itflow-api")
+    return [script] if os.path.exists(script) else [sys.executable, "-m", "itflow_api.lib.cli"]
 
 
-def start_reference(port, workers):
-    env = dict(os.environ, PHP_CLI_SERVER_WORKERS=str(workers), BENCH_DB=DB_NAME,
-               BENCH_DB_USER=USER, BENCH_DB_PASSWORD=PASSWORD)
-    proc = subprocess.Popen(["php", "-S", f"127.0.0.1:{port}", os.path.join(HERE, "reference", "router.php")],
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    wait_for(port)
-    return proc
+def server_choices():
+    """Our HTTP servers this checkout offers: waitress always, others when `serve --server` exists."""
+    help_text = subprocess.run(ours_command() + ["serve", "--help"], capture_output=True, text=True).stdout
+    if "--server" not in help_text:
+        return [None]
+    found = [None]
+    for name in ("granian", "gunicorn"):
+        if name in help_text and subprocess.run([sys.executable, "-c", f"import {name}"],
+                                                capture_output=True).returncode == 0:
+            found.append(name)
+    return found
 
 
-_UNITS = {"us": 0.001, "ms": 1.0, "s": 1000.0}
+class Ours:
+    def __init__(self, server, ini, port, workers, threads, workdir):
+        self.server, self.ini, self.port = server, ini, port
+        self.label = f"ours ({server or 'waitress'})"
+        self.cmd = ours_command() + ["--config", ini, "serve", "--port", str(port), "--workers", str(workers)]
+        if threads:
+            self.cmd += ["--threads", str(threads)]
+        if server:
+            self.cmd += ["--server", server]
+        self.log = os.path.join(workdir, f"ours-{server or 'waitress'}.log")
+        self.proc = None
+
+    def start(self):
+        with open(self.log, "w") as log:
+            self.proc = subprocess.Popen(self.cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        wait_for(self.port, self.proc)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)  # its own session: the master and its workers
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
 
 
-def run_wrk(url, duration, connections):
-    out = subprocess.run(["wrk", "-t2", f"-c{connections}", f"-d{duration}s", "--latency", url],
-                         capture_output=True, text=True, check=True).stdout
-    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
-    for pct in ("50", "90", "99"):
-        value, unit = re.search(rf"^\s+{pct}%\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
-        result[f"p{pct}"] = float(value) * _UNITS[unit]
-    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", out)
-    result["errors"] = int(non_2xx.group(1)) if non_2xx else 0
-    return result
+def write_ini(path, db, port, workers, threads, workdir):
+    lines = ["[database]", "backend = mysql", f"host = {db['host']}", f"port = {db['port']}",
+             f"user = {db['user']}", f"password = {db['password']}", f"name = {db['name']}", "",
+             "[server]", "host = 127.0.0.1", f"port = {port}", f"workers = {workers}"]
+    if threads:
+        lines.append(f"threads = {threads}")
+    lines += ["", "[security]", "key_hash_secret = bench-only-secret",
+              f"secret_file = {os.path.join(workdir, 'itflow-api.secret')}", ""]
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write("\n".join(lines))
+
+
+def fmt_range(values, digits=0):
+    med = statistics.median(values)
+    text = f"{med:,.{digits}f}"
+    if len(values) > 1:
+        text += f" ({min(values):,.{digits}f}–{max(values):,.{digits}f})"
+    return text
+
+
+def summary_table(results, servers, itflow, ceilings):
+    """Medians over the rounds; req/s with its range; ratio = ours / ITFlow."""
+    rows = ["| workload | ITFlow req/s | ITFlow p50 / p99 ms | ours | ours req/s | ours p50 / p99 ms | ratio | DB ceiling req/s |",
+            "|---|---|---|---|---|---|---|---|"]
+    for name, per_server in results.items():
+        ref = per_server.get(itflow) if itflow else None
+        for label in (s for s in servers if s != itflow):
+            runs = per_server[label]
+            rps = [r["rps"] for r in runs]
+            ours_lat = f"{statistics.median(r['p50'] for r in runs):.1f} / {statistics.median(r['p99'] for r in runs):.1f}"
+            if ref:
+                ref_rps = [r["rps"] for r in ref]
+                ref_cells = (fmt_range(ref_rps), f"{statistics.median(r['p50'] for r in ref):.1f} / "
+                                                 f"{statistics.median(r['p99'] for r in ref):.1f}")
+                ratio = f"{statistics.median(rps) / statistics.median(ref_rps):.2f}"
+            else:
+                ref_cells, ratio = ("–", "–"), "–"
+            rows.append(f"| {name} | {ref_cells[0]} | {ref_cells[1]} | {label[6:-1]} | {fmt_range(rps)} | "
+                        f"{ours_lat} | {ratio} | {ceilings.get(name, '–')} |")
+    return rows
+
+
+def rounds_table(results):
+    rows = ["| workload | server | round | req/s | p50 ms | p99 ms | errors |", "|---|---|---|---|---|---|---|"]
+    for name, per_server in results.items():
+        for label, runs in per_server.items():
+            for i, r in enumerate(runs, 1):
+                rows.append(f"| {name} | {label} | {i} | {r['rps']:,.0f} | {r['p50']:.2f} | {r['p99']:.2f} | {r['errors']} |")
+    return rows
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--itflow-tree", help="an exported ITFlow tree (read only; it is copied)")
+    p.add_argument("--quick", action="store_true", help="smoke run: 2 s per run, 1 round, no warm-up, no RESULTS.md")
+    p.add_argument("--duration", type=int, help="seconds per wrk run (default 10; --quick 2)")
+    p.add_argument("--rounds", type=int, help="rounds of interleaved runs (default 3; --quick 1)")
+    p.add_argument("--warmup", type=int, help="seconds of warm-up per server and workload before round 1 (default 2)")
+    p.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
+    p.add_argument("--wrk-threads", type=int, default=2, help="wrk threads (default 2)")
+    p.add_argument("--workers", type=int, default=os.cpu_count(), help="our server processes (default: the cores)")
+    p.add_argument("--threads", type=int, help="our threads per process (default: the server's own)")
+    p.add_argument("--servers", help="ours to measure, comma-separated (default: every one `serve --server` offers)")
+    p.add_argument("--only", help="workloads to run: comma-separated words matched in their names")
+    p.add_argument("--db-host", default="127.0.0.1")
+    p.add_argument("--db-port", type=int, default=3306)
+    p.add_argument("--db-user", default="root")
+    p.add_argument("--db-name", default="itflow_bench")
+    p.add_argument("--output", help="write the report here (default bench/RESULTS.md; none with --quick)")
+    p.add_argument("--keep", action="store_true", help="leave the servers' directory and the database in place")
+    args = p.parse_args()
+    args.duration = args.duration or (2 if args.quick else 10)
+    args.rounds = args.rounds or (1 if args.quick else 3)
+    args.warmup = args.warmup if args.warmup is not None else (0 if args.quick else 2)
+    if args.output is None and not args.quick:
+        args.output = os.path.join(HERE, "RESULTS.md")
+    return args
+
+
+def mariadb_version(db):
+    with seed.connect(db) as conn, conn.cursor() as cur:
+        cur.execute("SELECT VERSION()")
+        return cur.fetchone()[0]
 
 
 def main():
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--duration", type=int, default=10, help="seconds per run (default 10)")
-    parser.add_argument("--connections", type=int, default=16, help="concurrent connections (default 16)")
-    parser.add_argument("--threads", type=int, default=4, help="itflow-api threads per process (default 4)")
-    parser.add_argument("--workers", type=int, default=3, help="itflow-api processes (default 3)")
-    parser.add_argument("--output", help="also write the table to this file")
-    parser.add_argument("--driver", default="auto", help="itflow-api MySQL driver: auto, pymysql, mysqlclient")
-    parser.add_argument("--php-workers", type=int, default=4, help="PHP built-in server workers (default 4)")
-    args = parser.parse_args()
+    args = parse_args()
+    for tool in ("wrk", "mysqlslap"):
+        if not shutil.which(tool):
+            raise SystemExit(f"{tool} is needed (Debian: apt-get install wrk mariadb-client)")
+    db = {"host": args.db_host, "port": args.db_port, "user": args.db_user,
+          "password": os.environ.get("BENCH_DB_PASSWORD", ""), "name": args.db_name}
+    chosen = workloads()
+    if args.only:
+        words = [w.strip().lower() for w in args.only.split(",")]
+        chosen = [w for w in chosen if any(word in w.name for word in words)]
+    workdir = tempfile.mkdtemp(prefix="itflow-bench-")
+    ini = os.path.join(workdir, "itflow-api.ini")
+    write_ini(ini, db, free_port(), args.workers, args.threads, workdir)
 
-    ours_key = prepare_database()
-    servers = {"itflow-api": (18090, ours_key), "PHP reference": (18091, PLAIN_KEY)}
-    procs = [start_ours(18090, args.threads, args.workers, args.driver), start_reference(18091, args.php_workers)]
-    scenarios = {
-        "clients list (50 rows)": "/api/v1/clients/read.php?api_key={key}",
-        "asset by id (1 row)": "/api/v1/assets/read.php?api_key={key}&asset_id=123",
-    }
-    from itflow_api.lib.db import mysql_driver
-    lines = [f"wrk -t2 -c{args.connections} -d{args.duration}s; itflow-api: {args.workers} processes × {args.threads} threads, "
-             f"driver {mysql_driver(args.driver)}; "
-             f"PHP {args.php_workers} built-in server workers; MariaDB on the same machine ({os.cpu_count()} cores)",
-             "", "| scenario | server | requests/s | p50 ms | p90 ms | p99 ms | non-2xx |", "|---|---|---|---|---|---|---|"]
+    print(f"seeding {db['name']} ({', '.join(f'{n:,} {t}' for t, n in seed.SIZES.items())}; seed {SEED})", flush=True)
+    started = time.time()
+    itflow_sql = os.path.join(args.itflow_tree, "db.sql") if args.itflow_tree else None
+    schema_source = seed.recreate(db, ours_command(), ini, itflow_sql)
+    seed.seed(db, API_KEY, SEED)
+    print(f"  done in {time.time() - started:.0f} s", flush=True)
+
+    available = server_choices()
+    if args.servers:
+        wanted = [None if s in ("waitress", "") else s for s in args.servers.split(",")]
+        available = [s for s in available if s in wanted]
+    servers = {}  # label -> (base URL, stoppable)
+    site = None
     try:
-        for name, path in scenarios.items():
-            for server, (port, key) in servers.items():
-                url = f"http://127.0.0.1:{port}" + path.format(key=key)
-                run_wrk(url, 2, args.connections)  # warm-up
-                r = run_wrk(url, args.duration, args.connections)
-                lines.append(f"| {name} | {server} | {r['rps']:.0f} | {r['p50']:.2f} | {r['p90']:.2f} | "
-                             f"{r['p99']:.2f} | {r['errors']} |")
-                print(lines[-1], flush=True)
+        for choice in available:
+            ours = Ours(choice, ini, free_port(), args.workers, args.threads, workdir)
+            ours.start()
+            servers[ours.label] = (f"http://127.0.0.1:{ours.port}", ours)
+        itflow = None
+        if args.itflow_tree:
+            site = ITFlowSite(os.path.abspath(args.itflow_tree), workdir, free_port(), db, args.connections)
+            site.prepare()
+            site.start()
+            wait_for(site.port)
+            itflow = "ITFlow"
+            servers[itflow] = (f"http://127.0.0.1:{site.port}", site)
+        order = interleave(list(servers), itflow)
+
+        notes = check_answers(chosen, servers, itflow)
+        print("database ceilings (mysqlslap)...", flush=True)
+        ceilings = {}
+        for w in chosen:
+            ceilings[w.name] = f"{load.db_ceiling(db, w.sql, args.connections, args.duration):,.0f}"
+            if w.body is not None:  # ITFlow commits each statement; ours writes one transaction
+                wrapped = ["START TRANSACTION", *w.sql, "COMMIT"]
+                ceilings[w.name] += (f" autocommit, {load.db_ceiling(db, wrapped, args.connections, args.duration):,.0f}"
+                                     " in one transaction")
+
+        results = {w.name: {label: [] for label in order} for w in chosen}
+        for round_no in range(1, args.rounds + 1):
+            for w in chosen:
+                for label in order:
+                    base = servers[label][0]
+                    if round_no == 1 and args.warmup:
+                        load.wrk(w, base, API_KEY, args.warmup, args.connections, args.wrk_threads)
+                    r = load.wrk(w, base, API_KEY, args.duration, args.connections, args.wrk_threads)
+                    results[w.name][label].append(r)
+                    print(f"round {round_no}  {w.name:40} {label:16} {r['rps']:8,.0f} req/s  p50 {r['p50']:6.2f} ms  "
+                          f"p99 {r['p99']:7.2f} ms  errors {r['errors']}", flush=True)
+        if site:
+            php_errors = site.errors()
+            if php_errors:
+                notes.append(f"ITFlow's error log has {len(php_errors)} PHP lines, e.g. `{php_errors[0].strip()[:200]}`")
     finally:
-        for proc in procs:
-            proc.terminate()
-            proc.wait(20)
-    report = "\n".join(lines)
+        for _, stoppable in servers.values():
+            stoppable.stop()
+        if not args.keep:
+            shutil.rmtree(workdir, ignore_errors=True)
+            with seed.connect(db) as conn, conn.cursor() as cur:
+                cur.execute(f"DROP DATABASE IF EXISTS `{db['name']}`")
+
+    report = build_report(args, db, schema_source, chosen, servers, order, itflow, site, results, ceilings, notes)
+    print("\n" + report)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as handle:
-            handle.write(f"# Benchmark results ({date.today().isoformat()})\n\n{report}\n")
-    print("\n" + report)
+            handle.write(report + "\n")
+        print(f"\nwritten to {args.output}")
+
+
+def interleave(labels, itflow):
+    """ours, ITFlow, ours...: the reference runs between our servers, so that noise hits both."""
+    ours = [label for label in labels if label != itflow]
+    return ours[:1] + [itflow] + ours[1:] if itflow else ours
+
+
+def check_answers(chosen, servers, itflow):
+    """Every server must give a real answer to every workload before it is timed; read answers
+    of ours are compared with ITFlow's, field by field."""
+    notes = []
+    for w in chosen:
+        answers = {label: load.check(w, base, API_KEY, label) for label, (base, _) in servers.items()}
+        print(f"checked {w.name}: {', '.join(answers)} answer with success True and {w.expect_count} row(s)", flush=True)
+        if itflow and w.body is None:
+            for label, answer in answers.items():
+                if label != itflow:
+                    diff = load.differences(answer, answers[itflow])
+                    notes.append(f"{w.name}: {label} and ITFlow return " + (f"different data ({diff})" if diff else "identical data"))
+    return notes
+
+
+def build_report(args, db, schema_source, chosen, servers, order, itflow, site, results, ceilings, notes):
+    when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+    command = "python bench/run.py " + " ".join(sys.argv[1:])
+    settings = [
+        f"- Machine: {os.cpu_count()} cores ({os.uname().machine}), everything on it: wrk, MariaDB, both servers.",
+        f"- Database: MariaDB {mariadb_version(db)} at {db['host']}:{db['port']} over TCP for both, schema from "
+        f"{schema_source}, seeded with {', '.join(f'{n:,} {t}' for t, n in seed.SIZES.items())} "
+        f"(every asset with one primary interface), random seed {SEED}; one clear-text all-clients key.",
+        f"- Load: wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration}s (keep-alive), "
+        f"{args.rounds} round(s) in the order {', '.join(order)}; {args.warmup} s warm-up per server and workload before round 1.",
+        f"- Ours: `itflow-api --config <ini> serve --workers {args.workers}"
+        + (f" --threads {args.threads}" if args.threads else "") + "` (servers: "
+        + ", ".join(label[6:-1] for label in order if label != itflow) + "), ini: mysql backend, driver auto"
+        " (mysqlclient when installed), other settings at their defaults.",
+    ]
+    if site:
+        settings.append(f"- {site.settings()}; ITFlow tree `{args.itflow_tree}` (copied, config.php written for the bench database).")
+    settings.append(f"- DB ceiling: mysqlslap --concurrency={args.connections} with ITFlow's SQL for one request "
+                    "(key look-up and the endpoint's statements) over persistent connections, about "
+                    f"{args.duration} s per workload.")
+    lines = [f"# Benchmark results ({when})", "", f"Command: `{command}`", "",
+             *summary_table(results, order, itflow, ceilings), "",
+             "req/s: median over the rounds (range); p50/p99: medians; ratio: ours / ITFlow req/s.", "",
+             "## Settings", "", *settings, ""]
+    if notes:
+        lines += ["## Checks", "", *(f"- {n}" for n in notes), ""]
+    lines += ["## Every run", "", *rounds_table(results)]
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":

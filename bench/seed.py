@@ -1,0 +1,118 @@
+"""The bench database: ITFlow's schema (created by `itflow-api init-db`) and a reproducible data set.
+
+Every value comes from one seeded random generator and fixed timestamps, so two runs with the
+same seed hold the same rows. Ids are given explicitly, so nothing has to be read back.
+"""
+import os
+import random
+import subprocess
+from datetime import date, timedelta
+
+import pymysql
+
+SIZES = {"clients": 2000, "contacts": 4000, "assets": 20000, "tickets": 5000}
+CREATED = "2026-01-05 09:00:00"
+ASSET_TYPES = ["Laptop", "Desktop", "Server", "Printer", "Switch", "Firewall", "Phone", "Virtual Machine"]
+MAKES = ["Dell", "HP", "Lenovo", "Cisco", "Ubiquiti", "Apple", "Synology", "Brother"]
+WORDS = ["North", "Blue", "River", "Summit", "Oak", "Harbor", "Pixel", "Granite", "Maple", "Vertex",
+         "Cedar", "Falcon", "Iron", "Silver", "Prairie", "Lumen", "Atlas", "Beacon", "Delta", "Echo"]
+SUFFIXES = ["Dental", "Logistics", "Law", "Bakery", "Clinic", "Realty", "Studio", "Foods", "Partners", "Labs"]
+
+
+def connect(db, database=None):
+    return pymysql.connect(host=db["host"], port=db["port"], user=db["user"], password=db["password"],
+                           database=database, autocommit=True, charset="utf8mb4")
+
+
+def recreate(db, ours_cmd, ini_path, itflow_sql=None):
+    """Drop and create the database, then create ITFlow's schema in it: from the tree's own db.sql
+    (with its indexes) plus the rows ITFlow's setup writes, or else with `itflow-api init-db`."""
+    with connect(db) as conn, conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS `{db['name']}`")
+        cur.execute(f"CREATE DATABASE `{db['name']}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci")
+    if not itflow_sql:
+        subprocess.run(ours_cmd + ["--config", ini_path, "init-db"], check=True, stdout=subprocess.DEVNULL)
+        return "`itflow-api init-db`"
+    with open(itflow_sql, "rb") as dump:
+        subprocess.run(["mysql", f"--host={db['host']}", f"--port={db['port']}", f"--user={db['user']}", db["name"]],
+                       stdin=dump, check=True, env=dict(os.environ, MYSQL_PWD=db["password"]))
+    from itflow_api.lib.schema import seed_rows  # companies, settings, modules, ticket statuses
+    with connect(db, db["name"]) as conn, conn.cursor() as cur:
+        for table, _key, row in seed_rows():
+            _insert(cur, table, [row])
+    return "the tree's db.sql and the rows of ITFlow's setup"
+
+
+def _insert(cur, table, rows):
+    cols = list(rows[0])
+    sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))})"
+    cur.executemany(sql, [tuple(r[c] for c in cols) for r in rows])  # pymysql batches these
+
+
+def _clients(rng):
+    for cid in range(1, SIZES["clients"] + 1):
+        name = f"{rng.choice(WORDS)} {rng.choice(WORDS)} {rng.choice(SUFFIXES)} {cid:04d}"
+        yield {"client_id": cid, "client_name": name, "client_type": rng.choice(["Business", "Residential"]),
+               "client_website": f"www.client{cid:04d}.example", "client_rate": f"{rng.randrange(60, 180)}.00",
+               "client_currency_code": "USD", "client_net_terms": rng.choice([15, 30, 45]),
+               "client_notes": f"Seeded client {cid}", "client_created_at": CREATED}
+
+
+def _contacts(rng):
+    per_client = SIZES["contacts"] // SIZES["clients"]
+    for n in range(SIZES["contacts"]):
+        cid = n // per_client + 1
+        first = n % per_client == 0
+        yield {"contact_id": n + 1, "contact_name": f"{rng.choice(WORDS)} Person{n + 1}",
+               "contact_title": "Office Manager" if first else "Staff",
+               "contact_email": f"person{n + 1}@client{cid:04d}.example",
+               "contact_phone": f"555{rng.randrange(1000000, 9999999)}", "contact_primary": int(first),
+               "contact_client_id": cid, "contact_created_at": CREATED}
+
+
+def _assets(rng):
+    per_client = SIZES["assets"] // SIZES["clients"]
+    for n in range(SIZES["assets"]):
+        cid = n // per_client + 1
+        kind = rng.choice(ASSET_TYPES)
+        yield {"asset_id": n + 1, "asset_type": kind, "asset_name": f"{kind[:3].upper()}-{n + 1:05d}",
+               "asset_make": rng.choice(MAKES), "asset_model": f"M{rng.randrange(100, 999)}",
+               "asset_serial": f"SN{rng.getrandbits(40):010X}", "asset_os": rng.choice(["Windows 11", "Ubuntu 24.04", ""]),
+               "asset_status": "Deployed", "asset_client_id": cid,
+               "asset_contact_id": (cid - 1) * 2 + 1 + rng.randrange(2), "asset_created_at": CREATED}
+
+
+def _interfaces(rng):
+    for n in range(SIZES["assets"]):
+        mac = ":".join(f"{rng.randrange(256):02X}" for _ in range(6))
+        yield {"interface_id": n + 1, "interface_name": "1", "interface_type": "Ethernet",
+               "interface_mac": mac, "interface_ip": f"10.{n // 65536}.{n // 256 % 256}.{n % 256}",
+               "interface_primary": 1, "interface_asset_id": n + 1, "interface_created_at": CREATED}
+
+
+def _tickets(rng):
+    for n in range(SIZES["tickets"]):
+        cid = rng.randrange(1, SIZES["clients"] + 1)
+        yield {"ticket_id": n + 1, "ticket_prefix": "TCK-", "ticket_number": n + 1, "ticket_source": "Email",
+               "ticket_subject": f"{rng.choice(['Printer', 'VPN', 'Email', 'Backup', 'Laptop'])} issue {n + 1}",
+               "ticket_details": "Seeded ticket<br>", "ticket_priority": rng.choice(["Low", "Medium", "High"]),
+               "ticket_status": rng.randrange(1, 6), "ticket_billable": 0, "ticket_created_by": 0,
+               "ticket_url_key": f"{rng.getrandbits(128):032x}", "ticket_client_id": cid,
+               "ticket_contact_id": (cid - 1) * 2 + 1, "ticket_created_at": CREATED}
+
+
+def seed(db, api_key, seed_value):
+    """Fill the fresh schema; `api_key` becomes one clear-text all-clients key (the way ITFlow
+    stores keys; our server accepts such rows as well)."""
+    rng = random.Random(seed_value)
+    with connect(db, db["name"]) as conn, conn.cursor() as cur:
+        for table, rows in (("clients", _clients(rng)), ("contacts", _contacts(rng)), ("assets", _assets(rng)),
+                            ("asset_interfaces", _interfaces(rng)), ("tickets", _tickets(rng))):
+            _insert(cur, table, list(rows))
+        cur.execute("UPDATE settings SET config_ticket_next_number = %s WHERE company_id = 1",
+                    (SIZES["tickets"] + 1,))
+        expire = (date.today() + timedelta(days=30)).isoformat()
+        _insert(cur, "api_keys", [{"api_key_name": "bench", "api_key_secret": api_key, "api_key_decrypt_hash": "",
+                                   "api_key_expire": expire, "api_key_client_id": 0}])
+        cur.execute("ANALYZE TABLE clients, contacts, assets, asset_interfaces, tickets")
+        cur.fetchall()
