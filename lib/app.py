@@ -8,7 +8,7 @@ import secrets
 import falcon
 import sqlalchemy
 
-from . import audit, envelope, routing
+from . import audit, envelope, openapi, routing
 from .auth import KeyStore, load_secret
 from .db import DatabaseError
 from .endpoint import Call, Client
@@ -135,6 +135,7 @@ def create_app(config, db, keys=None):
     routes = routing.discover(extra)
     for path, endpoint in routes.items():
         app.add_route(path, EndpointResource(service, path, endpoint))
+    openapi.add_routes(app, routes, service)  # /api/v1/openapi.json and the /api/v1/docs page
     app.add_error_handler(Exception, _unexpected)
     app.add_error_handler(falcon.HTTPError, _http_error)
     app.add_error_handler(ApiError, _api_error)

@@ -206,6 +206,13 @@ def cmd_endpoints(args, cfg):
     return 0
 
 
+def cmd_openapi(args, cfg):
+    from . import openapi, routing
+    extra = [cfg.server.custom_endpoints] if cfg.server.custom_endpoints else []
+    sys.stdout.write(openapi.encoded(routing.discover(extra), cfg.server).decode("utf-8") + "\n")
+    return 0
+
+
 def cmd_version(args, cfg):
     print(f"itflow-api {__version__}")
     if cfg.database.backend == "sqlite" and not os.path.exists(cfg.database.path):
@@ -268,11 +275,12 @@ def build_parser():
 
     sub.add_parser("endpoints", help="print the table of endpoints, look-ups and required fields (Markdown)")
     sub.add_parser("version", help="show the version and the database it would use")
+    sub.add_parser("openapi", help="print the OpenAPI 3.1 document (also served at /api/v1/openapi.json)")
     return parser
 
 
 COMMANDS = {"init-db": cmd_init_db, "keys": cmd_keys, "serve": cmd_serve, "endpoints": cmd_endpoints,
-            "version": cmd_version}
+            "version": cmd_version, "openapi": cmd_openapi}
 
 
 def main(argv=None):

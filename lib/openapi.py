@@ -1,0 +1,417 @@
+"""The OpenAPI 3.1 document, generated from the route table and the module definitions (so it
+cannot drift from what the server serves), and the routes that publish it:
+
+    GET /api/v1/openapi.json   the document (no key needed)
+    GET /api/v1/docs           a Swagger UI page to read it and try requests (lib/docs_page.html)
+
+`itflow-api openapi` prints the same document.
+"""
+import base64
+import hashlib
+import json
+import os
+import re
+
+from . import envelope, filters, permissions, schema
+from .crud import Read, RecordOperation, Update
+from .envelope import RouteNotFound, ServerError
+from .fields import PARSERS
+
+OPENAPI_PATH = "/api/v1/openapi.json"
+DOCS_PATH = "/api/v1/docs"
+_ROW_VALUE = {"type": ["string", "null"]}
+
+# Field kinds (fields.PARSERS) as JSON Schema. ITFlow reads ids and flags through PHP's
+# intval, so numeric strings are as good as numbers; a schema says what a client should send.
+_KIND_SCHEMA = {
+    "int": {"type": "integer", "minimum": -2147483648, "maximum": 2147483647},
+    "flag": {"type": "integer", "enum": [0, 1], "description": "1 or 0 (true/false accepted)"},
+    "text": {"type": "string", "description": "HTML tags are stripped, surrounding space trimmed"},
+    "html": {"type": "string", "description": "stored as given (HTML kept)"},
+    "phone": {"type": "string", "description": "only the digits are kept"},
+    "decimal": {"type": "number"},
+    "date": {"type": ["string", "null"], "description": "YYYY-MM-DD (also YYYY/MM/DD, YYYYMMDD, 0000-00-00); '' is NULL",
+             "examples": ["2024-01-31"]},
+    "datetime": {"type": ["string", "null"], "description": "YYYY-MM-DD HH:MM:SS; '' is NULL",
+                 "examples": ["2024-01-31 13:05:00"]},
+    "time": {"type": "string", "pattern": r"^\d{1,3}:[0-5]\d(:[0-5]\d)?$", "examples": ["01:30:00"]},
+}
+
+# Real answers, made by the same functions the server answers with.
+_READ_EXAMPLE_ROW = {"example_id": "12", "example_name": "Acme", "example_archived_at": None}
+EXAMPLES = {
+    "read": envelope.read_ok([_READ_EXAMPLE_ROW]),
+    "created": envelope.created(12),
+    "changed": envelope.changed(1),
+    "nothing_found": envelope.failure(envelope.NO_RESOURCE),
+    "refused": envelope.failure("Missing required field(s): client_name."),
+    "bad_filter": envelope.failure("Parameter 'filter': unknown column 'nope' for clients (its columns: ...)."),
+    "bad_json": envelope.failure("Request body is not valid JSON: send a JSON object (Content-Type: application/json)."),
+    "no_key": envelope.failure(envelope.NO_KEY),
+    "bad_key": envelope.failure(envelope.AUTH_FAILED),
+    "forbidden": envelope.failure(permissions.NO_PERMISSION),
+    "unknown_endpoint": envelope.failure("Unknown endpoint /api/v1/nope/read.php: endpoints are "
+                                         "/api/v1/<module>/<function>.php."),
+    "wrong_method_get": envelope.failure(envelope.ONLY_METHOD.format(method="GET")),
+    "wrong_method_post": envelope.failure(envelope.ONLY_METHOD.format(method="POST")),
+    "too_large": envelope.failure("Request body is larger than the 1048576 bytes this server accepts."),
+    "rate_limited": envelope.failure("Too many requests: try again in a few seconds."),
+    "unavailable": envelope.failure("The database is not reachable or refused the request; try again shortly, "
+                                    "or ask the administrator to check the server log."),
+}
+
+_DESCRIPTION = """An ITFlow-compatible v1 API: ITFlow's scripts and integrations work unchanged.
+
+**Keys.** Send the API key in one of these ways: the `api_key` query parameter, an `api_key`
+member of the JSON body (POST; the body wins over the query), an `X-API-KEY` header, or
+`Authorization: Bearer <key>`. A key is for all clients, or scoped to one: a scoped key only
+ever sees and writes its own client's records.
+
+**Status rule.** Once the key is accepted, every refusal (a missing or malformed field, no such
+record, a bad filter) is **HTTP 200** with `success` "False" and a message, as ITFlow answers,
+so that scripts built on PowerShell's `Invoke-RestMethod` or `raise_for_status` can branch on it.
+Other statuses: 400 a body that is not JSON, 401 a missing, wrong or expired key, 403 a role or
+client refusal (keys acting as users, ITFlow 2.4.7+), 404 an unknown endpoint, 405 the wrong
+method, 413 a body over the size limit, 429 rate limited, 503 the database unreachable.
+
+**Filtering and sorting** (every module read; ITFlow ignores these parameters):
+`filter=asset_name=like=*srv*;(asset_status==Deployed,asset_make=in=(Dell,HP))` with `==`, `!=`,
+`<`, `<=`, `>`, `>=`, `=like=` (`*` matches anything), `=in=(a,b)`, `=out=(a,b)`, `=isnull=true`,
+`;` for AND, `,` for OR and parentheses, over the module's own columns; `filter[column]=value`
+for `column==value`; `sort=col,-col` (also `sort=col:desc`, `sort=col&order=desc`);
+`fields=col,col` to return only those columns.
+
+**Credentials** need the key's decrypt password: `api_key_decrypt_password` in the body or
+query, or an `X-API-Decrypt-Password` header.
+"""
+
+
+def _envelope_schemas():
+    row = {"type": "object", "additionalProperties": _ROW_VALUE,
+           "description": "One record: its columns in table order, every value a string or null."}
+    return {
+        "Row": row,
+        "ReadOk": {"type": "object", "required": ["success", "count", "data"], "properties": {
+            "success": {"const": "True"}, "count": {"type": "integer", "minimum": 1},
+            "data": {"type": "array", "items": {"$ref": "#/components/schemas/Row"}}}},
+        "Created": {"type": "object", "required": ["success", "count", "data"], "properties": {
+            "success": {"const": "True"}, "count": {"const": "1", "description": "the string \"1\", as ITFlow"},
+            "data": {"type": "array", "items": {"type": "object", "required": ["insert_id"],
+                                                "properties": {"insert_id": {"type": "integer"}}}}}},
+        "Changed": {"type": "object", "required": ["success", "count"], "properties": {
+            "success": {"const": "True"}, "count": {"type": "integer", "minimum": 0}}},
+        "Failure": {"type": "object", "required": ["success", "message", "count", "data"], "properties": {
+            "success": {"const": "False"}, "message": {"type": "string"},
+            "count": {"const": 0}, "data": {"type": "array", "maxItems": 0}}},
+    }
+
+
+def _failure_response(description, *example_names):
+    return {"description": description, "content": {"application/json": {
+        "schema": {"$ref": "#/components/schemas/Failure"},
+        "examples": {name: {"value": EXAMPLES[name]} for name in example_names}}}}
+
+
+def _shared_responses(max_body_bytes):
+    too_large = dict(EXAMPLES["too_large"])
+    too_large["message"] = f"Request body is larger than the {max_body_bytes} bytes this server accepts."
+    responses = {
+        "BadRequest": _failure_response("The body is not a JSON object.", "bad_json"),
+        "Unauthorized": _failure_response("No key, or a wrong or expired one.", "no_key", "bad_key"),
+        "Forbidden": _failure_response("The key's user may not do this (ITFlow 2.4.7+ keys acting as users).",
+                                       "forbidden"),
+        "NotFound": _failure_response("No such endpoint.", "unknown_endpoint"),
+        "MethodNotAllowed": _failure_response("Wrong HTTP method; the Allow header names the right one.",
+                                              "wrong_method_get", "wrong_method_post"),
+        "PayloadTooLarge": _failure_response(f"The body is over {max_body_bytes} bytes.", "too_large"),
+        "TooManyRequests": _failure_response("Rate limited.", "rate_limited"),
+        "InternalError": _failure_response("An unexpected error; the server log has the reference.", "refused"),
+        "Unavailable": _failure_response("The database is not reachable.", "unavailable"),
+    }
+    responses["PayloadTooLarge"]["content"]["application/json"]["examples"]["too_large"]["value"] = too_large
+    responses["MethodNotAllowed"]["headers"] = {"Allow": {"schema": {"type": "string"}}}
+    return responses
+
+
+def _error_refs(method):
+    refs = {"401": "Unauthorized", "403": "Forbidden", "404": "NotFound", "405": "MethodNotAllowed",
+            "429": "TooManyRequests", "500": "InternalError", "503": "Unavailable"}
+    refs["400"] = "BadRequest"
+    if method == "post":
+        refs["413"] = "PayloadTooLarge"
+    return {status: {"$ref": f"#/components/responses/{name}"} for status, name in sorted(refs.items())}
+
+
+def _ok_response(success_schema, success_example, refusal_examples):
+    examples = {success_example: {"value": EXAMPLES[success_example]}}
+    examples.update({name: {"value": EXAMPLES[name]} for name in refusal_examples})
+    return {"description": "Done (`success` \"True\"), or refused (`success` \"False\" with a message): "
+                           "after authentication every refusal is HTTP 200.",
+            "content": {"application/json": {
+                "schema": {"oneOf": [{"$ref": success_schema}, {"$ref": "#/components/schemas/Failure"}]},
+                "examples": examples}}}
+
+
+def _kind_schema(kind, column=None):
+    found = dict(_KIND_SCHEMA.get(kind if kind in PARSERS else "text", _KIND_SCHEMA["text"]))
+    if column is not None and column.max_length and found.get("type") == "string":
+        found["maxLength"] = column.max_length
+    return found
+
+
+def _int_param(name, where, description, **limits):
+    return {"name": name, "in": where, "required": False, "description": description,
+            "schema": {"type": "integer", **limits}}
+
+
+def _string_param(name, description, where="query", **extra):
+    return {"name": name, "in": where, "required": False, "description": description,
+            "schema": {"type": "string", **extra}}
+
+
+def _paging(max_limit):
+    return [_int_param("limit", "query", f"rows per page (default 50, at most {max_limit})",
+                       minimum=1, maximum=max_limit),
+            _int_param("offset", "query", "rows to skip (default 0)", minimum=0, maximum=2147483647)]
+
+
+def _named_in(text):
+    """Parameter names written as `name` (or `name=1`) in a definition's one-line notes."""
+    return list(dict.fromkeys(re.findall(r"`(\w+)(?:=[^`]*)?`", text or "")))
+
+
+def _note_on(name, notes):
+    """The part of a one-line note that is about `name` ("`month` (1-12)" → "month (1-12)")."""
+    parts = [p.strip().replace("`", "") for p in re.split(r"[;,](?![^(]*\))", notes) if f"`{name}" in p]
+    return parts[0] if parts else notes
+
+
+def _decrypt_parameters(method):
+    header = _string_param("X-API-Decrypt-Password", "the key's decrypt password (or api_key_decrypt_password)",
+                           where="header")
+    if method == "get":
+        return [header, _string_param("api_key_decrypt_password", "the key's decrypt password")]
+    return [header]
+
+
+def _needs_decrypt(module):
+    return module is not None and module.table == "credentials"
+
+
+def _read_parameters(module, endpoint, max_limit):
+    params = []
+    for lookup in module.lookups:
+        note = "; ".join(p for p in ("look-up", lookup.description,
+                                     "returns that one record" if lookup.single else "",
+                                     "at most one row" if lookup.first_only else "") if p)
+        column = schema.column_types().get(lookup.target)
+        params.append({"name": lookup.param, "in": "query", "required": False, "description": note,
+                       "schema": _kind_schema(lookup.kind, column)})
+    for name in _named_in(module.read_notes):
+        if name not in {p["name"] for p in params}:
+            params.append(_string_param(name, _note_on(name, module.read_notes)))
+    if module.client_column:
+        params.append(_int_param("client_id", "query", "an all-clients key: only this client's records "
+                                 "(a scoped key always reads its own client)", minimum=0, maximum=2147483647))
+    params += _paging(max_limit)
+    own = list(filters.filterable_columns(module))
+    params += [
+        _string_param("filter", "RSQL/FIQL filter over this module's own columns (see the description at the "
+                      "top); also `filter[column]=value` for column==value. Columns: " + ", ".join(own),
+                      examples=[f"{own[0]}>0"]),
+        _string_param("sort", "comma-separated columns, '-' (or ':desc') for descending", examples=[f"-{own[0]}"]),
+        {"name": "order", "in": "query", "required": False, "description": "asc or desc: the direction of "
+         "sort columns that do not give their own", "schema": {"type": "string", "enum": ["asc", "desc"]}},
+        _string_param("fields", "comma-separated columns to return (default: all). Columns: "
+                      + ", ".join(filters.output_columns(module))),
+    ]
+    return params
+
+
+def _row_schema(module):
+    properties = {name: _ROW_VALUE for name in filters.output_columns(module)}
+    if _needs_decrypt(module):  # ITFlow answers false for a field it cannot decrypt
+        for name in filters._encrypted_columns():
+            properties[name] = {"type": ["string", "boolean", "null"]}
+    return {"type": "object", "properties": properties, "additionalProperties": _ROW_VALUE}
+
+
+def _body(module, endpoint):
+    """(JSON body schema, required names) of a POST endpoint."""
+    properties = {"api_key": {"type": "string", "description": "the API key (or a header: X-API-KEY, Bearer)"}}
+    required = []
+    if isinstance(endpoint, RecordOperation):
+        properties[module.id_column] = {**_KIND_SCHEMA["int"], "description": "the record"}
+        required.append(module.id_column)
+        if isinstance(endpoint, Update):
+            properties.update(_field_properties(module, skip=module.id_column))
+    else:  # a create
+        properties.update(_field_properties(module))
+        required += [f.name for f in module.fields if f.required]
+    if module.client_column and module.client_column != module.id_column and "client_id" not in properties:
+        properties["client_id"] = {**_KIND_SCHEMA["int"], "description": "the client (all-clients keys; "
+                                   "a scoped key always writes its own client)"}
+    if _needs_decrypt(module):
+        properties["api_key_decrypt_password"] = {"type": "string", "description": "the key's decrypt password"}
+    return {"type": "object", "properties": properties, "required": required}
+
+
+def _field_properties(module, skip=None):
+    properties = {}
+    for f in module.fields:
+        if f.name == skip:
+            continue
+        column = schema.column_types().get(f.target) if f.stored else None
+        prop = _kind_schema(f.kind, column)
+        description = "; ".join(p for p in (f.description, prop.get("description")) if p)
+        if description:
+            prop["description"] = description
+        properties[f.name] = prop
+    return properties
+
+
+def _operation(path, endpoint, max_limit):
+    module_name, function = path.split("/")[3], path.split("/")[4][:-len(".php")]
+    module = getattr(endpoint, "module", None)
+    method = endpoint.method.lower()
+    operation = {"tags": [module_name], "operationId": f"{module_name}_{function}",
+                 "summary": getattr(endpoint, "summary", "") or f"{function} {module_name}",
+                 "security": [{"ApiKeyQuery": []}, {"ApiKeyHeader": []}, {"Bearer": []}]}
+    notes = getattr(endpoint, "parameters", "")  # hand-written endpoints name their parameters
+    if module is not None and module.description:
+        operation["description"] = module.description
+        if method == "get" and module.read_notes:
+            operation["description"] += f" Read: {module.read_notes}."
+    elif notes:
+        operation["description"] = notes
+    parameters = []
+    if method == "get":
+        if isinstance(endpoint, Read):
+            parameters = _read_parameters(module, endpoint, max_limit)
+            success = f"#/components/schemas/Read_{module.name}"
+        else:
+            parameters = [_string_param(n, _note_on(n, notes)) for n in _named_in(notes) if n not in ("limit", "offset")]
+            parameters += _paging(max_limit)
+            success = "#/components/schemas/ReadOk"
+        ok = _ok_response(success, "read", ["nothing_found", "bad_filter"])
+    else:
+        body = _body(module, endpoint) if module is not None else {"type": "object"}
+        operation["requestBody"] = {"required": False, "content": {"application/json": {"schema": body}}}
+        if isinstance(endpoint, RecordOperation):
+            ok = _ok_response("#/components/schemas/Changed", "changed", ["nothing_found"])
+        else:
+            ok = _ok_response("#/components/schemas/Created", "created", ["refused"])
+    if _needs_decrypt(module):
+        parameters += _decrypt_parameters(method)
+    if parameters:
+        operation["parameters"] = parameters
+    operation["responses"] = {"200": ok, **_error_refs(method)}
+    return method, operation, module
+
+
+def document(routes, max_limit=1000, max_body_bytes=1048576, version="1"):
+    """The OpenAPI 3.1 document (a dict) for this route table."""
+    paths, tags, schemas = {}, {}, _envelope_schemas()
+    for path, endpoint in sorted(routes.items()):
+        method, operation, module = _operation(path, endpoint, max_limit)
+        paths[path] = {method: operation}
+        name = path.split("/")[3]
+        tags.setdefault(name, {"name": name, "description": getattr(module, "description", "") or name})
+        if method == "get" and isinstance(endpoint, Read):
+            schemas[f"Read_{module.name}"] = {
+                "allOf": [{"$ref": "#/components/schemas/ReadOk"},
+                          {"properties": {"data": {"items": _row_schema(module)}}}]}
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "ITFlow-compatible API", "version": version, "description": _DESCRIPTION,
+                 "license": {"name": "GPL-3.0-only", "identifier": "GPL-3.0-only"}},
+        "servers": [{"url": "/"}],
+        "tags": sorted(tags.values(), key=lambda t: t["name"]),
+        "paths": paths,
+        "components": {
+            "schemas": schemas,
+            "responses": _shared_responses(max_body_bytes),
+            "securitySchemes": {
+                "ApiKeyQuery": {"type": "apiKey", "in": "query", "name": "api_key",
+                                "description": "the key in the query string (POST: also `api_key` in the JSON body)"},
+                "ApiKeyHeader": {"type": "apiKey", "in": "header", "name": "X-API-KEY"},
+                "Bearer": {"type": "http", "scheme": "bearer", "description": "Authorization: Bearer <key>"},
+            },
+        },
+    }
+
+
+def encoded(routes, settings):
+    from .. import __version__
+    body = document(routes, settings.max_limit, settings.max_body_bytes, __version__)
+    return json.dumps(body, indent=1).encode("utf-8")
+
+
+class DocumentResource:
+    """GET /api/v1/openapi.json: built once, at start-up, like the route table."""
+
+    def __init__(self, routes, settings):
+        self.body = encoded(routes, settings)
+
+    def on_get(self, req, resp):
+        resp.content_type = "application/json"
+        resp.data = self.body
+
+
+# --- the docs page ------------------------------------------------------------------------
+# Swagger UI's files come from the swagger-ui-bundle-v2 package (Apache-2.0), served by this
+# server itself: many installs have no internet, and no CDN is ever asked for anything.
+
+_PAGE_FILE = os.path.join(os.path.dirname(__file__), "docs_page.html")
+_ASSETS = {"swagger-ui-bundle.js": "application/javascript", "swagger-ui.css": "text/css",
+           "favicon-32x32.png": "image/png", "favicon-16x16.png": "image/png"}
+
+
+def _swagger_ui_dir():
+    try:
+        from swagger_ui_bundle import swagger_ui_path
+    except ImportError:
+        return None
+    return swagger_ui_path
+
+
+class DocsPage:
+    """GET /api/v1/docs (the page) and /api/v1/docs/<asset>."""
+
+    def __init__(self):
+        with open(_PAGE_FILE, encoding="utf-8") as handle:
+            self.page = handle.read().encode("utf-8")
+        script = re.search(r"<script>(.*?)</script>", self.page.decode("utf-8"), re.S).group(1)
+        digest = base64.b64encode(hashlib.sha256(script.encode("utf-8")).digest()).decode("ascii")
+        # Only this server's own files, and only the page's own inline script.
+        self.policy = (f"default-src 'self'; script-src 'self' 'sha256-{digest}'; "
+                       "style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
+                       "frame-ancestors 'none'")
+        folder = _swagger_ui_dir()
+        self.assets = {}
+        for name, content_type in _ASSETS.items():
+            path = os.path.join(folder, name) if folder else None
+            if path and os.path.exists(path):
+                with open(path, "rb") as handle:
+                    self.assets[name] = (handle.read(), content_type)
+
+    def on_get(self, req, resp):
+        if "swagger-ui-bundle.js" not in self.assets:
+            raise ServerError("The docs page needs the swagger-ui-bundle-v2 package: pip install swagger-ui-bundle-v2")
+        resp.content_type = "text/html; charset=utf-8"
+        resp.set_header("Content-Security-Policy", self.policy)
+        resp.data = self.page
+
+    def on_get_asset(self, req, resp, name):
+        if name not in self.assets:
+            raise RouteNotFound(f"Unknown endpoint {req.path}: endpoints are /api/v1/<module>/<function>.php.")
+        resp.data, resp.content_type = self.assets[name]
+        resp.cache_control = ["public", "max-age=86400"]
+
+
+def add_routes(app, routes, service):
+    """The document and the page (no key needed: they show what exists, never any data)."""
+    app.add_route(OPENAPI_PATH, DocumentResource(routes, service.settings))
+    page = DocsPage()
+    app.add_route(DOCS_PATH, page)
+    app.add_route(DOCS_PATH + "/{name}", page, suffix="asset")

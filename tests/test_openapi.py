@@ -1,0 +1,131 @@
+"""The OpenAPI 3.1 document: valid, complete for the route table, served without a key, printed
+by the CLI, and the server's real answers match the schemas it declares."""
+import json
+
+import pytest
+from jsonschema import Draft202012Validator
+from openapi_spec_validator import validate
+
+from itflow_api.lib import cli, openapi, routing
+
+from conftest import make_key
+from helpers import insert
+
+ROUTES = routing.discover()
+
+
+@pytest.fixture(scope="module")
+def doc():
+    return openapi.document(ROUTES)
+
+
+def conforms(doc, name, body):
+    """`body` is valid against components/schemas/<name> (refs resolved inside the document)."""
+    Draft202012Validator({**doc, "$ref": f"#/components/schemas/{name}"}).validate(body)
+
+
+def test_document_is_valid_openapi_3_1(doc):
+    validate(doc)
+    assert doc["openapi"] == "3.1.0"
+
+
+def test_every_endpoint_and_method(doc):
+    assert set(doc["paths"]) == set(ROUTES)
+    for path, endpoint in ROUTES.items():
+        operations = doc["paths"][path]
+        assert list(operations) == [endpoint.method.lower()], path
+        operation = operations[endpoint.method.lower()]
+        assert operation["tags"] == [path.split("/")[3]]
+        assert {"200", "400", "401", "403", "404", "405", "429", "503"} <= set(operation["responses"]), path
+        if endpoint.method == "POST":
+            assert "413" in operation["responses"]
+    assert {t["name"] for t in doc["tags"]} == {p.split("/")[3] for p in ROUTES}
+
+
+def test_parameters_come_from_the_module_definitions(doc):
+    for path, endpoint in ROUTES.items():
+        module = getattr(endpoint, "module", None)
+        operation = doc["paths"][path][endpoint.method.lower()]
+        names = {p["name"] for p in operation.get("parameters", [])}
+        if endpoint.method == "GET" and module is not None:
+            assert {lk.param for lk in module.lookups} <= names, path
+            assert {"limit", "offset", "filter", "sort", "order", "fields"} <= names, path
+        elif endpoint.method == "POST" and module is not None:
+            body = operation["requestBody"]["content"]["application/json"]["schema"]
+            assert "api_key" in body["properties"]
+            if path.endswith("/create.php"):
+                assert set(module.required) <= set(body["required"]), path
+                assert {f.name for f in module.fields} <= set(body["properties"]), path
+            elif not path.endswith("/create.php") and not path.endswith("update.php"):
+                assert body["required"] == [module.id_column], path
+    create = doc["paths"]["/api/v1/clients/create.php"]["post"]["requestBody"]["content"]["application/json"]
+    props = create["schema"]["properties"]
+    assert props["client_name"]["type"] == "string" and props["client_name"]["maxLength"] == 200
+    assert props["client_rate"]["type"] == "number"
+    assert props["client_net_terms"]["type"] == "integer"
+    assert create["schema"]["required"] == ["client_name"]
+    read = doc["paths"]["/api/v1/assets/read.php"]["get"]
+    asset_id = next(p for p in read["parameters"] if p["name"] == "asset_id")
+    assert asset_id["schema"]["type"] == "integer"
+    time = {p["name"] for p in doc["paths"]["/api/v1/technicians/time.php"]["get"]["parameters"]}
+    assert {"year", "month", "technician_id", "limit", "offset"} <= time
+
+
+def test_keys_and_decrypt_password(doc):
+    schemes = doc["components"]["securitySchemes"]
+    assert schemes["ApiKeyQuery"] == {**schemes["ApiKeyQuery"], "type": "apiKey", "in": "query", "name": "api_key"}
+    assert (schemes["ApiKeyHeader"]["in"], schemes["ApiKeyHeader"]["name"]) == ("header", "X-API-KEY")
+    assert (schemes["Bearer"]["type"], schemes["Bearer"]["scheme"]) == ("http", "bearer")
+    read = doc["paths"]["/api/v1/credentials/read.php"]["get"]
+    assert {"X-API-Decrypt-Password", "api_key_decrypt_password"} <= {p["name"] for p in read["parameters"]}
+    create = doc["paths"]["/api/v1/credentials/create.php"]["post"]
+    assert "api_key_decrypt_password" in create["requestBody"]["content"]["application/json"]["schema"]["properties"]
+    assert "X-API-Decrypt-Password" in {p["name"] for p in create["parameters"]}
+
+
+def test_examples_match_their_schemas(doc):
+    for response in doc["components"]["responses"].values():
+        for example in response["content"]["application/json"]["examples"].values():
+            conforms(doc, "Failure", example["value"])
+    conforms(doc, "ReadOk", openapi.EXAMPLES["read"])
+    conforms(doc, "Created", openapi.EXAMPLES["created"])
+    conforms(doc, "Changed", openapi.EXAMPLES["changed"])
+
+
+def test_served_without_a_key_and_printed_by_the_cli(app, capsys):
+    from falcon import testing
+    result = testing.TestClient(app).simulate_get("/api/v1/openapi.json")
+    assert result.status_code == 200 and result.headers["content-type"].startswith("application/json")
+    served = json.loads(result.text)
+    assert served == json.loads(json.dumps(openapi.document(app.routes, app.service.settings.max_limit,
+                                                             app.service.settings.max_body_bytes,
+                                                             served["info"]["version"])))
+    assert cli.main(["openapi"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert printed["paths"].keys() == served["paths"].keys()
+
+
+def test_real_answers_match_the_document(api, db, keys, all_key, doc):
+    client_id = insert(db, "clients", client_name="Acme")
+    key = make_key(keys, client_id=client_id)
+    checks = [
+        ("ReadOk", api.get("clients/read", key=all_key)),
+        ("Read_clients", api.get("clients/read", key=all_key)),
+        ("Failure", api.get("assets/read", key=key)),                                    # nothing found
+        ("Failure", api.get("assets/read", key=key, filter="nope==1")),                  # bad filter
+        ("Created", api.post("assets/create", {"asset_name": "PC"}, key=key)),
+        ("Changed", api.post("clients/update", {"client_id": client_id, "client_notes": "VIP"}, key=all_key)),
+        ("Failure", api.get("clients/read")),                                            # 401 no key
+        ("Failure", api.get("clients/read", key="wrong")),                               # 401
+        ("Failure", api.post("clients/create", raw="{not json", key=None,
+                             headers={"X-API-KEY": all_key})),                          # 400
+        ("Failure", api.request("GET", "/api/v1/nope/read.php")),                        # 404
+        ("Failure", api.request("POST", "/api/v1/clients/read.php")),                    # 405
+    ]
+    statuses = []
+    for schema_name, (status, body) in checks:
+        conforms(doc, schema_name, body)
+        statuses.append(status)
+    assert statuses == [200, 200, 200, 200, 200, 200, 401, 401, 400, 404, 405]
+    documented = doc["paths"]["/api/v1/clients/read.php"]["get"]["responses"]
+    assert all(str(s) in documented for s in statuses)
