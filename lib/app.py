@@ -8,7 +8,7 @@ import secrets
 import falcon
 import sqlalchemy
 
-from . import audit, envelope, openapi, routing
+from . import audit, envelope, itflow_version, openapi, routing
 from .auth import KeyStore, load_secret
 from .db import DatabaseError
 from .endpoint import Call, Client
@@ -37,6 +37,7 @@ class Service:
         self.settings = config.server
         self.db = db
         self.keys = keys
+        self.itflow = itflow_version.detect(db)  # which ITFlow the database is: read once, here
         self.trusted_proxies = set(config.server.trusted_proxies.split())
 
     def client_of(self, req):

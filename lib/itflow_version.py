@@ -24,6 +24,7 @@ log = logging.getLogger("itflow_api")
 USER_KEYS_SINCE = "2.4.7"
 SLAS_SINCE = "2.5.0"
 SLA_PAUSING_SINCE = "2.5.1"
+CREDENTIAL_PASSWORD_WIDENED = "2.6.5"  # varbinary(200) -> varchar(500)
 NEWEST_KNOWN = schema.NEWEST_VERSION
 
 
@@ -55,8 +56,8 @@ class ItflowDatabase:
     def rules(self):
         """The rule set in force, named by the version that introduced it."""
         if self.slas:
-            return SLAS_SINCE
-        return USER_KEYS_SINCE if self.user_keys else "2.4.6"
+            return SLAS_SINCE + "+"
+        return USER_KEYS_SINCE + "+" if self.user_keys else "2.4.6"
 
     @property
     def warning(self):
@@ -73,7 +74,7 @@ class ItflowDatabase:
         parts = ["keys act as users" if self.user_keys else "keys scoped to a client"]
         if self.slas:
             parts.append("SLAs with paused statuses" if self.sla_pausing else "SLAs")
-        return f"{name}: {', '.join(parts)} (rules of {self.rules})"
+        return f"{name}: {', '.join(parts)} (rules: {self.rules})"
 
     def health(self):
         """What /api/v1/health reports about the database."""

@@ -24,8 +24,10 @@ AGENT = 1
 
 
 def required_level(method, function):
-    """ITFlow's rule: reading needs 1, deleting 3, every other write 2."""
-    if method == "GET":
+    """ITFlow's rule (enforce_api_rbac.php, 2.4.7 to 26.08): by the endpoint's file name, read
+    needs 1, delete 3, and everything else 2 (create, update, archive, resolve, and also
+    technicians/time, a GET). `method` is not what decides."""
+    if function == "read":
         return READ
     return FULL if function == "delete" else MODIFY
 

@@ -8,7 +8,7 @@ so that nothing undecryptable is ever stored.
 """
 import re
 
-from .. import crypto, schema
+from .. import crypto, itflow_version, schema
 from ..envelope import NotFound, Refused
 from ..fields import now
 from ..module import CHECKED_BY_HOOKS, Hooks, Lookup, Module, table_fields
@@ -16,9 +16,12 @@ from ..module import CHECKED_BY_HOOKS, Hooks, Lookup, Module, table_fields
 SECRET_FIELDS = ("credential_username", "credential_password")
 
 
-def _column_width(column):
-    match = re.search(r"\((\d+)\)", schema.column_types()[column].type)
-    return int(match.group(1))
+def _column_width(db, column):
+    # ITFlow 2.6.5 widened credential_password from varbinary(200) to varchar(500).
+    widened = itflow_version.at_least(itflow_version.of(db).version, itflow_version.CREDENTIAL_PASSWORD_WIDENED)
+    found = next(c for c in schema.tables(schema.NEWEST_VERSION if widened else None)["credentials"]
+                 if c.name == column)
+    return int(re.search(r"\((\d+)\)", found.type).group(1))
 
 
 class CredentialHooks(Hooks):
@@ -49,9 +52,8 @@ class CredentialHooks(Hooks):
             if name in values and values[name] is not None:
                 stored = crypto.encrypt_field(values[name], master) if len(values[name].encode()) <= \
                     crypto.MAX_FIELD_BYTES else None
-                if stored is None or len(stored) > _column_width(name):
-                    raise Refused(f"{name} is too long to store (after encryption it must fit "
-                                  f"{_column_width(name)} characters).")
+                if stored is None or len(stored) > _column_width(call.db, name):
+                    raise Refused(f"{name} is too long to store.")  # ITFlow's words (26.08), nothing written
                 values[name] = stored
 
     def before_create(self, call, module, values):

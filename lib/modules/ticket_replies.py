@@ -1,10 +1,9 @@
 """ticket_replies: the conversation on a ticket. Scoped through the ticket's client."""
-from .. import envelope
+from .. import audit, envelope, sla
 from ..crud import Operation, Read, find_in_scope
 from ..envelope import Refused
-from ..fields import now
 from ..module import Field, Lookup, Module
-from .tickets import STATUS_RESOLVED
+from .tickets import STATUS_RESOLVED, after_status_change, key_label, log_history, request_now
 
 REPLY_TYPES = ("Internal", "Public", "Client")
 WRITABLE_TYPES = ("Internal", "Public")
@@ -52,7 +51,9 @@ class ReplyRead(Read):
 
 
 class AddReply(Operation):
-    """create.php: add a reply; ticket_status, when given, moves the ticket too."""
+    """create.php: add a reply; ticket_status, when given, moves the ticket too. As the newest
+    ITFlow's: a Public reply is the first response, a status change leaves a history row,
+    status 4 resolves (and judges the resolution SLA)."""
     verb = "Create"
 
     def __call__(self, call):
@@ -61,38 +62,50 @@ class AddReply(Operation):
         missing = [name for name in ("ticket_id", "ticket_reply") if given[name] in (None, "", 0)]
         if missing:
             raise Refused(f"Missing required field(s): {', '.join(missing)}.")
-        if given["ticket_reply_type"] not in WRITABLE_TYPES:
+        reply_type = str(given["ticket_reply_type"] or "Internal").capitalize()  # ITFlow: ucfirst(strtolower())
+        if reply_type not in WRITABLE_TYPES:
             raise Refused("Field ticket_reply_type must be Internal or Public.")
         ticket_id = given["ticket_id"]
         ticket = find_in_scope(call, "tickets", "ticket_id", ticket_id, "ticket_client_id", "ticket")
-        status = given["ticket_status"]
+        status = given["ticket_status"] or None  # ITFlow: 0 leaves the status as it is
         if status is not None and not call.db.count("ticket_statuses", {"ticket_status_id": status}):
             raise Refused(f"No ticket status {status} (1 New, 2 Open, 3 On Hold, 4 Resolved, 5 Closed).")
 
+        stamp = request_now(call)
+        if reply_type == "Public":  # internal notes are no response to the client
+            first = sla.first_response_values(ticket, stamp)
+            if first:
+                call.db.update("tickets", first, {"ticket_id": ticket_id})
         reply_id = call.db.insert("ticket_replies", {
-            "ticket_reply": given["ticket_reply"], "ticket_reply_type": given["ticket_reply_type"],
+            "ticket_reply": given["ticket_reply"], "ticket_reply_type": reply_type,
             "ticket_reply_time_worked": given["ticket_reply_time_worked"] or "00:00:00",
             "ticket_reply_by": call.key.user_id or 0, "ticket_reply_ticket_id": ticket_id,
+            "ticket_reply_created_at": stamp,
         })
-        self._move_ticket(call, ticket, status, given["ticket_reply_type"])
-
         number = f"{ticket['ticket_prefix'] or ''}{ticket['ticket_number']}"
-        kind = given["ticket_reply_type"]
-        call.log_change("Ticket", "Reply", f"Added a {kind} reply to ticket {number} - {ticket['ticket_subject']}",
-                        int(ticket["ticket_client_id"]), ticket_id, f"Added a {kind} reply to ticket {number}")
+        if status is not None:
+            self._move_ticket(call, ticket, status, stamp, number)
+
+        call.log_change("Ticket", "Reply", f"Added a {reply_type} reply to ticket {number} - {ticket['ticket_subject']}",
+                        int(ticket["ticket_client_id"]), ticket_id, f"Added a {reply_type} reply to ticket {number}")
         return envelope.created(reply_id)
 
     @staticmethod
-    def _move_ticket(call, ticket, status, reply_type):
-        stamp = now()
-        changes = {}
-        if status is not None:
-            changes["ticket_status"] = status
-            if status == STATUS_RESOLVED and not ticket["ticket_resolved_at"]:
-                changes["ticket_resolved_at"] = stamp
-            if status == STATUS_CLOSED and not ticket["ticket_closed_at"]:
-                changes["ticket_closed_at"] = stamp
-        if reply_type == "Public" and not ticket["ticket_first_response_at"]:
-            changes["ticket_first_response_at"] = stamp
-        if changes:
-            call.db.update("tickets", changes, {"ticket_id": int(ticket["ticket_id"])})
+    def _move_ticket(call, ticket, status, stamp, number):
+        ticket_id = int(ticket["ticket_id"])
+        changes = {"ticket_status": status}
+        resolving = status == STATUS_RESOLVED and int(ticket["ticket_status"]) != STATUS_RESOLVED
+        if resolving and not ticket["ticket_resolved_at"]:
+            changes["ticket_resolved_at"] = stamp
+        if status == STATUS_CLOSED and not ticket["ticket_closed_at"]:
+            changes["ticket_closed_at"] = stamp
+        call.db.update("tickets", changes, {"ticket_id": ticket_id})
+        after_status_change(call, ticket, status, stamp)
+        if resolving:
+            if sla.enabled(call.db):
+                sla.judge_resolution(call.db, ticket_id, stamp)
+            log_history(call, ticket_id, "Resolved")
+            audit.write(call.db, call.client, "Ticket", "Resolved",
+                        f"Resolved ticket {number} via API ({key_label(call.key.name)})",
+                        client_id=int(ticket["ticket_client_id"]), entity_id=ticket_id,
+                        user_id=call.key.user_id or 0)

@@ -1,13 +1,59 @@
-"""tickets: support tickets. Numbers come from settings, atomically; resolve.php closes out."""
+"""tickets: support tickets. Numbers come from settings, atomically; resolve.php closes out.
+
+On a database with SLAs (ITFlow 2.5.0+) a create stamps the SLA's due dates and resolve
+judges them (lib/sla.py); resolve and status changes leave ticket_history rows.
+"""
+from .. import fields, sla
+from ..audit import _html_escaped as key_label  # ITFlow names keys through htmlentities()
 from ..crud import RecordOperation
 from ..crypto import random_token
 from ..envelope import Refused, ServerError
-from ..fields import now
 from ..module import Field, Hooks, Lookup, Module, table_fields
 
 STATUS_NEW, STATUS_RESOLVED = 1, 4
 STATUS_JOIN = "tickets LEFT JOIN ticket_statuses ON ticket_status = ticket_status_id"
 _URL_KEY_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
+
+
+def request_now(call):
+    """The one instant every stamp of this request carries."""
+    if "now" not in call.memo:
+        call.memo["now"] = fields.now()
+    return call.memo["now"]
+
+
+def log_history(call, ticket_id, what):
+    """A ticket_history row, as ITFlow's logTicketHistory writes it: the ticket's status name
+    now, and what happened "via the API (<key name>)"."""
+    status = call.db.scalar("SELECT ticket_status_name AS name FROM tickets "
+                            "LEFT JOIN ticket_statuses ON ticket_status = ticket_status_id "
+                            "WHERE ticket_id = :ticket", {"ticket": ticket_id})
+    call.db.insert("ticket_history", {
+        "ticket_history_status": status or "",
+        "ticket_history_description": f"{what} via the API ({key_label(call.key.name)})"[:255],
+        "ticket_history_created_at": request_now(call),
+        "ticket_history_ticket_id": ticket_id,
+    })
+
+
+def status_name(db, status):
+    return db.scalar("SELECT ticket_status_name AS name FROM ticket_statuses WHERE ticket_status_id = :status",
+                     {"status": status}) or "Unknown"
+
+
+def after_status_change(call, ticket, status, stamp):
+    """What a status change on an existing ticket brings along: a history row (unless it is
+    Resolved, which logs its own) and, with SLAs, the clock paused, resumed or stopped."""
+    ticket_id, before = int(ticket["ticket_id"]), int(ticket["ticket_status"])
+    if status == before:
+        return
+    if status != STATUS_RESOLVED:
+        log_history(call, ticket_id, f"Status set to {status_name(call.db, status)}")
+    if sla.enabled(call.db):
+        if before == STATUS_RESOLVED:
+            sla.reopen(call.db, ticket_id, stamp)
+        else:
+            sla.sync_clock(call.db, ticket_id, stamp)
 
 
 def next_ticket_number(db):
@@ -32,6 +78,8 @@ class TicketHooks(Hooks):
         return f"{row.get('ticket_prefix') or ''}{row.get('ticket_number') or ''} {row.get('ticket_subject') or ''}".strip()
 
     def before_create(self, call, module, values):
+        if sla.enabled(call.db):
+            values["ticket_created_at"] = request_now(call)  # the SLA due dates count from it
         values["ticket_prefix"], values["ticket_number"] = next_ticket_number(call.db)
         values["ticket_status"] = STATUS_NEW
         values["ticket_source"] = "API"
@@ -44,6 +92,20 @@ class TicketHooks(Hooks):
                 "SELECT contact_id FROM contacts WHERE contact_client_id = :client AND contact_primary = 1 "
                 "ORDER BY contact_id LIMIT 1", {"client": client_id})
             values["ticket_contact_id"] = int(primary["contact_id"]) if primary else 0
+
+    def after_create(self, call, module, record_id, values):
+        if sla.enabled(call.db):
+            sla.stamp(call.db, record_id, request_now(call))
+
+    def after_update(self, call, module, current, values):
+        stamp = request_now(call)
+        status = values.get("ticket_status")
+        if status is not None:
+            after_status_change(call, current, int(status), stamp)
+        if sla.enabled(call.db) and any(
+                name in values and str(values[name]) != str(current[name])
+                for name in ("ticket_priority", "ticket_client_id")):
+            sla.stamp(call.db, int(current["ticket_id"]), stamp)  # another SLA may apply now
 
 
 MODULE = Module(
@@ -74,11 +136,15 @@ class Resolve(RecordOperation):
     def apply(self, call, ticket_id, current):
         if current["ticket_resolved_at"]:
             raise Refused(f"Ticket {ticket_id} is already resolved.")
-        stamp = now()
-        values = {"ticket_status": STATUS_RESOLVED, "ticket_resolved_at": stamp}
-        if not current["ticket_first_response_at"]:
-            values["ticket_first_response_at"] = stamp
-        return call.db.update(self.module.table, values, {self.module.id_column: ticket_id}), values
+        stamp = request_now(call)
+        values = {"ticket_status": STATUS_RESOLVED, "ticket_resolved_at": stamp,
+                  **sla.first_response_values(current, stamp)}
+        count = call.db.update(self.module.table, values, {self.module.id_column: ticket_id})
+        if sla.enabled(call.db):
+            sla.sync_clock(call.db, ticket_id, stamp)
+            sla.judge_resolution(call.db, ticket_id, stamp)
+        log_history(call, ticket_id, "Resolved")
+        return count, values
 
     def describe(self, current, values):
         number = f"{current['ticket_prefix'] or ''}{current['ticket_number']}"
