@@ -20,6 +20,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -29,6 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import load  # noqa: E402
+import hotspots  # noqa: E402
 import seed  # noqa: E402
 from itflow_site import ITFlowSite  # noqa: E402
 
@@ -208,6 +210,8 @@ def parse_args():
     p.add_argument("--db-user", default="root")
     p.add_argument("--db-name", default="itflow_bench")
     p.add_argument("--output", help="write the report here (default bench/RESULTS.md; none with --quick)")
+    p.add_argument("--profile", action="store_true",
+                   help="after the rounds, py-spy each of our servers on the first workload (needs py-spy)")
     p.add_argument("--keep", action="store_true", help="leave the servers' directory and the database in place")
     args = p.parse_args()
     args.duration = args.duration or (2 if args.quick else 10)
@@ -288,6 +292,10 @@ def main():
                     results[w.name][label].append(r)
                     print(f"round {round_no}  {w.name:40} {label:16} {r['rps']:8,.0f} req/s  p50 {r['p50']:6.2f} ms  "
                           f"p99 {r['p99']:7.2f} ms  errors {r['errors']}", flush=True)
+        profiles = {}
+        if args.profile:
+            for label in (label for label in order if label != itflow):
+                profiles[label] = profile_under_load(chosen[0], servers[label], args, workdir)
         if site:
             php_errors = site.errors()
             if php_errors:
@@ -300,12 +308,30 @@ def main():
             with seed.connect(db) as conn, conn.cursor() as cur:
                 cur.execute(f"DROP DATABASE IF EXISTS `{db['name']}`")
 
-    report = build_report(args, db, schema_source, chosen, servers, order, itflow, site, results, ceilings, notes)
+    report = build_report(args, db, schema_source, chosen, servers, order, itflow, site, results, ceilings, notes, profiles)
     print("\n" + report)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as handle:
             handle.write(report + "\n")
         print(f"\nwritten to {args.output}")
+
+
+def profile_under_load(workload, server, args, workdir):
+    """py-spy on one of our servers while wrk drives `workload` at it: once for the time of
+    every active thread, once for the threads holding the GIL (Python's own CPU work)."""
+    base, ours = server
+    rows = []
+    for gil, title in ((False, "active threads (time, waits included)"), (True, "threads holding the GIL (CPU in Python)")):
+        load_thread = threading.Thread(target=load.wrk, args=(workload, base, API_KEY, args.duration + 3,
+                                                              args.connections, args.wrk_threads))
+        load_thread.start()
+        time.sleep(1)
+        raw = os.path.join(workdir, f"profile-{ours.label[6:-1]}-{'gil' if gil else 'active'}.txt")
+        hotspots.record(ours.proc.pid, args.duration, raw, gil=gil)
+        load_thread.join()
+        rows += [f"### {title}", "", *hotspots.summarize(raw), ""]
+    print(f"profiled {ours.label}", flush=True)
+    return rows
 
 
 def interleave(labels, itflow):
@@ -329,7 +355,7 @@ def check_answers(chosen, servers, itflow):
     return notes
 
 
-def build_report(args, db, schema_source, chosen, servers, order, itflow, site, results, ceilings, notes):
+def build_report(args, db, schema_source, chosen, servers, order, itflow, site, results, ceilings, notes, profiles):
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     command = "python bench/run.py " + " ".join(sys.argv[1:])
     settings = [
@@ -356,6 +382,8 @@ def build_report(args, db, schema_source, chosen, servers, order, itflow, site, 
     if notes:
         lines += ["## Checks", "", *(f"- {n}" for n in notes), ""]
     lines += ["## Every run", "", *rounds_table(results)]
+    for label, rows in profiles.items():
+        lines += ["", f"## Profile: {label}, {chosen[0].name} (py-spy, every worker, {args.duration} s under wrk)", "", *rows]
     return "\n".join(lines)
 
 
