@@ -87,7 +87,7 @@ MODULES = {
         "full": {**C1, "asset_name": "PC-Full", "asset_description": "Desk", "asset_type": "Laptop",
                  "asset_make": "Dell", "asset_model": "7440", "asset_serial": "SN1", "asset_os": "Windows 11",
                  "asset_ip": "10.0.0.5", "asset_mac": "00:11:22:33:44:55", "asset_uri": "https://pc.example",
-                 "asset_uri_2": "rdp://pc", "asset_status": "Deployed", "asset_purchase_date": "2024-01-02",
+                 "asset_status": "Deployed", "asset_purchase_date": "2024-01-02",
                  "asset_warranty_expire": "2027-01-02", "asset_install_date": "2024-01-03",
                  "asset_notes": "Note", "asset_vendor_id": 0, "asset_location_id": 0, "asset_contact_id": 0,
                  "asset_network_id": 0},
@@ -200,6 +200,9 @@ def cases():
                                 "asset_vendor_id": "", "asset_location_id": "", "asset_contact_id": "",
                                 "asset_network_id": ""})],
         record_reads("assets"))
+    # asset_uri_2 is not in 2.4.6's INSERT: sent on create, it is dropped.
+    add("assets.create.uri_2_sent", [post("assets/create", {**MODULES["assets"]["minimal"], "asset_uri_2": "rdp://pc"})],
+        record_reads("assets"))
     add("assets.create.date.warranty_slashes",
         [post("assets/create", {**MODULES["assets"]["minimal"], "asset_warranty_expire": "2027/01/31",
                                 "asset_install_date": "2024/1/5"})], record_reads("assets"))
@@ -257,6 +260,11 @@ def cases():
             [post(f"{module}/update", {**C1, **changed, MODULES[module]["id"]: 9999})],
             [{"table": MODULES[module]["table"], "where": {}}])
     upd("only_ip", "assets", {**C1, "asset_ip": "10.9.9.9"},
+        reads=record_reads("assets") + [{"table": "asset_history", "where": {"asset_history_asset_id": "{0}"}}])
+    # After a first update (which turns NULL columns into ''), an IP-only change counts 0.
+    upd("only_ip_after_update", "assets", {**C1, "asset_ip": "10.9.9.9"},
+        extra_setup=[post("assets/update", {"asset_id": "{0}", **C1, "asset_ip": "10.0.0.5",
+                                            "asset_mac": "00:11:22:33:44:55"})],
         reads=record_reads("assets") + [{"table": "asset_history", "where": {"asset_history_asset_id": "{0}"}}])
     upd("ip_and_name", "assets", {**C1, "asset_ip": "10.9.9.9", "asset_name": "New name"},
         reads=record_reads("assets") + [{"table": "asset_history", "where": {"asset_history_asset_id": "{0}"}}])
