@@ -108,6 +108,7 @@ def _sqlite_renderer(column_name):
 
 # :name binds, as SQLAlchemy's text() finds them (not '::' casts, not '00:00:00' literals).
 _BIND = re.compile(r"(?<![:\w\\]):(\w+)(?!:)")
+_FOUND_ROWS = 2  # CLIENT_FOUND_ROWS, the same bit in both drivers
 _UNAVAILABLE = (pymysql.err.OperationalError, pymysql.err.InterfaceError, sqlite3.OperationalError) + (
     (MySQLdb.OperationalError, MySQLdb.InterfaceError) if MySQLdb is not None else ())
 # Columns the server sends as bytes (binary collation); everything else arrives as text.
@@ -129,6 +130,12 @@ class Database:
             engine_kwargs.update(pool_size=pool_size, max_overflow=pool_size,
                                  connect_args={"timeout": 30, "check_same_thread": False})
         self._ds = dataset.connect(url, ensure_schema=False, engine_kwargs=engine_kwargs)
+        if dialect == "mysql":
+            @event.listens_for(self._ds.engine, "do_connect")
+            def _rows_changed(dialect_, conn_rec, cargs, cparams):
+                # SQLAlchemy adds CLIENT_FOUND_ROWS; without it an UPDATE reports the rows it
+                # changed, as it does for ITFlow (PHP's mysqli never sets the flag).
+                cparams["client_flag"] = cparams.get("client_flag", 0) & ~_FOUND_ROWS
         if dialect == "sqlite":
             self._take_over_sqlite_transactions(self._ds.engine)
         self._renderers = {}
@@ -272,12 +279,20 @@ class Database:
         return cursor.lastrowid
 
     def update(self, table, values, where):
-        """Set `values` on rows matching every `where` column; returns rows matched, not
-        rows changed (MySQL is told CLIENT_FOUND_ROWS by SQLAlchemy), so a repeat counts."""
+        """Set `values` on the rows matching every `where` column; returns the number of rows
+        CHANGED, as MySQL counts them for ITFlow: a row already holding every value counts 0
+        (5 for '5' and '10.5' for a stored 10.50 are no change; a change of case is one).
+        No values: 0."""
         if not values:
-            return self.count(table, where)
+            return 0
         sets = ", ".join(f"{c} = :v_{c}" for c in values)
-        conds = " AND ".join(f"{c} = :w_{c}" for c in where)
+        conds = " AND ".join(f"{c} = :w_{c}" for c in where) or "1 = 1"
+        if self.dialect == "sqlite":
+            # SQLite counts every row it matched, so leave out the rows that would not change.
+            # IS is null-safe and compares with the column's affinity (5 IS '5'); BINARY
+            # overrides the NOCASE text columns, as MySQL compares the stored bytes.
+            same = " AND ".join(f"{c} IS :v_{c} COLLATE BINARY" for c in values)
+            conds += f" AND NOT ({same})"
         params = {f"v_{c}": v for c, v in values.items()}
         params.update({f"w_{c}": v for c, v in where.items()})
         return self.execute(f"UPDATE {table} SET {sets} WHERE {conds}", params)
@@ -299,14 +314,15 @@ class Database:
     def columns_of(self, table):
         return [c["name"] for c in sqlalchemy.inspect(self._ds.engine).get_columns(table)]
 
-    def create_schema(self, layout=schema.LAYOUT_CLIENT_KEYS):
+    def create_schema(self, layout=schema.LAYOUT_CLIENT_KEYS, version=None):
         """Create every ITFlow table that is missing and the seed rows that are missing.
-        `layout` picks the api_keys columns of ITFlow 2.4.6 ("client") or 2.4.7+ ("user")."""
+        `layout` picks the api_keys columns of ITFlow 2.4.6 ("client") or 2.4.7+ ("user");
+        version=schema.NEWEST_VERSION creates the newest ITFlow's tables (SLAs) instead."""
         with self.transaction(write=True):
-            for statement in schema.create_statements(self.dialect, layout):
+            for statement in schema.create_statements(self.dialect, layout, version):
                 self.execute(statement)
         with self.transaction(write=True):
-            for table, key, row in schema.seed_rows():
+            for table, key, row in schema.seed_rows(version):
                 if not self.count(table, {key: row[key]}):
                     self.insert(table, row)
 

@@ -94,9 +94,3 @@ def test_on_update_stamps_updated_at(db):
         db.update("clients", {"client_name": "Stamped"}, {"client_id": client})
         row = db.row("SELECT client_updated_at FROM clients WHERE client_id = :id", {"id": client})
     assert row["client_updated_at"] is not None
-
-
-def test_update_counts_matched_rows_not_changed_rows(db):
-    with db.transaction(write=True):
-        client = db.insert("clients", {"client_name": "Same"})
-        assert db.update("clients", {"client_name": "Same"}, {"client_id": client}) == 1
