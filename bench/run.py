@@ -132,6 +132,11 @@ class Ours:
             self.proc = subprocess.Popen(self.cmd, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         wait_for(self.port, self.proc)
 
+    def banner(self):
+        """The first line the server printed: its version, database, driver, workers, threads."""
+        with open(self.log, encoding="utf-8", errors="replace") as handle:
+            return handle.readline().strip()
+
     def stop(self):
         if self.proc and self.proc.poll() is None:
             os.killpg(self.proc.pid, signal.SIGTERM)  # its own session: the master and its workers
@@ -139,6 +144,17 @@ class Ours:
                 self.proc.wait(20)
             except subprocess.TimeoutExpired:
                 os.killpg(self.proc.pid, signal.SIGKILL)
+
+
+BENCH_QUOTA = "1000000000/minute"
+
+
+def has_key_quota():
+    """Whether this checkout's configuration has [limits] requests_per_key."""
+    probe = "import dataclasses, itflow_api.lib.config as c; " \
+            "print('requests_per_key' in {f.name for f in dataclasses.fields(c.LimitsConfig)})"
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout
+    return out.strip() == "True"
 
 
 def write_ini(path, db, port, workers, threads, workdir):
@@ -149,6 +165,10 @@ def write_ini(path, db, port, workers, threads, workdir):
         lines.append(f"threads = {threads}")
     lines += ["", "[security]", "key_hash_secret = bench-only-secret",
               f"secret_file = {os.path.join(workdir, 'itflow-api.secret')}", ""]
+    if has_key_quota():
+        # ITFlow has no per-key quota; the default one (thousands a minute) would answer 429 to a
+        # benchmark. Raised rather than turned off, so that its counting is still paid for.
+        lines += ["[limits]", f"requests_per_key = {BENCH_QUOTA}", ""]
     with open(path, "w", encoding="utf-8") as handle:
         handle.write("\n".join(lines))
 
@@ -159,6 +179,11 @@ def fmt_range(values, digits=0):
     if len(values) > 1:
         text += f" ({min(values):,.{digits}f}–{max(values):,.{digits}f})"
     return text
+
+
+def flag(runs):
+    errors = sum(r["errors"] for r in runs)
+    return f" ⚠ {errors:,} errors" if errors else ""
 
 
 def summary_table(results, servers, itflow, ceilings):
@@ -173,12 +198,12 @@ def summary_table(results, servers, itflow, ceilings):
             ours_lat = f"{statistics.median(r['p50'] for r in runs):.1f} / {statistics.median(r['p99'] for r in runs):.1f}"
             if ref:
                 ref_rps = [r["rps"] for r in ref]
-                ref_cells = (fmt_range(ref_rps), f"{statistics.median(r['p50'] for r in ref):.1f} / "
+                ref_cells = (fmt_range(ref_rps) + flag(ref), f"{statistics.median(r['p50'] for r in ref):.1f} / "
                                                  f"{statistics.median(r['p99'] for r in ref):.1f}")
                 ratio = f"{statistics.median(rps) / statistics.median(ref_rps):.2f}"
             else:
                 ref_cells, ratio = ("–", "–"), "–"
-            rows.append(f"| {name} | {ref_cells[0]} | {ref_cells[1]} | {label[6:-1]} | {fmt_range(rps)} | "
+            rows.append(f"| {name} | {ref_cells[0]} | {ref_cells[1]} | {label[6:-1]} | {fmt_range(rps)}{flag(runs)} | "
                         f"{ours_lat} | {ratio} | {ceilings.get(name, '–')} |")
     return rows
 
@@ -246,60 +271,26 @@ def main():
     print(f"seeding {db['name']} ({', '.join(f'{n:,} {t}' for t, n in seed.SIZES.items())}; seed {SEED})", flush=True)
     started = time.time()
     itflow_sql = os.path.join(args.itflow_tree, "db.sql") if args.itflow_tree else None
-    schema_source = seed.recreate(db, ours_command(), ini, itflow_sql)
+    run = {"args": args, "db": db, "chosen": chosen, "schema": seed.recreate(db, ours_command(), ini, itflow_sql),
+           "site": None, "itflow": None, "profiles": {}}
     seed.seed(db, API_KEY, SEED)
     print(f"  done in {time.time() - started:.0f} s", flush=True)
 
-    available = server_choices()
-    if args.servers:
-        wanted = [None if s in ("waitress", "") else s for s in args.servers.split(",")]
-        available = [s for s in available if s in wanted]
-    servers = {}  # label -> (base URL, stoppable)
-    site = None
+    servers = {}  # label -> (base URL, something with stop())
     try:
-        for choice in available:
-            ours = Ours(choice, ini, free_port(), args.workers, args.threads, workdir)
-            ours.start()
-            servers[ours.label] = (f"http://127.0.0.1:{ours.port}", ours)
-        itflow = None
-        if args.itflow_tree:
-            site = ITFlowSite(os.path.abspath(args.itflow_tree), workdir, free_port(), db, args.connections)
-            site.prepare()
-            site.start()
-            wait_for(site.port)
-            itflow = "ITFlow"
-            servers[itflow] = (f"http://127.0.0.1:{site.port}", site)
-        order = interleave(list(servers), itflow)
-
-        notes = check_answers(chosen, servers, itflow)
-        print("database ceilings (mysqlslap)...", flush=True)
-        ceilings = {}
-        for w in chosen:
-            ceilings[w.name] = f"{load.db_ceiling(db, w.sql, args.connections, args.duration):,.0f}"
-            if w.body is not None:  # ITFlow commits each statement; ours writes one transaction
-                wrapped = ["START TRANSACTION", *w.sql, "COMMIT"]
-                ceilings[w.name] += (f" autocommit, {load.db_ceiling(db, wrapped, args.connections, args.duration):,.0f}"
-                                     " in one transaction")
-
-        results = {w.name: {label: [] for label in order} for w in chosen}
-        for round_no in range(1, args.rounds + 1):
-            for w in chosen:
-                for label in order:
-                    base = servers[label][0]
-                    if round_no == 1 and args.warmup:
-                        load.wrk(w, base, API_KEY, args.warmup, args.connections, args.wrk_threads)
-                    r = load.wrk(w, base, API_KEY, args.duration, args.connections, args.wrk_threads)
-                    results[w.name][label].append(r)
-                    print(f"round {round_no}  {w.name:40} {label:16} {r['rps']:8,.0f} req/s  p50 {r['p50']:6.2f} ms  "
-                          f"p99 {r['p99']:7.2f} ms  errors {r['errors']}", flush=True)
-        profiles = {}
+        start_servers(run, servers, ini, workdir)
+        run["order"] = order = interleave(list(servers), run["itflow"])
+        run["notes"] = check_answers(chosen, servers, run["itflow"])
+        run["ceilings"] = db_ceilings(chosen, db, args)
+        run["results"] = run_rounds(chosen, servers, order, args, run["notes"])
         if args.profile:
-            for label in (label for label in order if label != itflow):
-                profiles[label] = profile_under_load(chosen[0], servers[label], args, workdir)
-        if site:
-            php_errors = site.errors()
+            for label in (label for label in order if label != run["itflow"]):
+                run["profiles"][label] = profile_under_load(chosen[0], servers[label], args, workdir)
+        if run["site"]:
+            php_errors = run["site"].errors()
             if php_errors:
-                notes.append(f"ITFlow's error log has {len(php_errors)} PHP lines, e.g. `{php_errors[0].strip()[:200]}`")
+                run["notes"].append(f"ITFlow's error log has {len(php_errors)} PHP lines, "
+                                    f"e.g. `{php_errors[0].strip()[:200]}`")
     finally:
         for _, stoppable in servers.values():
             stoppable.stop()
@@ -308,12 +299,65 @@ def main():
             with seed.connect(db) as conn, conn.cursor() as cur:
                 cur.execute(f"DROP DATABASE IF EXISTS `{db['name']}`")
 
-    report = build_report(args, db, schema_source, chosen, servers, order, itflow, site, results, ceilings, notes, profiles)
+    report = build_report(run)
     print("\n" + report)
     if args.output:
         with open(args.output, "w", encoding="utf-8") as handle:
             handle.write(report + "\n")
         print(f"\nwritten to {args.output}")
+
+
+def start_servers(run, servers, ini, workdir):
+    """Every server of ours that `--servers` asks for (default: all offered), then ITFlow."""
+    args = run["args"]
+    available = server_choices()
+    if args.servers:
+        wanted = [None if s in ("waitress", "") else s for s in args.servers.split(",")]
+        available = [s for s in available if s in wanted]
+    for choice in available:
+        ours = Ours(choice, ini, free_port(), args.workers, args.threads, workdir)
+        servers[ours.label] = (f"http://127.0.0.1:{ours.port}", ours)
+        ours.start()
+        run.setdefault("banners", []).append(f"{ours.label}: `{ours.banner()}`")
+    if args.itflow_tree:
+        site = ITFlowSite(os.path.abspath(args.itflow_tree), workdir, free_port(), run["db"], args.connections)
+        site.prepare()
+        run["site"], run["itflow"] = site, "ITFlow"
+        servers["ITFlow"] = (f"http://127.0.0.1:{site.port}", site)
+        site.start()
+        wait_for(site.port)
+
+
+def db_ceilings(chosen, db, args):
+    print("database ceilings (mysqlslap)...", flush=True)
+    ceilings = {}
+    for w in chosen:
+        ceilings[w.name] = f"{load.db_ceiling(db, w.sql, args.connections, args.duration):,.0f}"
+        if w.body is not None:  # ITFlow commits each statement; ours writes one transaction
+            wrapped = ["START TRANSACTION", *w.sql, "COMMIT"]
+            ceilings[w.name] += (f" autocommit, {load.db_ceiling(db, wrapped, args.connections, args.duration):,.0f}"
+                                 " in one transaction")
+    return ceilings
+
+
+def run_rounds(chosen, servers, order, args, notes):
+    """Round after round, each workload on each server in turn; a warm-up before round 1."""
+    results = {w.name: {label: [] for label in order} for w in chosen}
+    for round_no in range(1, args.rounds + 1):
+        for w in chosen:
+            for label in order:
+                base = servers[label][0]
+                if round_no == 1 and args.warmup:
+                    load.wrk(w, base, API_KEY, args.warmup, args.connections, args.wrk_threads)
+                r = load.wrk(w, base, API_KEY, args.duration, args.connections, args.wrk_threads)
+                results[w.name][label].append(r)
+                if r["errors"]:
+                    status, _, raw = load.fetch(w, base, API_KEY)
+                    notes.append(f"round {round_no}, {w.name}, {label}: {r['errors']:,} non-2xx answers or socket "
+                                 f"errors; a request right after got HTTP {status}: `{raw[:160]}`")
+                print(f"round {round_no}  {w.name:40} {label:16} {r['rps']:8,.0f} req/s  p50 {r['p50']:6.2f} ms  "
+                      f"p99 {r['p99']:7.2f} ms  errors {r['errors']}", flush=True)
+    return results
 
 
 def profile_under_load(workload, server, args, workdir):
@@ -355,20 +399,24 @@ def check_answers(chosen, servers, itflow):
     return notes
 
 
-def build_report(args, db, schema_source, chosen, servers, order, itflow, site, results, ceilings, notes, profiles):
+def build_report(run):
+    args, db, itflow, site, order = run["args"], run["db"], run["itflow"], run["site"], run["order"]
+    results, chosen = run["results"], run["chosen"]
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     command = "python bench/run.py " + " ".join(sys.argv[1:])
     settings = [
         f"- Machine: {os.cpu_count()} cores ({os.uname().machine}), everything on it: wrk, MariaDB, both servers.",
         f"- Database: MariaDB {mariadb_version(db)} at {db['host']}:{db['port']} over TCP for both, schema from "
-        f"{schema_source}, seeded with {', '.join(f'{n:,} {t}' for t, n in seed.SIZES.items())} "
+        f"{run['schema']}, seeded with {', '.join(f'{n:,} {t}' for t, n in seed.SIZES.items())} "
         f"(every asset with one primary interface), random seed {SEED}; one clear-text all-clients key.",
         f"- Load: wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration}s (keep-alive), "
         f"{args.rounds} round(s) in the order {', '.join(order)}; {args.warmup} s warm-up per server and workload before round 1.",
         f"- Ours: `itflow-api --config <ini> serve --workers {args.workers}"
         + (f" --threads {args.threads}" if args.threads else "") + "` (servers: "
         + ", ".join(label[6:-1] for label in order if label != itflow) + "), ini: mysql backend, driver auto"
-        " (mysqlclient when installed), other settings at their defaults.",
+        " (mysqlclient when installed)"
+        + (f", [limits] requests_per_key = {BENCH_QUOTA}" if has_key_quota() else "") + ", other settings at their defaults.",
+        *(f"  - {banner}" for banner in run.get("banners", [])),
     ]
     if site:
         settings.append(f"- {site.settings()}; ITFlow tree `{args.itflow_tree}` (copied, config.php written for the bench database).")
@@ -376,13 +424,13 @@ def build_report(args, db, schema_source, chosen, servers, order, itflow, site, 
                     "(key look-up and the endpoint's statements) over persistent connections, about "
                     f"{args.duration} s per workload.")
     lines = [f"# Benchmark results ({when})", "", f"Command: `{command}`", "",
-             *summary_table(results, order, itflow, ceilings), "",
+             *summary_table(results, order, itflow, run['ceilings']), "",
              "req/s: median over the rounds (range); p50/p99: medians; ratio: ours / ITFlow req/s.", "",
              "## Settings", "", *settings, ""]
-    if notes:
-        lines += ["## Checks", "", *(f"- {n}" for n in notes), ""]
+    if run["notes"]:
+        lines += ["## Checks", "", *(f"- {n}" for n in run["notes"]), ""]
     lines += ["## Every run", "", *rounds_table(results)]
-    for label, rows in profiles.items():
+    for label, rows in run["profiles"].items():
         lines += ["", f"## Profile: {label}, {chosen[0].name} (py-spy, every worker, {args.duration} s under wrk)", "", *rows]
     return "\n".join(lines)
 
