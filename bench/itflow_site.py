@@ -10,6 +10,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import urllib.request
 
 MODULE_DIR = "/usr/lib/apache2/modules"
 # Debian's default set for a PHP site, minus what an API request never uses (status, autoindex...).
@@ -62,6 +63,7 @@ class ITFlowSite:
         self.docroot = os.path.join(workdir, "itflow")
         self.conf = os.path.join(self.dir, "apache.conf")
         self.error_log = os.path.join(self.dir, "error.log")
+        self.opcache = None
 
     def prepare(self):
         shutil.copytree(self.tree, self.docroot, symlinks=True)
@@ -121,11 +123,24 @@ class ITFlowSite:
 
     def settings(self):
         tuning = ", ".join(f"{k} {v}" for k, v in self.tuning.items())
-        return (f"ITFlow: {apache_version()}, mpm_prefork + mod_php {php_version()}, opcache on, "
+        return (f"ITFlow: {apache_version()}, mpm_prefork + mod_php {php_version()}, "
+                f"opcache {'on' if self.opcache else 'OFF'} (asked of PHP in this Apache), "
                 f"AllowOverride All, no access log; {tuning}")
 
     def start(self):
         subprocess.run(["apache2", "-f", self.conf, "-k", "start"], check=True)
+
+    def opcache_enabled(self):
+        """Asks PHP inside this Apache (a probe file of ours, next to ITFlow's files in the copy)."""
+        probe = os.path.join(self.docroot, "bench-opcache-probe.php")
+        with open(probe, "w", encoding="utf-8") as handle:
+            handle.write("<?php echo json_encode(function_exists('opcache_get_status') "
+                         "&& (opcache_get_status(false)['opcache_enabled'] ?? false));")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/bench-opcache-probe.php", timeout=10) as r:
+                return r.read().strip() == b"true"
+        finally:
+            os.remove(probe)
 
     def stop(self):
         subprocess.run(["apache2", "-f", self.conf, "-k", "stop"], check=False)

@@ -326,6 +326,7 @@ def start_servers(run, servers, ini, workdir):
         servers["ITFlow"] = (f"http://127.0.0.1:{site.port}", site)
         site.start()
         wait_for(site.port)
+        site.opcache = site.opcache_enabled()
 
 
 def db_ceilings(chosen, db, args):
