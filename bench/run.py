@@ -237,6 +237,7 @@ def parse_args():
     p.add_argument("--output", help="write the report here (default bench/RESULTS.md; none with --quick)")
     p.add_argument("--profile", action="store_true",
                    help="after the rounds, py-spy each of our servers on the first workload (needs py-spy)")
+    p.add_argument("--update-readme", action="store_true", help="put the summary table into README.md")
     p.add_argument("--keep", action="store_true", help="leave the servers' directory and the database in place")
     args = p.parse_args()
     args.duration = args.duration or (2 if args.quick else 10)
@@ -305,6 +306,28 @@ def main():
         with open(args.output, "w", encoding="utf-8") as handle:
             handle.write(report + "\n")
         print(f"\nwritten to {args.output}")
+    if args.update_readme:
+        update_readme(run)
+
+
+def update_readme(run):
+    """The summary table and the machine between README's bench markers."""
+    path = os.path.join(os.path.dirname(HERE), "README.md")
+    with open(path, encoding="utf-8") as handle:
+        text = handle.read()
+    start, end = "<!-- bench:start -->\n", "<!-- bench:end -->"
+    if start not in text or end not in text:
+        raise SystemExit("README.md has no bench markers")
+    a = run["args"]
+    block = [f"Latest full run ({datetime.now(timezone.utc):%Y-%m-%d}, {os.cpu_count()} cores shared by wrk, "
+             f"MariaDB and the servers; wrk -t{a.wrk_threads} -c{a.connections} -d{a.duration}s, {a.rounds} rounds, "
+             f"ours with {a.workers} workers; details in `bench/RESULTS.md`):", "",
+             *summary_table(run["results"], run["order"], run["itflow"], run["ceilings"]), ""]
+    head, rest = text.split(start, 1)
+    text = head + start + "\n".join(block) + "\n" + end + rest.split(end, 1)[1]
+    with open(path, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    print(f"updated {path}")
 
 
 def start_servers(run, servers, ini, workdir):
