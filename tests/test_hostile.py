@@ -1,0 +1,372 @@
+"""Hostile input at every endpoint (issue 10, "Proof"): generated query strings, JSON bodies,
+raw bodies, duplicate parameters, odd headers and Content-Types, with a valid all-clients key
+that holds the decrypt password (so credentials are reached too), through the in-process
+falcon client. Every answer must be
+
+- below 500,
+- Content-Type application/json carrying the envelope (success "True"/"False"; a failure with
+  its message, count 0 and data []),
+- and, when a request was refused (anything but success "True"), the database unchanged:
+  every row of every table of the layout is read before and after and compared (the one row a
+  refusal may add is the `logs` row of a failed authentication, contract section 3).
+
+A per-field sweep (no randomness) sends each create/update field the values that break
+columns: integers past 64 bits, floats past double, lone surrogates, one character more than
+the column holds.
+
+How many examples: CI runs each property `EXAMPLES` times (about 1,700 requests in all) with a
+fixed seed. A long run:
+
+    ITFLOW_FUZZ_EXAMPLES=2000 HYPOTHESIS_PROFILE=long python -m pytest -q -p no:cacheprovider tests/test_hostile.py
+    ITFLOW_TEST_BACKEND=mysql ITFLOW_FUZZ_EXAMPLES=2000 HYPOTHESIS_PROFILE=long python -m pytest -q tests/test_hostile.py
+
+HYPOTHESIS_PROFILE=long draws fresh random input each run (the CI profile is derandomized);
+ITFLOW_FUZZ_EXAMPLES sets the examples per property (default 40 in CI, 1000 in the long
+profile). ITFLOW_FUZZ_SURVEY=1 records every faulty answer instead of stopping at the first,
+and ITFLOW_FUZZ_REPORT=file.json writes the tally (requests sent, 5xx, non-envelope answers,
+changed databases, distinct faults with their traceback summary) at the end.
+"""
+import json
+import logging
+import os
+from collections import Counter
+
+import pytest
+from conftest import Api, SECRET, fresh_config, make_key
+from falcon import testing
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+import hostile_corpus as hc
+from itflow_api.lib import schema
+from itflow_api.lib.app import create_app
+from itflow_api.lib.auth import KeyStore
+from itflow_api.lib.db import Database
+
+LONG = os.environ.get("HYPOTHESIS_PROFILE") == "long"
+EXAMPLES = hc.examples(1000 if LONG else 40)
+SETTINGS = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize=not LONG,
+                    suppress_health_check=list(HealthCheck),
+                    phases=[Phase.explicit, Phase.generate, Phase.shrink])
+SURVEY = os.environ.get("ITFLOW_FUZZ_SURVEY") == "1"
+
+TALLY = Counter()   # requests sent, 5xx, non-envelope answers, changed databases
+FAULTS = {}         # (endpoint, fault kind) -> first reproduction
+
+ENDPOINTS = hc.endpoint_table()
+GET_PATHS = [e[0] for e in ENDPOINTS if e[3] == "GET"]
+FAMILIES = {
+    "create": [e for e in ENDPOINTS if e[2] == "create"],
+    "update": [e for e in ENDPOINTS if e[2] == "update"],
+    "delete": [e for e in ENDPOINTS if e[2] == "delete"],
+    "archive": [e for e in ENDPOINTS if e[2] in ("archive", "unarchive", "resolve")],
+}
+ALL = ENDPOINTS
+
+
+class Errors(logging.Handler):
+    """Keeps the last exception the app logged, to name a 500's traceback."""
+
+    def __init__(self):
+        super().__init__(logging.ERROR)
+        self.last = None
+
+    def emit(self, record):
+        if record.exc_info:
+            kind, value, tb = record.exc_info
+            while tb.tb_next:
+                tb = tb.tb_next
+            frame = tb.tb_frame.f_code
+            self.last = f"{kind.__name__}: {str(value)[:200]} at {frame.co_filename.split('/')[-1]}:{tb.tb_lineno}"
+        else:
+            self.last = record.getMessage()[:200]
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory):
+    with fresh_config(tmp_path_factory.mktemp("hostile")) as cfg:
+        hc.no_rate_limits(cfg)
+        db = Database.from_config(cfg.database)
+        db.create_schema()
+        keys = KeyStore(db, SECRET.encode())
+        key = make_key(keys, decrypt_password=hc.DECRYPT)
+        app = create_app(cfg, db, keys)
+        errors = Errors()
+        logger = logging.getLogger("itflow_api")
+        logger.addHandler(errors)
+        w = hc.World(db, Api(app), key)
+        w.client, w.errors, w.keys = testing.TestClient(app), errors, keys
+        try:
+            yield w
+        finally:
+            logger.removeHandler(errors)
+            db.close()
+            _write_report()
+
+
+@pytest.fixture
+def fresh(world):
+    """The world emptied and seeded again: clients A and B with one record of every module."""
+    db = world.db
+    with db.transaction(write=True):
+        for table in schema.tables():
+            if table != "api_keys":
+                db.execute(f"DELETE FROM {table}")
+    db.create_schema()
+    world.records = {}
+    world.a, world.b = world.add_client("Alpha"), world.add_client("Bravo")
+    world.seed_client(world.a, 1)
+    world.seed_client(world.b, 2)
+    return world
+
+
+def _write_report():
+    target = os.environ.get("ITFLOW_FUZZ_REPORT")
+    if target:
+        with open(target, "w") as out:
+            json.dump({"tally": dict(TALLY), "faults": [
+                {"endpoint": k[0], "fault": k[1], **v} for k, v in FAULTS.items()]}, out, indent=1)
+
+
+def send(w, method, path, *, query="", body=None, headers=(), writes=None):
+    """One request; returns the answer's envelope (or None) after checking the contract."""
+    writes = method == "POST" if writes is None else writes
+    before = hc.table_rows(w.db) if writes else None
+    w.errors.last = None
+    result = w.client.simulate_request(method, path, query_string=query or None, body=body,
+                                       headers=list(headers))
+    TALLY["requests"] += 1
+    TALLY[f"HTTP {result.status_code}"] += 1
+    problems = hc.problems_of(result)
+    answer = hc.envelope_of(result)
+    if answer and answer.get("success") == "True":
+        TALLY["success True"] += 1
+    if result.status_code >= 500:
+        TALLY["5xx"] += 1
+    if any(not p.startswith("HTTP") for p in problems):
+        TALLY["non-envelope"] += 1
+    if writes and (answer is None or answer.get("success") != "True"):
+        changed = hc.changed_tables(_without_failed_auth(before), _without_failed_auth(hc.table_rows(w.db)))
+        if answer and str(answer.get("message", "")).startswith(NO_CHANGE):
+            # An update that changed nothing in the module's own table answers "False" as
+            # ITFlow does, yet keeps (and logs) what it changed elsewhere (an asset's interface).
+            module = hc.module_of(path.split("/")[3])
+            changed = [t for t in changed if module is not None and t == module.table]
+        if changed:
+            TALLY["changed by a refusal"] += 1
+            problems.append(f"refused ({result.status_code} {result.text[:120]}) but changed {changed}")
+    if problems:
+        shown = body if body is None or len(body) < 300 else body[:300] + b"..."
+        fault = {"method": method, "query": query[:300], "body": repr(shown), "headers": repr(list(headers))[:300],
+                 "status": result.status_code, "answer": result.text[:300], "traceback": w.errors.last}
+        kind = problems[0].split(":")[0][:60]
+        FAULTS.setdefault((path, kind), fault)
+        if not SURVEY:
+            raise AssertionError(f"{path}: {problems}\n{json.dumps(fault, indent=1)}")
+    return answer
+
+
+def _without_failed_auth(rows):
+    rows = dict(rows)
+    rows["logs"] = [r for r in rows.get("logs", []) if (r["log_type"], r["log_action"]) != ("API", "Failed")]
+    return rows
+
+
+# --- strategies -----------------------------------------------------------------------
+
+NO_CHANGE = "No rows changed"
+GENERIC_NAMES = ["client_id", "limit", "offset", "api_key", "api_key_decrypt_password", "filter", "sort",
+                 "order", "fields", "include_archived", "type", "year", "month", "technician_id", "id"]
+
+
+def names_for(module):
+    names = list(GENERIC_NAMES)
+    if module is not None:
+        names += [f.name for f in module.fields] + [lk.param for lk in module.lookups] + [module.id_column]
+        names += [f"filter[{f.name}]" for f in module.fields[:5]]
+    return names
+
+
+class Raw:
+    """A JSON value spliced in as raw text (see hc.RAW_TOKENS)."""
+
+    def __init__(self, token):
+        self.token = token
+
+
+scalars = st.sampled_from(hc.SCALARS)
+json_leaf = st.one_of(
+    scalars, scalars, st.integers(), st.floats(), st.text(max_size=40),
+    st.sampled_from(hc.RAW_TOKENS).map(Raw),
+)
+json_value = st.recursive(json_leaf, lambda inner: st.one_of(
+    st.lists(inner, max_size=3), st.dictionaries(st.text(max_size=8), inner, max_size=3)), max_leaves=6)
+query_value = st.one_of(scalars.map(lambda v: "" if v is None else str(v)), st.text(max_size=40),
+                        st.integers().map(str), st.sampled_from(["1", "2", "3", "0"]))
+
+
+def splice(body):
+    """(JSON-ready body with placeholders, raw tokens) for a body holding Raw values."""
+    tokens = []
+
+    def walk(value):
+        if isinstance(value, Raw):
+            tokens.append(value.token)
+            return hc.RAW_MARK % (len(tokens) - 1)
+        if isinstance(value, list):
+            return [walk(v) for v in value]
+        if isinstance(value, dict):
+            return {k: walk(v) for k, v in value.items()}
+        return value
+    return walk(body), tokens
+
+
+@st.composite
+def key_placement(draw, w):
+    """(query pairs, body fields, headers) carrying the key: usually the right one, sometimes
+    none, a wrong one or two of them."""
+    how = draw(st.sampled_from(["header", "header", "bearer", "query", "body", "none", "wrong", "both"]))
+    pw = [("X-API-Decrypt-Password", hc.DECRYPT)]
+    if how == "header":
+        return [], {}, [("X-API-KEY", w.key)] + pw
+    if how == "bearer":
+        return [], {}, [("Authorization", f"Bearer {w.key}")] + pw
+    if how == "query":
+        return [("api_key", w.key), ("api_key_decrypt_password", hc.DECRYPT)], {}, []
+    if how == "body":
+        return [], {"api_key": w.key, "api_key_decrypt_password": hc.DECRYPT}, []
+    if how == "none":
+        return [], {}, []
+    if how == "wrong":
+        return [], {}, [("X-API-KEY", draw(st.sampled_from(["x" * 32, w.key[:-1] + "A", "' OR 1=1 --"])))]
+    return [("api_key", w.key)], {}, [("X-API-KEY", "y" * 32), ("X-API-KEY", w.key)] + pw
+
+
+def base_body(w, draw, path, module_name, function, module):
+    """A valid body for the endpoint, on one of the seeded records of client A or B."""
+    owner = draw(st.sampled_from([w.a, w.b]))
+    records = w.records[owner]
+    if function == "create":
+        n = draw(st.integers(min_value=10, max_value=10 ** 6))
+        return hc.create_body(module_name, owner, n, refs=records)
+    if module is not None and module_name in records:
+        return {module.id_column: records[module_name]}
+    return {}
+
+
+# --- properties -------------------------------------------------------------------------
+
+@SETTINGS
+@given(data=st.data())
+def test_query_strings_at_every_read(fresh, data):
+    w = fresh
+    path = data.draw(st.sampled_from(GET_PATHS))
+    module = next(e[4] for e in ENDPOINTS if e[0] == path)
+    pairs = data.draw(st.lists(st.tuples(st.one_of(st.sampled_from(names_for(module)), st.text(max_size=10)),
+                                         query_value), max_size=8))
+    key_query, _, headers = data.draw(key_placement(w))
+    # duplicates: a name given twice, the key's own parameters among them
+    if pairs and data.draw(st.booleans()):
+        pairs.append((pairs[0][0], data.draw(query_value)))
+    send(w, "GET", path, query=hc.query_string(key_query + pairs), headers=headers, writes=True)
+
+
+@pytest.mark.parametrize("family", sorted(FAMILIES))
+@SETTINGS
+@given(data=st.data())
+def test_json_bodies_at_every_write(fresh, family, data):
+    w = fresh
+    path, module_name, function, method, module = data.draw(st.sampled_from(FAMILIES[family]))
+    body = base_body(w, data.draw, path, module_name, function, module)
+    hostile = data.draw(st.dictionaries(
+        st.one_of(st.sampled_from(names_for(module)), st.text(max_size=12)), json_value, min_size=1, max_size=4))
+    body.update(hostile)
+    key_query, key_body, headers = data.draw(key_placement(w))
+    body = {**key_body, **body} if data.draw(st.booleans()) else {**body, **key_body}
+    ready, tokens = splice(body)
+    extra_query = data.draw(st.lists(st.tuples(st.sampled_from(names_for(module)), query_value), max_size=3))
+    content_type = data.draw(st.sampled_from(["application/json", "application/json", None, "text/plain",
+                                              "application/x-www-form-urlencoded"]))
+    if content_type:
+        headers = headers + [("Content-Type", content_type)]
+    raw = hc.encode_body(ready, tokens, ascii_only=data.draw(st.booleans()))
+    send(w, method, path, query=hc.query_string(key_query + extra_query), body=raw, headers=headers)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_raw_bodies_and_content_types(fresh, data):
+    w = fresh
+    path, module_name, function, method, module = data.draw(st.sampled_from(ALL))
+    raw = data.draw(st.one_of(st.sampled_from(hc.RAW_BODIES), st.binary(max_size=64)))
+    content_type = data.draw(st.sampled_from(hc.CONTENT_TYPES))
+    headers = [("X-API-KEY", w.key), ("X-API-Decrypt-Password", hc.DECRYPT)]
+    if content_type is not None:
+        headers.append(("Content-Type", content_type))
+    method = data.draw(st.sampled_from([method, method, method, "GET" if method == "POST" else "POST"]))
+    send(w, method, path, body=raw, headers=headers, writes=True)
+
+
+@SETTINGS
+@given(data=st.data())
+def test_odd_headers(fresh, data):
+    w = fresh
+    path, module_name, function, method, module = data.draw(st.sampled_from(ALL))
+    body = base_body(w, data.draw, path, module_name, function, module)
+    key_query, key_body, headers = data.draw(key_placement(w))
+    odd = data.draw(st.lists(st.sampled_from(hc.ODD_HEADERS), min_size=1, max_size=4))
+    content_type = data.draw(st.sampled_from(hc.CONTENT_TYPES))
+    headers = headers + odd + ([("Content-Type", content_type)] if content_type is not None else [])
+    raw = json.dumps({**body, **key_body}).encode() if method == "POST" else None
+    query = hc.query_string(key_query + ([] if method == "POST" else list(body.items())))
+    send(w, method, path, query=query, body=raw, headers=headers, writes=True)
+
+
+# --- the sweep: every create/update field against what breaks columns -----------------
+
+def breaking_values(field):
+    """Values a field's column cannot hold, each as (label, raw JSON text): a few per kind."""
+    kind = field.kind
+    if kind in ("int", "flag"):
+        values = [("2**63", str(2 ** 63)), ("-2**63-1", str(-2 ** 63 - 1)), ("1e400", "1e400"),
+                  ("40 digits", '"' + "9" * 40 + '"')]
+    elif kind == "decimal":
+        values = [("1e308", "1e308"), ("40 digits", '"' + "9" * 40 + '"'), ("NaN", "NaN")]
+    elif kind in ("date", "datetime", "time"):
+        values = [("2**63", str(2 ** 63)), ("lone surrogate", '"\\ud800"'), ("9999-99-99", '"9999-99-99"')]
+    else:
+        values = [("lone surrogate", '"ok\\udfffok"'), ("2**64", str(2 ** 64)), ("object", '{"a": 1}')]
+    column = field.column_spec
+    if kind not in ("int", "flag", "decimal") and column is not None and column.max_length \
+            and column.max_length < 20000:
+        values.append(("one character too long", json.dumps("x" * (column.max_length + 1))))
+        values.append(("4-byte characters too long", json.dumps("\U0001F600" * (column.max_length + 1))))
+    return values
+
+
+SWEPT = sorted({e[1] for e in FAMILIES["create"]} | {e[1] for e in FAMILIES["update"]})
+
+
+@pytest.mark.parametrize("module_name", SWEPT)
+def test_every_field_refuses_what_its_column_cannot_hold(fresh, module_name):
+    w = fresh
+    module = hc.module_of(module_name)
+    headers = [("X-API-KEY", w.key), ("X-API-Decrypt-Password", hc.DECRYPT), ("Content-Type", "application/json")]
+    found, n = [], 100
+    for function in ("create", "update"):
+        if function not in hc.functions_of(module_name):
+            continue
+        for field in module.fields:
+            for label, raw_value in breaking_values(field):
+                n += 1  # a fresh name and email each time: no refusal as a duplicate
+                if function == "create":
+                    body = hc.create_body(module_name, w.a, n, refs=w.records[w.a])
+                else:
+                    body = {module.id_column: w.records[w.a][module_name]}
+                body[field.name] = hc.RAW_MARK % 0
+                raw = hc.encode_body(body, [raw_value])
+                try:
+                    send(w, "POST", f"/api/v1/{module_name}/{function}.php", body=raw, headers=headers)
+                except AssertionError as fault:
+                    found.append(f"{function} {field.name}={label}: {str(fault).splitlines()[0][:300]}")
+    assert not found, "\n".join(found)
