@@ -49,7 +49,9 @@ def summarize(raw_path, top=15):
                 continue
             n = int(count)
             frames = [_short(f) for f in stack.split(";")]
-            frames = [f for f in frames if not f.startswith(("process ", "thread "))]
+            # process/thread labels and the plumbing every stack shares say nothing about costs
+            frames = [f for f in frames if not f.startswith(("process ", "thread ", "<module> "))
+                      and "(threading.py)" not in f and "(contextlib.py)" not in f]
             if not frames:
                 continue
             total += n

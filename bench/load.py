@@ -104,8 +104,11 @@ def mysqlslap(db, statements, concurrency, requests):
            f"--number-of-queries={requests * len(statements)}",  # mysqlslap counts statements
            "--delimiter=;", "--query=" + ";".join(statements)]
     env = dict(os.environ, MYSQL_PWD=db["password"]) if db["password"] else None
-    out = subprocess.run(cmd, capture_output=True, text=True, check=True, env=env).stdout
-    seconds = float(re.search(r"Average number of seconds to run all queries:\s+([\d.]+)", out).group(1))
+    done = subprocess.run(cmd, capture_output=True, text=True, env=env)
+    found = re.search(r"Average number of seconds to run all queries:\s+([\d.]+)", done.stdout)
+    if done.returncode or not found:
+        raise SystemExit(f"mysqlslap failed: {(done.stderr or done.stdout).strip()[:400]}")
+    seconds = float(found.group(1))
     return requests / max(seconds, 1e-6)
 
 
