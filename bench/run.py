@@ -14,6 +14,7 @@ temporary directory, given a config.php for the bench database and served by a p
 import argparse
 import os
 import shutil
+import secrets
 import signal
 import socket
 import statistics
@@ -230,10 +231,11 @@ def parse_args():
     p.add_argument("--threads", type=int, help="our threads per process (default: the server's own)")
     p.add_argument("--servers", help="ours to measure, comma-separated (default: every one `serve --server` offers)")
     p.add_argument("--only", help="workloads to run: comma-separated words matched in their names")
-    p.add_argument("--db-host", default="127.0.0.1")
+    p.add_argument("--db-host", default="127.0.0.1",
+                   help="MariaDB host for every client (default 127.0.0.1: TCP; localhost: the socket, ITFlow's default)")
     p.add_argument("--db-port", type=int, default=3306)
-    p.add_argument("--db-user", default="root")
-    p.add_argument("--db-name", default="itflow_bench")
+    p.add_argument("--db-user", default="root", help="an account that may create databases and users (default root)")
+    p.add_argument("--db-name", default="itflow_bench", help="the database made for the run, and its user (default itflow_bench)")
     p.add_argument("--output", help="write the report here (default bench/RESULTS.md; none with --quick)")
     p.add_argument("--profile", action="store_true",
                    help="after the rounds, py-spy each of our servers on the first workload (needs py-spy)")
@@ -259,8 +261,9 @@ def main():
     for tool in ("wrk", "mysqlslap"):
         if not shutil.which(tool):
             raise SystemExit(f"{tool} is needed (Debian: apt-get install wrk mariadb-client)")
-    db = {"host": args.db_host, "port": args.db_port, "user": args.db_user,
-          "password": os.environ.get("BENCH_DB_PASSWORD", ""), "name": args.db_name}
+    admin = {"host": args.db_host, "port": args.db_port, "user": args.db_user,
+             "password": os.environ.get("BENCH_DB_PASSWORD", ""), "name": args.db_name}
+    db = dict(admin, user=args.db_name, password=secrets.token_urlsafe(18))  # the servers' own login
     chosen = workloads()
     if args.only:
         words = [w.strip().lower() for w in args.only.split(",")]
@@ -272,9 +275,10 @@ def main():
     print(f"seeding {db['name']} ({', '.join(f'{n:,} {t}' for t, n in seed.SIZES.items())}; seed {SEED})", flush=True)
     started = time.time()
     itflow_sql = os.path.join(args.itflow_tree, "db.sql") if args.itflow_tree else None
-    run = {"args": args, "db": db, "chosen": chosen, "schema": seed.recreate(db, ours_command(), ini, itflow_sql),
-           "site": None, "itflow": None, "profiles": {}}
-    seed.seed(db, API_KEY, SEED)
+    run = {"args": args, "db": db, "chosen": chosen, "schema": seed.recreate(admin, db, ours_command(), ini, itflow_sql),
+           "site": None, "itflow": None, "profiles": {}, "mariadb": mariadb_version(admin),
+           "load": os.getloadavg()}
+    seed.seed(admin, API_KEY, SEED)
     print(f"  done in {time.time() - started:.0f} s", flush=True)
 
     servers = {}  # label -> (base URL, something with stop())
@@ -297,8 +301,7 @@ def main():
             stoppable.stop()
         if not args.keep:
             shutil.rmtree(workdir, ignore_errors=True)
-            with seed.connect(db) as conn, conn.cursor() as cur:
-                cur.execute(f"DROP DATABASE IF EXISTS `{db['name']}`")
+            seed.drop(admin, db)
 
     report = build_report(run)
     print("\n" + report)
@@ -429,8 +432,10 @@ def build_report(run):
     when = datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
     command = "python bench/run.py " + " ".join(sys.argv[1:])
     settings = [
-        f"- Machine: {os.cpu_count()} cores ({os.uname().machine}), everything on it: wrk, MariaDB, both servers.",
-        f"- Database: MariaDB {mariadb_version(db)} at {db['host']}:{db['port']} over TCP for both, schema from "
+        f"- Machine: {os.cpu_count()} cores ({os.uname().machine}), everything on it: wrk, MariaDB, both servers; "
+        f"load average {run['load'][0]:.1f} before the run, {os.getloadavg()[0]:.1f} after (other work on the machine adds noise).",
+        f"- Database: MariaDB {run['mariadb']} at {db['host']}:{db['port']}"
+        f"{' (socket)' if db['host'] == 'localhost' else ' over TCP'} for every client, user {db['user']}, schema from "
         f"{run['schema']}, seeded with {', '.join(f'{n:,} {t}' for t, n in seed.SIZES.items())} "
         f"(every asset with one primary interface), random seed {SEED}; one clear-text all-clients key.",
         f"- Load: wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration}s (keep-alive), "

@@ -24,12 +24,20 @@ def connect(db, database=None):
                            database=database, autocommit=True, charset="utf8mb4")
 
 
-def recreate(db, ours_cmd, ini_path, itflow_sql=None):
-    """Drop and create the database, then create ITFlow's schema in it: from the tree's own db.sql
-    (with its indexes) plus the rows ITFlow's setup writes, or else with `itflow-api init-db`."""
-    with connect(db) as conn, conn.cursor() as cur:
+USER_HOSTS = ("localhost", "127.0.0.1")  # the socket and TCP
+
+
+def recreate(admin, db, ours_cmd, ini_path, itflow_sql=None):
+    """Drop and create the database and its own user (what the servers log in as, the way ITFlow
+    is installed), then ITFlow's schema: from the tree's own db.sql (with its indexes) plus the
+    rows ITFlow's setup writes, or else with `itflow-api init-db`."""
+    with connect(admin) as conn, conn.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS `{db['name']}`")
         cur.execute(f"CREATE DATABASE `{db['name']}` CHARACTER SET utf8mb4 COLLATE utf8mb4_general_ci")
+        for host in USER_HOSTS:
+            cur.execute("DROP USER IF EXISTS %s@%s", (db["user"], host))
+            cur.execute("CREATE USER %s@%s IDENTIFIED BY %s", (db["user"], host, db["password"]))
+            cur.execute(f"GRANT ALL ON `{db['name']}`.* TO %s@%s", (db["user"], host))
     if not itflow_sql:
         subprocess.run(ours_cmd + ["--config", ini_path, "init-db"], check=True, stdout=subprocess.DEVNULL)
         with connect(db, db["name"]) as conn, conn.cursor() as cur:
@@ -41,13 +49,20 @@ def recreate(db, ours_cmd, ini_path, itflow_sql=None):
                 return "`itflow-api init-db` plus ITFlow's index on asset_interfaces.interface_asset_id"
         return "`itflow-api init-db`"
     with open(itflow_sql, "rb") as dump:
-        subprocess.run(["mysql", f"--host={db['host']}", f"--port={db['port']}", f"--user={db['user']}", db["name"]],
-                       stdin=dump, check=True, env=dict(os.environ, MYSQL_PWD=db["password"]))
+        subprocess.run(["mysql", f"--host={admin['host']}", f"--port={admin['port']}", f"--user={admin['user']}",
+                        db["name"]], stdin=dump, check=True, env=dict(os.environ, MYSQL_PWD=admin["password"]))
     from itflow_api.lib.schema import seed_rows  # companies, settings, modules, ticket statuses
-    with connect(db, db["name"]) as conn, conn.cursor() as cur:
+    with connect(admin, db["name"]) as conn, conn.cursor() as cur:
         for table, _key, row in seed_rows():
             _insert(cur, table, [row])
     return "the tree's db.sql and the rows of ITFlow's setup"
+
+
+def drop(admin, db):
+    with connect(admin) as conn, conn.cursor() as cur:
+        cur.execute(f"DROP DATABASE IF EXISTS `{db['name']}`")
+        for host in USER_HOSTS:
+            cur.execute("DROP USER IF EXISTS %s@%s", (db["user"], host))
 
 
 def _insert(cur, table, rows):
