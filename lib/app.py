@@ -12,9 +12,11 @@ from . import audit, envelope, itflow_version, openapi, routing
 from .auth import KeyStore, load_secret
 from .db import DatabaseError
 from .endpoint import Call, Client
-from .envelope import ApiError, MethodNotAllowed, Unauthorized
+from .envelope import ApiError, MethodNotAllowed, TooManyRequests, Unauthorized
+from .middleware import EdgeMiddleware, TrustedProxies, configure_access_log
 from .params import Params
 from .permissions import authorize, load_access, required_level
+from .ratelimit import RateLimits
 from .scope import scope_for
 
 log = logging.getLogger("itflow_api")
@@ -38,15 +40,8 @@ class Service:
         self.db = db
         self.keys = keys
         self.itflow = itflow_version.detect(db)  # which ITFlow the database is: read once, here
-        self.trusted_proxies = set(config.server.trusted_proxies.split())
-
-    def client_of(self, req):
-        ip = req.remote_addr or ""
-        if ip in self.trusted_proxies:
-            forwarded = req.get_header("X-Forwarded-For")
-            if forwarded:
-                ip = forwarded.split(",")[0].strip()
-        return Client(ip=ip, user_agent=req.user_agent or "")
+        self.proxies = TrustedProxies(config.server.trusted_proxies)
+        self.limits = RateLimits(config.limits, db)
 
 
 class EndpointResource:
@@ -71,22 +66,57 @@ class EndpointResource:
         presented = params.api_key
         if not presented:
             raise Unauthorized(envelope.NO_KEY)
-        client = service.client_of(req)
+        client = Client(ip=req.context.client_ip, user_agent=req.user_agent or "")
+        limits = service.limits
+        wait = limits.auth_blocked(client.ip, presented)
+        if wait:  # known here to be guessing: refused before the key is even looked at
+            raise _too_many_failures(wait)
         db = service.db
-        with db.transaction(write=endpoint.writes):
-            key = service.keys.authenticate(presented)
-            if key is None:
-                # Logged and committed even though the caller is refused.
-                audit.auth_failed(db, client, self.path)
-                status, body = 401, envelope.failure(envelope.AUTH_FAILED)
-            else:
-                access = None
-                if key.user_id is not None:  # ITFlow 2.4.7+: the key acts as its user
-                    access = load_access(db, key)
-                    authorize(db, access, self.api_module, self.level)
-                call = Call(db, params, key, scope_for(key, params, access), client, self.path, service.settings)
-                status, body = 200, endpoint(call)
-        _send(resp, status, body)
+        key, sync_due = None, False
+        try:
+            with db.transaction(write=endpoint.writes):
+                key = service.keys.authenticate(presented)
+                if key is None:
+                    # Logged and committed even though the caller is refused.
+                    audit.auth_failed(db, client, self.path)
+                else:
+                    req.context.key_name = key.name
+                    quota, sync_due = limits.quota(key.id)
+                    if quota is not None:
+                        for name, value in quota.headers.items():
+                            resp.set_header(name, value)
+                        if not quota.allowed:
+                            raise TooManyRequests(
+                                f"This API key has used its {quota.limit} requests for now; "
+                                f"try again in {quota.reset} seconds.", headers={"Retry-After": str(quota.reset)})
+                    access = None
+                    if key.user_id is not None:  # ITFlow 2.4.7+: the key acts as its user
+                        access = load_access(db, key)
+                        authorize(db, access, self.api_module, self.level)
+                    call = Call(db, params, key, scope_for(key, params, access), client, self.path,
+                                service.settings)
+                    body = endpoint(call)
+        finally:
+            if sync_due:
+                _share_quota(limits, key)
+        if key is None:
+            wait = limits.auth_failed(client.ip, presented)
+            if wait:
+                raise _too_many_failures(wait)
+            raise Unauthorized(envelope.AUTH_FAILED)
+        _send(resp, 200, body)
+
+
+def _too_many_failures(wait):
+    return TooManyRequests(f"Too many failed authentications from this address or with this key; "
+                           f"try again in {wait} seconds.", headers={"Retry-After": str(wait)})
+
+
+def _share_quota(limits, key):
+    try:
+        limits.sync_quota(key.id)
+    except DatabaseError as exc:  # the request itself went through; the count catches up next time
+        log.warning("could not share the request count of key %s: %s", key.id, exc)
 
 
 # --- error handlers: typed errors in, one envelope out --------------------------------
@@ -130,7 +160,8 @@ class ApiApp(falcon.App):
 def create_app(config, db, keys=None):
     keys = keys or KeyStore(db, load_secret(config.security), cache_seconds=config.security.key_cache_seconds)
     service = Service(config, db, keys)
-    app = ApiApp()
+    configure_access_log(config.log.access_log)
+    app = ApiApp(middleware=[EdgeMiddleware(service.proxies)])
     app.req_options.strip_url_path_trailing_slash = False
     extra = [config.server.custom_endpoints] if config.server.custom_endpoints else []
     routes = routing.discover(extra)

@@ -1,0 +1,109 @@
+"""What every answer passes through, whatever endpoint or error produced it: the caller's
+address, the response headers, and the access log line. One falcon middleware, so a 404,
+a 405 or a 500 gets the same headers and the same log line as a read.
+"""
+import ipaddress
+import logging
+import sys
+import time
+from datetime import datetime, timezone
+from urllib.parse import parse_qsl, quote
+
+# Answers carry records and credentials: never sniffed into something else, never cached.
+SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
+
+# Parameters whose values never reach a log line.
+SECRET_PARAMETERS = frozenset({"api_key", "api_key_decrypt_password"})
+
+access_log = logging.getLogger("itflow_api.access")
+
+
+class TrustedProxies:
+    """Peers whose X-Forwarded-For is believed: addresses or CIDR ranges."""
+
+    def __init__(self, spec):
+        self.networks = []
+        for item in spec.split():
+            try:
+                self.networks.append(ipaddress.ip_network(item, strict=False))
+            except ValueError:
+                raise ValueError(f"[server] trusted_proxies: {item!r} is not an address or CIDR range") from None
+
+    def __contains__(self, address):
+        try:
+            ip = ipaddress.ip_address(address)
+        except ValueError:
+            return False
+        return any(ip in net for net in self.networks)
+
+    def client_address(self, peer, forwarded):
+        """The caller: walking X-Forwarded-For from the right (each proxy appends the peer it
+        saw), the first address that is not one of ours. The leftmost entries are whatever
+        the caller wrote, so they are never believed."""
+        if peer not in self or not forwarded:
+            return peer
+        address = peer
+        for hop in reversed([h.strip() for h in forwarded.split(",")]):
+            if not hop:
+                continue
+            address = hop
+            if hop not in self:
+                break
+        return address
+
+
+def redacted_path(path, query_string):
+    """The request target with secret parameter values replaced, for logs."""
+    if not query_string:
+        return path
+    parts = []
+    for name, value in parse_qsl(query_string, keep_blank_values=True):
+        shown = "[redacted]" if name in SECRET_PARAMETERS else value
+        parts.append(f"{quote(name, safe='[]')}={quote(shown, safe='[]:,*')}")
+    return f"{path}?{'&'.join(parts)}"
+
+
+def configure_access_log(target):
+    """Send the access log to stderr ("-"), a file (a path) or nowhere ("off")."""
+    for handler in list(access_log.handlers):
+        access_log.removeHandler(handler)
+    access_log.propagate = False
+    if target in ("off", "none", ""):
+        access_log.disabled = True
+        return
+    access_log.disabled = False
+    handler = logging.StreamHandler(sys.stderr) if target == "-" else logging.FileHandler(target, encoding="utf-8")
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    access_log.addHandler(handler)
+    access_log.setLevel(logging.INFO)
+
+
+def _quoted(text):
+    return (text or "-").replace("\\", "\\\\").replace('"', '\\"')
+
+
+class EdgeMiddleware:
+    """Headers on every answer and one access log line per request."""
+
+    def __init__(self, proxies):
+        self.proxies = proxies
+
+    def process_request(self, req, resp):
+        req.context.started = time.perf_counter()
+        req.context.client_ip = self.proxies.client_address(req.remote_addr or "", req.get_header("X-Forwarded-For"))
+        req.context.key_name = None
+
+    def process_response(self, req, resp, resource, req_succeeded):
+        for name, value in SECURITY_HEADERS.items():
+            resp.set_header(name, value)
+        if access_log.disabled or not access_log.handlers:
+            return
+        started = getattr(req.context, "started", None)
+        micros = int((time.perf_counter() - started) * 1e6) if started else 0
+        size = len(resp.data) if resp.data is not None else 0
+        stamp = datetime.now(timezone.utc).astimezone().strftime("%d/%b/%Y:%H:%M:%S %z")
+        target = redacted_path(req.path, req.query_string)
+        access_log.info('%s - - [%s] "%s %s %s" %s %s "%s" "%s" %dus "%s"',
+                        getattr(req.context, "client_ip", req.remote_addr) or "-", stamp, req.method, target,
+                        req.env.get("SERVER_PROTOCOL", "HTTP/1.1"), str(resp.status)[:3], size or "-", _quoted(req.referer), _quoted(req.user_agent), micros,
+                        _quoted(getattr(req.context, "key_name", None)))

@@ -1,0 +1,225 @@
+"""The layer every answer passes through (issue 10, 11): the caller's address behind a proxy,
+security headers, rate limits with 429 / Retry-After / X-RateLimit-*, and the access log."""
+import json
+import logging
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+import pytest
+from conftest import BACKEND, SECRET, fresh_config, make_key
+from falcon import testing
+from helpers import log_rows
+
+from itflow_api.lib.app import create_app
+from itflow_api.lib.middleware import TrustedProxies, redacted_path
+
+
+# --- the caller's address --------------------------------------------------------------------
+
+@pytest.mark.parametrize("peer, forwarded, expected", [
+    ("127.0.0.1", "203.0.113.9", "203.0.113.9"),
+    # A caller writes whatever it likes on the left; Apache appends the real peer on the right.
+    ("127.0.0.1", "1.2.3.4, 203.0.113.9", "203.0.113.9"),
+    # Proxies of ours on the right are skipped, CIDR ranges included.
+    ("127.0.0.1", "1.2.3.4, 203.0.113.9, 10.1.2.3", "203.0.113.9"),
+    # Not from a trusted proxy: the header is ignored.
+    ("198.51.100.7", "1.2.3.4", "198.51.100.7"),
+    ("127.0.0.1", None, "127.0.0.1"),
+    ("::1", "2001:db8::5", "2001:db8::5"),
+])
+def test_client_address_is_the_rightmost_untrusted_hop(peer, forwarded, expected):
+    proxies = TrustedProxies("127.0.0.1 ::1 10.0.0.0/8")
+    assert proxies.client_address(peer, forwarded) == expected
+
+
+def test_forged_forwarded_for_does_not_reach_the_logs(api, db):
+    api.get("clients/read", key="not-a-key", headers={"X-Forwarded-For": "6.6.6.6, 203.0.113.9"})
+    assert [row["log_ip"] for row in log_rows(db)] == ["203.0.113.9"]
+
+
+def test_bad_trusted_proxy_setting_is_refused():
+    with pytest.raises(ValueError, match="trusted_proxies"):
+        TrustedProxies("127.0.0.1 not-an-address")
+
+
+# --- headers ----------------------------------------------------------------------------
+
+@pytest.mark.parametrize("path", ["/api/v1/clients/read.php", "/api/v1/nope/read.php", "/api/v1/clients/create.php"])
+def test_every_answer_carries_the_security_headers(app, all_key, path):
+    result = testing.TestClient(app).simulate_get(path, params={"api_key": all_key})
+    assert result.headers["X-Content-Type-Options"] == "nosniff"
+    assert result.headers["Cache-Control"] == "no-store"
+    assert "server" not in {k.lower() for k in result.headers}
+
+
+# --- rate limits ----------------------------------------------------------------------------
+
+def _limited_app(config, db, keys, **limits):
+    for name, value in limits.items():
+        setattr(config.limits, name, value)
+    try:
+        return create_app(config, db, keys)
+    finally:
+        config.limits.__init__()  # the session's config goes back to its defaults
+
+
+def test_wrong_keys_from_one_address_get_429_with_retry_after(config, db, keys):
+    app = _limited_app(config, db, keys, failed_auth_per_address="3/minute", failed_auth_per_key="100/minute")
+    client = testing.TestClient(app)
+    statuses = [client.simulate_get("/api/v1/clients/read.php", params={"api_key": f"wrong-{i}"}).status_code
+                for i in range(5)]
+    assert statuses == [401, 401, 401, 429, 429]
+    result = client.simulate_get("/api/v1/clients/read.php", params={"api_key": make_key(keys)})
+    # Blocked before the key is looked at, so even a right key waits: guessing learns nothing.
+    assert result.status_code == 429 and int(result.headers["Retry-After"]) > 0
+    assert result.json["success"] == "False" and "try again" in result.json["message"]
+    # Another address is not affected.
+    other = client.simulate_get("/api/v1/clients/read.php", params={"api_key": "wrong"},
+                                headers={"X-Forwarded-For": "203.0.113.50"})
+    assert other.status_code == 401
+
+
+def test_the_same_wrong_key_from_many_addresses_gets_429(config, db, keys):
+    app = _limited_app(config, db, keys, failed_auth_per_address="100/minute", failed_auth_per_key="2/minute")
+    client = testing.TestClient(app)
+    statuses = [client.simulate_get("/api/v1/clients/read.php", params={"api_key": "stale-key"},
+                                    headers={"X-Forwarded-For": f"203.0.113.{i}"}).status_code for i in range(4)]
+    assert statuses == [401, 401, 429, 429]
+
+
+def test_key_quota_headers_on_every_authenticated_answer_and_429_past_it(config, db, keys, make_client):
+    app = _limited_app(config, db, keys, requests_per_key="4/minute", quota_sync_seconds=0)
+    client, key = testing.TestClient(app), make_key(keys)
+    make_client("Alpha")
+    seen = []
+    for _ in range(5):
+        result = client.simulate_get("/api/v1/clients/read.php", params={"api_key": key})
+        seen.append((result.status_code, result.headers.get("X-RateLimit-Remaining")))
+        assert result.headers["X-RateLimit-Limit"] == "4"
+        assert 0 < int(result.headers["X-RateLimit-Reset"]) <= 61
+    assert seen == [(200, "3"), (200, "2"), (200, "1"), (200, "0"), (429, "0")]
+    # A refusal after authentication is still counted and still carries the headers.
+    refused = client.simulate_post("/api/v1/clients/update.php", json={"api_key": key})
+    assert refused.status_code == 429 and "Retry-After" in refused.headers
+
+
+def test_limits_can_be_turned_off(config, db, keys):
+    app = _limited_app(config, db, keys, enabled=False)
+    client = testing.TestClient(app)
+    statuses = {client.simulate_get("/api/v1/clients/read.php", params={"api_key": "x"}).status_code
+                for _ in range(15)}
+    assert statuses == {401}
+    result = client.simulate_get("/api/v1/clients/read.php", params={"api_key": make_key(keys)})
+    assert "X-RateLimit-Limit" not in result.headers
+
+
+# --- the access log ------------------------------------------------------------------------
+
+def test_access_log_line_is_combined_format_with_secrets_redacted(app, all_key, caplog):
+    with caplog.at_level(logging.INFO, logger="itflow_api.access"):
+        logger = logging.getLogger("itflow_api.access")
+        logger.addHandler(caplog.handler)
+        try:
+            testing.TestClient(app).simulate_get(
+                "/api/v1/clients/read.php", query_string=f"api_key={all_key}&api_key_decrypt_password=pw-123&limit=5",
+                headers={"User-Agent": "Pester/5", "Referer": "https://portal.example"})
+        finally:
+            logger.removeHandler(caplog.handler)
+    lines = [r.getMessage() for r in caplog.records if r.name == "itflow_api.access"]
+    assert len(lines) == 1
+    line = lines[0]
+    assert all_key not in line and "pw-123" not in line
+    assert '"GET /api/v1/clients/read.php?api_key=[redacted]&api_key_decrypt_password=[redacted]&limit=5 HTTP/1.1"' \
+        in line
+    assert ' 200 ' in line and '"https://portal.example" "Pester/5"' in line and line.endswith('"test key"')
+
+
+def test_redacted_path_keeps_other_parameters():
+    assert redacted_path("/x", "a=1&api_key=s3cr3t") == "/x?a=1&api_key=[redacted]"
+    assert redacted_path("/x", "") == "/x"
+
+
+# --- across processes: two servers on one database ----------------------------------------------
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+SERVER = """
+import sys, waitress
+from itflow_api.lib import config as c
+from itflow_api.lib.app import create_app
+from itflow_api.lib.db import Database
+cfg = c.load(None, environ=__import__("os").environ)
+waitress.serve(create_app(cfg, Database.from_config(cfg.database)), host="127.0.0.1", port=int(sys.argv[1]),
+               threads=2, clear_untrusted_proxy_headers=False, _quiet=True)
+"""
+
+
+def _environment(cfg, **limits):
+    env = dict(os.environ)
+    for section in ("database", "security"):
+        for name, value in vars(getattr(cfg, section)).items():
+            env[f"ITFLOW_API_{section.upper()}_{name.upper()}"] = str(value)
+    env["ITFLOW_API_SECURITY_KEY_HASH_SECRET"] = SECRET
+    env["ITFLOW_API_LOG_ACCESS_LOG"] = "off"
+    for name, value in limits.items():
+        env[f"ITFLOW_API_LIMITS_{name.upper()}"] = str(value)
+    return env
+
+
+def _get(port, key, address):
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/clients/read.php?api_key={key}",
+                                     headers={"X-Forwarded-For": address})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status
+    except urllib.error.HTTPError as exc:
+        return exc.code
+
+
+def _wait_up(port):
+    for _ in range(100):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise AssertionError(f"server on {port} did not start")
+
+
+@pytest.mark.skipif(BACKEND != "mysql", reason="cross-process limits are shown on MariaDB (ITFLOW_TEST_BACKEND=mysql)")
+def test_limits_hold_across_two_server_processes_on_one_database(tmp_path):
+    from itflow_api.lib.auth import KeyStore
+    from itflow_api.lib.db import Database
+    with fresh_config(tmp_path) as cfg:
+        shared = Database.from_config(cfg.database)
+        shared.create_schema()
+        key = make_key(KeyStore(shared, SECRET.encode()))
+        env = _environment(cfg, failed_auth_per_address="6/minute", failed_auth_per_key="100/minute",
+                           requests_per_key="10/minute", quota_sync_seconds=0)
+        ports = [_free_port(), _free_port()]
+        servers = [subprocess.Popen([sys.executable, "-c", SERVER, str(p)], env=env) for p in ports]
+        try:
+            for port in ports:
+                _wait_up(port)
+            # Wrong keys alternate between the processes: the shared counter stops the 7th.
+            failures = [_get(ports[i % 2], f"wrong-{i}", "203.0.113.1") for i in range(9)]
+            assert failures[:6] == [401] * 6 and set(failures[6:]) == {429}, failures
+            # The quota is shared too: 10 in all, whichever process answers. Each process
+            # learns the other's count when it syncs, so with quota_sync_seconds = 0 the
+            # quota can be passed by at most one request per other process.
+            answers = [_get(ports[i % 2], key, "203.0.113.2") for i in range(14)]
+            assert 10 <= answers.count(200) <= 11 and answers[-2:] == [429, 429], answers
+        finally:
+            for server in servers:
+                server.terminate()
+                server.wait(10)
+            shared.close()
