@@ -10,6 +10,7 @@ import os
 import secrets
 import shutil
 import subprocess
+import time
 import urllib.request
 
 MODULE_DIR = "/usr/lib/apache2/modules"
@@ -143,7 +144,13 @@ class ITFlowSite:
             os.remove(probe)
 
     def stop(self):
-        subprocess.run(["apache2", "-f", self.conf, "-k", "stop"], check=False)
+        """`-k stop` only signals; wait until Apache has gone (it removes its pid file)."""
+        subprocess.run(["apache2", "-f", self.conf, "-k", "stop"], check=False, stderr=subprocess.DEVNULL)
+        pid_file = os.path.join(self.dir, "apache.pid")
+        for _ in range(100):
+            if not os.path.exists(pid_file):
+                return
+            time.sleep(0.1)
 
     def errors(self):
         """The PHP/Apache error lines logged so far (warnings included)."""
