@@ -464,3 +464,16 @@ def test_user_key_reads_include_client_0(newest):
                                   "ticket_status": 1, "ticket_created_by": 0, "ticket_client_id": client})
     body = succeeded(api.get("tickets/read", key=newest["reader_key"]))
     assert sorted(r["ticket_subject"] for r in body["data"]) == ["of 0", "of 1"]
+    # ITFlow 26.08 ignores client_id on reads; the narrowing 2.4.6 clients rely on is kept
+    body = succeeded(api.get("tickets/read", key=newest["reader_key"], client_id=1))
+    assert [r["ticket_subject"] for r in body["data"]] == ["of 1"]
+
+
+def test_a_status_change_through_update_leaves_a_history_row(api, db, all_key, make_client):
+    client = make_client("Acme")
+    ticket_id = int(succeeded(api.post("tickets/create", {"client_id": client, "ticket_subject": "S"},
+                                       key=all_key))["data"][0]["insert_id"])
+    for status in (3, 3, 4):
+        api.post("tickets/update", {"ticket_id": ticket_id, "ticket_status": status}, key=all_key)
+    assert [r["ticket_history_description"] for r in fetch(db, "ticket_history", ticket_history_ticket_id=ticket_id)] \
+        == ["Status set to On Hold via the API (test key)", "Status set to Resolved via the API (test key)"]

@@ -100,7 +100,7 @@ class AddReply(Operation):
         if status == STATUS_CLOSED and not ticket["ticket_closed_at"]:
             changes["ticket_closed_at"] = stamp
         call.db.update("tickets", changes, {"ticket_id": ticket_id})
-        after_status_change(call, ticket, status, stamp)
+        after_status_change(call, ticket, status, stamp, resolving)
         if resolving:
             if sla.enabled(call.db):
                 sla.judge_resolution(call.db, ticket_id, stamp)

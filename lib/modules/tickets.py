@@ -41,13 +41,13 @@ def status_name(db, status):
                      {"status": status}) or "Unknown"
 
 
-def after_status_change(call, ticket, status, stamp):
-    """What a status change on an existing ticket brings along: a history row (unless it is
-    Resolved, which logs its own) and, with SLAs, the clock paused, resumed or stopped."""
+def after_status_change(call, ticket, status, stamp, resolving=False):
+    """What a status change on an existing ticket brings along: a history row (a resolving
+    caller logs "Resolved" itself) and, with SLAs, the clock paused, resumed or stopped."""
     ticket_id, before = int(ticket["ticket_id"]), int(ticket["ticket_status"])
     if status == before:
         return
-    if status != STATUS_RESOLVED:
+    if not resolving:
         log_history(call, ticket_id, f"Status set to {status_name(call.db, status)}")
     if sla.enabled(call.db):
         if before == STATUS_RESOLVED:
@@ -118,7 +118,10 @@ MODULE = Module(
         "ticket_closed_by", "ticket_resolved_at", "ticket_first_response_at", "ticket_closed_at",
         "ticket_feedback", "ticket_quote_id", "ticket_invoice_id", "ticket_project_id",
         "ticket_recurring_ticket_id", "ticket_order", "ticket_vendor_ticket_number",
-    ), overrides={
+    ), references={
+        "ticket_contact_id": "contacts", "ticket_asset_id": "assets", "ticket_location_id": "locations",
+        "ticket_vendor_id": "vendors",
+    }, overrides={
         "ticket_subject": {"required": True},
         "ticket_details": {"kind": "html", "description": "HTML kept; '<br>' is appended on create"},
         "ticket_priority": {"default": "Low"},
