@@ -370,3 +370,105 @@ def test_every_field_refuses_what_its_column_cannot_hold(fresh, module_name):
                 except AssertionError as fault:
                     found.append(f"{function} {field.name}={label}: {str(fault).splitlines()[0][:300]}")
     assert not found, "\n".join(found)
+
+
+# --- malformed HTTP, through the real server ------------------------------------------------
+# What never reaches the app in-process: waitress parses the request first, and answers some
+# faults itself (issue 10 item 7). Sent as raw bytes on a socket to the server `serve` builds.
+
+import socket  # noqa: E402
+import threading  # noqa: E402
+
+from itflow_api.lib import server as server_module  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def live(tmp_path_factory):
+    with fresh_config(tmp_path_factory.mktemp("hostile-live")) as cfg:
+        hc.no_rate_limits(cfg)
+        cfg.server.threads = 2
+        db = Database.from_config(cfg.database)
+        db.create_schema()
+        keys = KeyStore(db, SECRET.encode())
+        key = make_key(keys)
+        listener = server_module.bind("127.0.0.1", 0)
+        served = server_module._waitress_server(create_app(cfg, db, keys), cfg, listener)
+        thread = threading.Thread(target=served.run, daemon=True)
+        thread.start()
+        try:
+            yield {"port": listener.getsockname()[1], "key": key, "max": cfg.server.max_body_bytes}
+        finally:
+            served.close()
+            db.close()
+
+
+def raw_exchange(port, data, timeout=10):
+    """Send bytes, read the answer until the server closes; (status, headers, body)."""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        try:
+            sock.sendall(data)
+        except (BrokenPipeError, ConnectionResetError):
+            pass  # the server may answer and close before it has read everything
+        chunks = []
+        while True:
+            try:
+                chunk = sock.recv(65536)
+            except (ConnectionResetError, socket.timeout):
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+            if b"\r\n\r\n" in b"".join(chunks):
+                head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+                length = [int(line.split(b":", 1)[1]) for line in head.split(b"\r\n")
+                          if line.lower().startswith(b"content-length:")]
+                if length and len(body) >= length[0]:
+                    break
+    head, _, body = b"".join(chunks).partition(b"\r\n\r\n")
+    lines = head.split(b"\r\n")
+    status = int(lines[0].split()[1]) if lines and len(lines[0].split()) > 1 else 0
+    headers = {k.strip().lower(): v.strip() for k, _, v in (line.decode("latin-1").partition(":") for line in lines[1:])}
+    return status, headers, body
+
+
+def _request(path="/api/v1/clients/read.php", method="GET", headers=(), body=b""):
+    path = path if isinstance(path, bytes) else path.encode()
+    lines = [method.encode() + b" " + path + b" HTTP/1.1", b"Host: 127.0.0.1", b"Connection: close"]
+    lines += [h if isinstance(h, bytes) else h.encode("latin-1") for h in headers]
+    return b"\r\n".join(lines) + b"\r\n\r\n" + body
+
+
+def _malformed(max_bytes, key):
+    big = b'{"client_name":"' + b"x" * (max_bytes + 10) + b'"}'
+    return {
+        "body over the limit (Content-Length)": _request(
+            "/api/v1/clients/create.php", "POST", [f"X-API-KEY: {key}", "Content-Type: application/json",
+                                                   f"Content-Length: {len(big)}"], big),
+        "body over the limit (chunked)": _request(
+            "/api/v1/clients/create.php", "POST", [f"X-API-KEY: {key}", "Transfer-Encoding: chunked"],
+            f"{len(big):x}\r\n".encode() + big + b"\r\n0\r\n\r\n"),
+        "NUL byte in a header": _request(headers=[f"X-API-KEY: {key}", b"X-Note: a\x00b"]),
+        "control character in Content-Type": _request(
+            "/api/v1/clients/create.php", "POST", [f"X-API-KEY: {key}", b"Content-Type: application/json\x01",
+                                                   "Content-Length: 2"], b"{}"),
+        "header line without a colon": _request(headers=[f"X-API-KEY: {key}", "this is no header"]),
+        "Content-Length that is no number": _request(
+            "/api/v1/clients/create.php", "POST", [f"X-API-KEY: {key}", "Content-Length: abc"], b"{}"),
+        "bad percent-encoding in the path": _request(f"/api/v1/clients/read%zz.php?api_key={key}"),
+        "non-ASCII bytes in the path": _request(f"/api/v1/clients/r\u00e9ad.php?api_key={key}".encode("latin-1")),
+        "lone surrogate bytes in the query": _request(f"/api/v1/clients/read.php?api_key={key}&client_name=".encode()
+                                                      + b"\xed\xa0\x80"),
+    }
+
+
+MALFORMED_NAMES = list(_malformed(10, "k"))
+
+
+@pytest.mark.parametrize("case", MALFORMED_NAMES)
+def test_malformed_http_gets_the_envelope_from_the_real_server(live, case):
+    status, headers, body = raw_exchange(live["port"], _malformed(live["max"], live["key"])[case])
+    TALLY["requests"] += 1
+    assert 0 < status < 500, (status, headers, body[:300])
+    assert headers.get("content-type", "").startswith("application/json"), (status, headers, body[:300])
+    answer = json.loads(body)
+    assert answer["success"] == "False" and answer["message"], answer

@@ -370,3 +370,51 @@ def test_body_fields_never_move_a_row_to_b(w, module):
     own = fetch(w.db, definition.table, **{definition.id_column: record})
     assert own and own[0][client_column] == str(w.a), f"{w.kind} key: A's {module} {record} moved: {own}"
     assert_b_unchanged(w, f"{module} movers")
+
+
+# --- generated requests as A's key ---------------------------------------------------------
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+INJECTIONS = ["%", "_", "%%", "*", "' OR '1'='1", "' OR 1=1 -- ", "1 OR 1=1", ") OR (1=1", "\\", "\x00",
+              f"{MARK}%", "%" + MARK + "%", "0 UNION SELECT * FROM clients", " ", "", "0", "-1", "1e3"]
+SCOPE_EXAMPLES = hc.examples(60)
+LONG = __import__("os").environ.get("HYPOTHESIS_PROFILE") == "long"
+ENDPOINTS = [e for e in hc.endpoint_table()]
+
+
+@st.composite
+def scope_request(draw, w):
+    """(method, path, params): an endpoint with parameters that name B's records and values."""
+    path, module_name, function, method, module = draw(st.sampled_from(ENDPOINTS))
+    b, a = w.records[w.b], w.records[w.a]
+    b_values = [b[m] for m in b] + [str(b[m]) for m in b] + [w.b, str(w.b), f" {w.b}", [w.b]]
+    for values in B_LOOKUP_VALUES.values():
+        b_values += list(values.values())
+    b_values += [f"{m} {MARK}" for m in RECORD_MODULES] + [f"{MARK}@example.com", f"{MARK}.example.com"]
+    names = ["client_id", "limit", "offset", "filter", "sort", "fields", "include_archived", "type",
+             "ticket_id", "invoice_id", "item_id", "ticket_reply_id", "technician_id", *REFERENCES]
+    if module is not None:
+        names += [f.name for f in module.fields] + [lk.param for lk in module.lookups] + [module.id_column]
+        if module.client_column:
+            names.append(module.client_column)
+    value = st.one_of(st.sampled_from(b_values), st.sampled_from(INJECTIONS), st.sampled_from(hc.SCALARS[:20]))
+    params = draw(st.dictionaries(st.sampled_from(names), value, max_size=5))
+    if method == "POST" and function == "create" and module_name in hc.CREATED:
+        params = {**_a_create_body(w, module_name, draw(st.integers(10 ** 6, 10 ** 7))), **params}
+    elif module is not None and module_name in a and draw(st.booleans()):
+        params = {module.id_column: draw(st.sampled_from([a[module_name], b[module_name]])), **params}
+    if method == "GET":
+        params = {k: v for k, v in params.items() if not isinstance(v, list)}
+    return method, path, params
+
+
+@settings(max_examples=SCOPE_EXAMPLES, deadline=None, database=None, derandomize=not LONG,
+          suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_generated_requests_never_leak_or_touch_b(w, data):
+    method, path, params = data.draw(scope_request(w))
+    short = path[len("/api/v1/"):-len(".php")]
+    ask(w, method, short, params)
+    assert_b_unchanged(w, f"{method} {short} {params}")
