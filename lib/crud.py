@@ -23,6 +23,21 @@ def find_in_scope(call, table, id_column, record_id, client_column, noun):
     return row
 
 
+def check_references(call, module, values, client_id):
+    """Refuse a write whose reference fields name a record of another client: such a record
+    behaves like a missing one. 0 means none; records of client 0 are shared by all clients
+    (ITFlow keeps the MSP's own vendors there) and may be named by any."""
+    for f in module.fields:
+        target = values.get(f.name) if f.references else None
+        if not target:
+            continue
+        id_column = schema.primary_key(f.references)
+        owner = schema.owner_column(f.references)
+        row = call.db.row(f"SELECT {owner} FROM {f.references} WHERE {id_column} = :id", {"id": target})
+        if row is None or int(row[owner] or 0) not in (0, int(client_id or 0)):
+            raise Refused(f"Field '{f.name}': no record {target} in {f.references} for this client.")
+
+
 class Operation:
     method = "POST"
     writes = True
@@ -145,6 +160,7 @@ class Create(Operation):
             if client_id and not call.db.count("clients", {"client_id": client_id}):
                 raise Refused(f"No client with client_id {client_id}.")
             values[m.client_column] = client_id
+        check_references(call, m, values, values.get(m.client_column, 0))
         m.hooks.before_create(call, m, values)
         record_id = call.db.insert(m.table, self.columns(values))
         m.hooks.after_create(call, m, record_id, values)
@@ -198,6 +214,7 @@ class Update(RecordOperation):
         emptied = [f.name for f in m.fields if f.required and f.name in values and values[f.name] in ("", None)]
         if emptied:
             raise Refused(f"Field(s) cannot be empty: {', '.join(emptied)}.")
+        check_references(call, m, values, self.client_of(current))
         m.hooks.before_update(call, m, current, values)
         count = call.db.update(m.table, self.columns(values), {m.id_column: record_id})
         m.hooks.after_update(call, m, current, values)

@@ -31,6 +31,7 @@ class Field:
     stored: bool = True            # False: handled by hooks only (e.g. asset_ip)
     transform: Optional[Callable] = None  # applied after parsing (e.g. strip "https://")
     limits: Optional[str] = None   # the column whose type and size bound it, when not `target`
+    references: Optional[str] = None   # the table whose record id it holds (0: none)
 
     def __post_init__(self):
         if self.kind not in PARSERS:
@@ -154,13 +155,17 @@ def _kind_of(column):
     return _KIND_OF_TYPE.get(column.base_type, "text")
 
 
-def table_fields(table, client_column=None, skip=(), overrides=None, extra=()):
+def table_fields(table, client_column=None, skip=(), overrides=None, extra=(), references=None):
     """Every writable column of `table` as a Field (kind from its type), in table order.
 
     Left out: the id, the client column, timestamps the server manages (created, updated,
     archived, accessed) and `skip`. `overrides` maps a column to Field keyword arguments;
-    `extra` adds request fields that are not columns of the table (handled by hooks)."""
-    overrides = overrides or {}
+    `extra` adds request fields that are not columns of the table (handled by hooks).
+    `references` maps a column to the table whose record id it holds: a write may only name
+    a record of its own client (or one shared by all, client 0)."""
+    overrides = {name: dict(options) for name, options in (overrides or {}).items()}
+    for name, target in (references or {}).items():
+        overrides.setdefault(name, {})["references"] = target
     found = []
     for column in schema.columns(table):
         name = column.name

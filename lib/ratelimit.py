@@ -27,6 +27,7 @@ import limits
 from limits.storage import Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
+from .config import ConfigError
 from .db import DatabaseError
 
 
@@ -249,9 +250,8 @@ def _parse(text):
     text = (text or "").strip()
     if text in ("", "0", "off", "none"):
         return None
-    return limits.parse(text)
-
-
-def check_setting(text):
-    """Raise ValueError unless `text` is a rate ('20/minute', '1000 per hour') or off."""
-    _parse(text)
+    try:
+        return limits.parse(text)
+    except ValueError:
+        raise ConfigError(f"[limits] {text!r} is not a rate: write it as 20/minute, 1000/hour or 0 for none") \
+            from None

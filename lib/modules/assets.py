@@ -42,12 +42,14 @@ MODULE = Module(
     entity="Asset", name_column="asset_name", archived_column="asset_archived_at",
     list_from=PRIMARY_INTERFACE_JOIN, hooks=AssetHooks(),
     description="Devices; asset_ip, asset_mac and asset_network_id live on the primary interface.",
-    fields=table_fields("assets", "asset_client_id", overrides={
+    fields=table_fields("assets", "asset_client_id", references={
+        "asset_contact_id": "contacts", "asset_location_id": "locations", "asset_vendor_id": "vendors",
+    }, overrides={
         "asset_name": {"required": True},
     }, extra=[
         Field("asset_ip", stored=False, limits="interface_ip", description="primary interface IP"),
         Field("asset_mac", stored=False, limits="interface_mac", description="primary interface MAC"),
-        Field("asset_network_id", "int", stored=False, limits="interface_network_id",
+        Field("asset_network_id", "int", stored=False, limits="interface_network_id", references="networks",
               description="primary interface network"),
     ]),
     lookups=[

@@ -47,7 +47,9 @@ MODULE = Module(
     entity="Contact", name_column="contact_name", archived_column="contact_archived_at",
     hooks=ContactHooks(),
     description="People at a client. contact_primary = 1 clears the flag on the client's other contacts.",
-    fields=table_fields("contacts", "contact_client_id", skip=("contact_user_id",), overrides={
+    fields=table_fields("contacts", "contact_client_id", skip=("contact_user_id",), references={
+        "contact_location_id": "locations", "contact_vendor_id": "vendors",
+    }, overrides={
         "contact_name": {"required": True},
         "contact_email": {"required": True, "description": "unique within the client"},
         "contact_phone": PHONE, "contact_extension": PHONE, "contact_mobile": PHONE,

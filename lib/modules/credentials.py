@@ -91,7 +91,9 @@ MODULE = Module(
     hooks=CredentialHooks(),
     description="Stored passwords; every call needs api_key_decrypt_password. The password column "
                 "(varbinary(200) in ITFlow's layout) holds about 120 bytes of clear text once encrypted.",
-    fields=table_fields("credentials", "credential_client_id", skip=("credential_password_changed_at",), overrides={
+    fields=table_fields("credentials", "credential_client_id", skip=("credential_password_changed_at",), references={
+        "credential_contact_id": "contacts", "credential_asset_id": "assets",
+    }, overrides={
         "credential_name": {"required": True},
         "credential_username": {"kind": "html", "description": "stored encrypted", "limits": CHECKED_BY_HOOKS},
         "credential_password": {"kind": "html", "description": "stored encrypted", "limits": CHECKED_BY_HOOKS},

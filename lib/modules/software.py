@@ -5,7 +5,8 @@ MODULE = Module(
     name="software", table="software", id_column="software_id", client_column="software_client_id",
     entity="Software", name_column="software_name", archived_column="software_archived_at",
     description="Software and licences.",
-    fields=table_fields("software", "software_client_id", overrides={
+    fields=table_fields("software", "software_client_id", references={"software_vendor_id": "vendors"},
+                        overrides={
         "software_name": {"required": True},
     }),
     lookups=[
