@@ -9,6 +9,7 @@ import falcon
 import sqlalchemy
 
 from . import audit, envelope, itflow_version, openapi, routing
+from .health import HealthResource
 from .auth import KeyStore, load_secret
 from .db import DatabaseError
 from .endpoint import Call, Client
@@ -168,6 +169,7 @@ def create_app(config, db, keys=None):
     for path, endpoint in routes.items():
         app.add_route(path, EndpointResource(service, path, endpoint))
     openapi.add_routes(app, routes, service)  # /api/v1/openapi.json and the /api/v1/docs page
+    app.add_route("/api/v1/health", HealthResource(service))
     app.add_error_handler(Exception, _unexpected)
     app.add_error_handler(falcon.HTTPError, _http_error)
     app.add_error_handler(ApiError, _api_error)

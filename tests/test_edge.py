@@ -223,3 +223,24 @@ def test_limits_hold_across_two_server_processes_on_one_database(tmp_path):
                 server.terminate()
                 server.wait(10)
             shared.close()
+
+
+# --- health ------------------------------------------------------------------------------------
+
+def test_health_needs_no_key_and_reports_the_database(app):
+    result = testing.TestClient(app).simulate_get("/api/v1/health")
+    assert result.status_code == 200 and result.headers["content-type"].startswith("application/json")
+    body = result.json
+    assert (body["status"], body["database"]) == ("ok", "ok")
+    assert "rules" in body and result.headers["Cache-Control"] == "no-store"
+
+
+def test_health_is_503_when_the_database_does_not_answer(app, monkeypatch):
+    from itflow_api.lib.db import DatabaseError
+
+    def down(*args, **kwargs):
+        raise DatabaseError("OperationalError: can't connect")
+    monkeypatch.setattr(app.service.db, "scalar", down)
+    result = testing.TestClient(app).simulate_get("/api/v1/health")
+    assert result.status_code == 503 and result.json["status"] == "unavailable"
+    assert result.headers["Retry-After"] == "5"
