@@ -289,7 +289,22 @@ def test_json_bodies_at_every_write(fresh, family, data):
                                               "application/x-www-form-urlencoded"]))
     if content_type:
         headers = headers + [("Content-Type", content_type)]
-    raw = hc.encode_body(ready, tokens, ascii_only=data.draw(st.booleans()))
+    shape = data.draw(st.sampled_from(["json", "json", "json", "duplicate keys", "form"]))
+    if shape == "form":
+        # a form body: every value as text, names repeated at will
+        pairs = [(k, v if isinstance(v, str) else hc.encode_body(*splice(v)).decode("utf-8", "surrogatepass"))
+                 for k, v in body.items()]
+        raw = hc.query_string(pairs + data.draw(st.lists(st.tuples(st.sampled_from(names_for(module)), query_value),
+                                                         max_size=3))).encode()
+        headers = [h for h in headers if h[0] != "Content-Type"] + [
+            ("Content-Type", "application/x-www-form-urlencoded")]
+    else:
+        raw = hc.encode_body(ready, tokens, ascii_only=data.draw(st.booleans()))
+        if shape == "duplicate keys" and raw.endswith(b"}") and body:
+            # the same name again at the end: JSON parsers keep the last one
+            name = data.draw(st.sampled_from(sorted(body)))
+            again, more = splice({name: data.draw(json_value)})
+            raw = raw[:-1] + b"," + hc.encode_body(again, more)[1:]
     send(w, method, path, query=hc.query_string(key_query + extra_query), body=raw, headers=headers)
 
 
