@@ -7,10 +7,13 @@ Each run gets a fresh database (a temporary SQLite file, or a MySQL database wit
 name that is dropped at the end); every test starts from the seeded, otherwise empty schema.
 """
 import contextlib
+import logging
+import tempfile
 import json
 import os
 import secrets
 from datetime import date, timedelta
+from pathlib import Path
 
 import pymysql
 import pytest
@@ -47,6 +50,7 @@ def fresh_config(directory):
     cfg = Config()
     cfg.security.key_hash_secret = SECRET
     cfg.server.max_body_bytes = 64 * 1024
+    cfg.log.access_log = str(SERVER_LOG)
     if BACKEND == "mysql":
         name = f"itflow_test_{secrets.token_hex(4)}"
         with _admin_connection() as conn, conn.cursor() as cur:
@@ -137,7 +141,27 @@ def api(app):
 def make_key(keys, client_id=0, expire=None, decrypt_password=None, **kwargs):
     expire = expire or (date.today() + timedelta(days=30)).isoformat()
     presented, _ = keys.create("test key", expire, client_id, decrypt_password, **kwargs)
+    SECRETS_USED.update(s for s in (presented, decrypt_password, kwargs.get("unlock_password")) if s)
     return presented
+
+
+# Everything the server logs during the run (access log and the itflow_api logger), and every
+# key and decrypt password the tests made: none of the latter may appear in the former.
+SERVER_LOG = Path(tempfile.mkdtemp(prefix="itflow-api-test-log-")) / "server.log"
+SECRETS_USED = set()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def no_secret_reaches_the_server_log():
+    handler = logging.FileHandler(SERVER_LOG, encoding="utf-8")
+    logging.getLogger("itflow_api").addHandler(handler)
+    yield
+    logging.getLogger("itflow_api").removeHandler(handler)
+    handler.close()
+    written = SERVER_LOG.read_text(encoding="utf-8", errors="replace") if SERVER_LOG.exists() else ""
+    leaked = sorted(s for s in SECRETS_USED if len(s) >= 6 and s in written)
+    assert written, "the server logged nothing: the access log is not being written"
+    assert not leaked, f"{len(leaked)} secrets used by the tests appear in the server log {SERVER_LOG}"
 
 
 @pytest.fixture
