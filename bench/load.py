@@ -83,7 +83,8 @@ def wrk(workload, base, key, seconds, connections, threads):
         env["BENCH_BODY"] = body
     out = subprocess.run(cmd + [workload.url(base, key)], capture_output=True, text=True, check=True,
                          env=env).stdout
-    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))}
+    result = {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+              "requests": int(re.search(r"(\d+) requests in", out).group(1))}
     for pct in ("50", "99"):
         value, unit = re.search(rf"^\s+{pct}(?:\.0+)?%\s+([\d.]+)(us|ms|s)\s*$", out, re.M).groups()
         result[f"p{pct}"] = float(value) * _UNITS[unit]

@@ -287,7 +287,7 @@ def main():
         run["order"] = order = interleave(list(servers), run["itflow"])
         run["notes"] = check_answers(chosen, servers, run["itflow"])
         run["ceilings"] = db_ceilings(chosen, db, args)
-        run["results"] = run_rounds(chosen, servers, order, args, run["notes"])
+        run["results"] = run_rounds(chosen, servers, order, args, run["notes"], lambda: seed.count(admin, "tickets"))
         if args.profile:
             for label in (label for label in order if label != run["itflow"]):
                 run["profiles"][label] = profile_under_load(chosen[0], servers[label], args, workdir)
@@ -367,23 +367,33 @@ def db_ceilings(chosen, db, args):
     return ceilings
 
 
-def run_rounds(chosen, servers, order, args, notes):
+def run_rounds(chosen, servers, order, args, notes, count_tickets):
     """Round after round, each workload on each server in turn; a warm-up before round 1."""
     results = {w.name: {label: [] for label in order} for w in chosen}
+    created = {}  # label -> [requests answered, tickets added]
     for round_no in range(1, args.rounds + 1):
         for w in chosen:
             for label in order:
                 base = servers[label][0]
                 if round_no == 1 and args.warmup:
                     load.wrk(w, base, API_KEY, args.warmup, args.connections, args.wrk_threads)
+                before = count_tickets() if w.body is not None else 0
                 r = load.wrk(w, base, API_KEY, args.duration, args.connections, args.wrk_threads)
                 results[w.name][label].append(r)
+                if w.body is not None:  # a refused create is HTTP 200 too: the rows must be there
+                    time.sleep(0.5)
+                    tally = created.setdefault(label, [0, 0])
+                    tally[0] += r["requests"]
+                    tally[1] += count_tickets() - before
                 if r["errors"]:
                     status, _, raw = load.fetch(w, base, API_KEY)
                     notes.append(f"round {round_no}, {w.name}, {label}: {r['errors']:,} non-2xx answers or socket "
                                  f"errors; a request right after got HTTP {status}: `{raw[:160]}`")
                 print(f"round {round_no}  {w.name:40} {label:16} {r['rps']:8,.0f} req/s  p50 {r['p50']:6.2f} ms  "
                       f"p99 {r['p99']:7.2f} ms  errors {r['errors']}", flush=True)
+    for label, (answered, added) in created.items():
+        verdict = "each one added its ticket" if added >= answered else "TICKETS MISSING"
+        notes.append(f"ticket create, {label}: {answered:,} requests answered, {added:,} tickets added ({verdict})")
     return results
 
 

@@ -65,6 +65,12 @@ def drop(admin, db):
             cur.execute("DROP USER IF EXISTS %s@%s", (db["user"], host))
 
 
+def count(admin, table):
+    with connect(admin, admin["name"]) as conn, conn.cursor() as cur:
+        cur.execute(f"SELECT COUNT(*) FROM {table}")
+        return cur.fetchone()[0]
+
+
 def _insert(cur, table, rows):
     cols = list(rows[0])
     sql = f"INSERT INTO {table} ({', '.join(cols)}) VALUES ({', '.join(['%s'] * len(cols))})"
