@@ -57,6 +57,7 @@ def newest_database(tmp_path_factory):
 def newest(newest_database):
     """An emptied newest-layout database with SEED, an admin user and its key 'side-by-side'."""
     cfg, db = newest_database
+    create_newest_schema(db)  # a test may have dropped a table (the 2.5.0 one)
     with db.transaction(write=True):
         for table in schema.tables(schema.NEWEST_VERSION):
             db.execute(f"DELETE FROM {table}")
@@ -325,6 +326,24 @@ def test_an_archived_sla_applies_to_nobody(newest, monkeypatch):
     row = one(db, "tickets", ticket_id=ticket_id)
     assert (row["ticket_sla_id"], row["ticket_response_due_at"]) == ("0", None)
     assert fetch(db, "sla_history", sla_history_ticket_id=ticket_id) == []
+
+
+def test_a_250_database_has_slas_without_the_paused_clock(newest, monkeypatch):
+    """ITFlow 2.5.0 had the SLA tables but not sla_history (2.5.1): due dates and verdicts only."""
+    clock, db = Clock(monkeypatch), newest["db"]
+    with db.transaction(write=True):
+        db.execute("DROP TABLE sla_history")
+        db.update("settings", {"config_current_database_version": "2.5.0"}, {"company_id": 1})
+    found = itflow_version.detect(db)
+    assert (found.slas, found.sla_pausing) == (True, False)
+    ticket_id = _ticket(newest, clock, "2026-12-04 16:30:00", ticket_priority="High")  # Friday
+    _reply(newest, clock, "2026-12-04 16:40:00", ticket_id, ticket_status=3)
+    clock.at("2026-12-07 09:10:00")
+    succeeded(newest["api"].post("tickets/resolve", {"client_id": 1, "ticket_id": ticket_id}, key=newest["key"]))
+    row = one(db, "tickets", ticket_id=ticket_id)
+    assert (row["ticket_response_due_at"], row["ticket_resolution_due_at"], row["ticket_first_response_at"],
+            row["ticket_response_sla_met"], row["ticket_resolution_sla_met"]) == \
+        ("2026-12-07 09:30:00", "2026-12-07 16:30:00", "2026-12-07 09:10:00", "1", "1")
 
 
 # --- ticket history on the 2.4.6 layout as well -------------------------------------------------
