@@ -141,6 +141,13 @@ def _mark_b(w):
         status, answer = w.post(f"{module}/update", body)
         assert answer["success"] == "True", (module, body, answer)
     with w.db.transaction(write=True):
+        # time worked on both clients' tickets, so that the time report has rows to leak
+        tech = w.db.insert("users", {"user_name": "Timekeeper", "user_email": "time@msp.example",
+                                     "user_password": "x"})
+        for client in (w.a, w.b):
+            w.db.insert("ticket_replies", {"ticket_reply": f"work {client}", "ticket_reply_type": "Internal",
+                                           "ticket_reply_time_worked": "01:30:00", "ticket_reply_by": tech,
+                                           "ticket_reply_ticket_id": w.records[client]["tickets"]})
         w.db.update("invoices", {"invoice_scope": MARK}, {"invoice_id": b["invoices"]})
         w.db.update("quotes", {"quote_scope": MARK}, {"quote_id": b["quotes"]})
         w.db.update("expenses", {"expense_description": MARK}, {"expense_id": b["expenses"]})
@@ -245,11 +252,12 @@ def test_reads_never_show_b(w, module):
     if module in RECORD_MODULES:
         row = b_record(w, module)
         for lookup in definition.lookups:
-            value = row.get(lookup.target)
+            values = [row.get(lookup.target)]
             if lookup.param == "contact_phone_or_mobile":
-                value = row["contact_phone"]
-            if value not in (None, ""):
-                attempts += [{lookup.param: value}, {lookup.param: value, "client_id": w.b}]
+                values = [row["contact_phone"], row["contact_mobile"]]
+            for value in values:
+                if value not in (None, ""):
+                    attempts += [{lookup.param: value}, {lookup.param: value, "client_id": w.b}]
         name_column = definition.name_column
         attempts += [{"filter": f'{name_column}=="{row[name_column]}"'}, {f"filter[{name_column}]": row[name_column]},
                      {"filter": f"{definition.client_column}=={w.b}"}, {f"filter[{definition.client_column}]": w.b},
@@ -268,8 +276,11 @@ def test_parent_reads_never_show_b(w):
                          ("invoice_items/read", {"item_id": b["invoice_items"]}),
                          ("invoice_items/read", {"item_id": b["invoice_items"], "client_id": w.b}),
                          ("clients/read", {"client_name": f"Bravo {MARK}"}), ("clients/read", {"client_id": w.b}),
-                         ("clients/read", {}), ("technicians/time", {}), ("technicians/time", {"client_id": w.b})]:
+                         ("clients/read", {}), ("technicians/time", {"client_id": w.b})]:
         ask(w, "GET", path, params)
+    # not vacuous: the time report does list A's ticket
+    status, body = ask(w, "GET", "technicians/time", {})
+    assert body["success"] == "True" and [row["company"] for row in body["data"]] == ["Alpha"], body
 
 
 # --- writes by id --------------------------------------------------------------------------
