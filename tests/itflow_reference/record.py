@@ -12,8 +12,9 @@ body or query, or in a read, stand for the insert_id of that earlier step. After
 step the rows named in `reads` are read back with SELECT *.
 
 Written to tests/itflow_recorded/itflow-2.4.6.json: per case the steps, every step's HTTP
-status and JSON answer, and the rows. Values that cannot repeat are replaced by markers:
-datetimes the server set during the run -> "<now>", ticket_url_key -> "<random:32>",
+status and JSON answer, the rows, and the logs rows the case wrote. Values that cannot
+repeat are replaced by markers: datetimes the server set during the run -> "<now>",
+ticket_url_key -> "<random:32>",
 encrypted credential fields -> "<encrypted:clear text>" (decrypted with the master key).
 This file records facts only; tests/test_itflow_parity.py replays them against our server.
 """
@@ -331,6 +332,12 @@ def cases():
         add(f"{module}.read.by_id.scoped_key", [post(f"{module}/create", spec["full"]),
                                                 get(f"{module}/read", {spec["id"]: "{0}"}, "scoped")])
         add(f"{module}.read.no_such_record", [get(f"{module}/read", {spec["id"]: 9999})])
+    add("credentials.read.wrong_decrypt_password",
+        [post("credentials/create", MODULES["credentials"]["full"]),
+         get("credentials/read", {"credential_id": "{0}", "__decrypt__": "wrong-one"})])
+    add("credentials.read.without_decrypt_password",
+        [post("credentials/create", MODULES["credentials"]["full"]),
+         get("credentials/read", {"credential_id": "{0}", "__decrypt__": None})])
     add("assets.read.list", [post("assets/create", MODULES["assets"]["full"]), get("assets/read", {})])
     return out
 
@@ -385,8 +392,9 @@ class Recorder:
         key = self.keys[step["key"]]
         if step["method"] == "GET":
             params = {**(query or {}), "api_key": key}
-            if step["path"].startswith("credentials/"):
-                params["api_key_decrypt_password"] = self.decrypt_password
+            decrypt = params.pop("__decrypt__", self.decrypt_password)  # a case may send another, or none
+            if step["path"].startswith("credentials/") and decrypt is not None:
+                params["api_key_decrypt_password"] = decrypt
             answer = self.http.get(url, params=params, timeout=30)
         else:
             body = dict(body)
@@ -445,7 +453,11 @@ class Recorder:
                 ids.append(data[0]["insert_id"] if data and isinstance(data, list) and "insert_id" in data[0] else None)
             rows = [{"table": r["table"], "where": r["where"], "rows": self.read(r, ids, started)}
                     for r in case["reads"]]
-            results.append({**case, "answers": answers, "insert_ids": ids, "stored": rows})
+            logs = self.sql("SELECT log_type, log_action, log_description, log_client_id, log_entity_id "
+                            "FROM logs ORDER BY log_id")
+            results.append({**case, "answers": answers, "insert_ids": ids, "stored": rows,
+                            "logs": [{k: v.decode() if isinstance(v, bytes) else v for k, v in log.items()}
+                                     for log in logs]})
             print(f"{case['name']:60} {answers[-1]['status']} "
                   f"{(answers[-1]['json'] or {}).get('success') if isinstance(answers[-1]['json'], dict) else answers[-1]['text'][:40]!r}")
         return results
