@@ -270,17 +270,7 @@ def judge_resolution(db, ticket_id, now):
     sync_clock(db, ticket_id, now)
 
 
-def reopen(db, ticket_id, now):
-    """A ticket leaving Resolved goes back on the clock with the budget it had left; a miss
-    whose budget is spent stays a miss (ITFlow's resetTicketResolutionSla)."""
-    row = db.row("SELECT ticket_resolution_sla_met, sla_resolution_minutes FROM tickets "
-                 "LEFT JOIN slas ON ticket_sla_id = sla_id WHERE ticket_id = :ticket", {"ticket": ticket_id})
-    if row is not None:
-        budget = int(row["sla_resolution_minutes"] or 0)
-        missed = row["ticket_resolution_sla_met"] is not None and int(row["ticket_resolution_sla_met"]) == 0
-        if missed and budget > 0 and consumed_minutes(db, ticket_id, now) >= budget:
-            sync_clock(db, ticket_id, now)
-            return
-    db.update("tickets", {"ticket_resolution_sla_met": None, "ticket_resolution_sla_alert_stage": 0},
-              {"ticket_id": ticket_id})
-    sync_clock(db, ticket_id, now)
+def forget(db, ticket_id):
+    """A deleted ticket's clock intervals go with it."""
+    if _pausing(db):
+        db.delete("sla_history", {"sla_history_ticket_id": ticket_id})

@@ -305,6 +305,14 @@ def test_a_pausing_status_stops_the_clock_and_resuming_moves_the_due_date_out(ne
     assert fetch(db, "sla_history", sla_history_ticket_id=ticket_id)[1]["sla_history_minutes"] == "510"
 
 
+def test_deleting_a_ticket_removes_its_clock_intervals(newest, monkeypatch):
+    clock, db = Clock(monkeypatch), newest["db"]
+    ticket_id = _ticket(newest, clock, "2026-12-07 10:00:00", ticket_priority="High")
+    assert len(fetch(db, "sla_history", sla_history_ticket_id=ticket_id)) == 1
+    succeeded(newest["api"].post("tickets/delete", {"client_id": 1, "ticket_id": ticket_id}, key=newest["key"]))
+    assert fetch(db, "sla_history", sla_history_ticket_id=ticket_id) == []
+
+
 def test_changing_the_priority_restamps_the_sla(newest, monkeypatch):
     clock, db = Clock(monkeypatch), newest["db"]
     ticket_id = _ticket(newest, clock, "2026-12-07 10:00:00", ticket_priority="Low")

@@ -50,10 +50,9 @@ def after_status_change(call, ticket, status, stamp, resolving=False):
     if not resolving:
         log_history(call, ticket_id, f"Status set to {status_name(call.db, status)}")
     if sla.enabled(call.db):
-        if before == STATUS_RESOLVED:
-            sla.reopen(call.db, ticket_id, stamp)
-        else:
-            sla.sync_clock(call.db, ticket_id, stamp)
+        # Leaving Resolved keeps ticket_resolved_at (ITFlow's API does the same), so the clock
+        # stays stopped and the verdict stands.
+        sla.sync_clock(call.db, ticket_id, stamp)
 
 
 def next_ticket_number(db):
@@ -73,6 +72,8 @@ class TicketHooks(Hooks):
         ticket_id = int(current["ticket_id"])
         call.db.delete("ticket_replies", {"ticket_reply_ticket_id": ticket_id})
         call.db.delete("ticket_history", {"ticket_history_ticket_id": ticket_id})
+        if sla.enabled(call.db):
+            sla.forget(call.db, ticket_id)
 
     def display_name(self, module, row):
         return f"{row.get('ticket_prefix') or ''}{row.get('ticket_number') or ''} {row.get('ticket_subject') or ''}".strip()
