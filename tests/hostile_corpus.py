@@ -4,10 +4,8 @@ table checksums, the envelope check, and the building blocks of hostile input.
 Used by tests/test_hostile.py (generated input at every endpoint) and
 tests/test_scope_hostile.py (one client's key against another client's records).
 """
-import hashlib
 import json
 import os
-from datetime import date, timedelta
 from urllib.parse import quote_from_bytes
 
 from itflow_api.lib import routing, schema
@@ -123,34 +121,24 @@ def no_rate_limits(cfg):
     return cfg
 
 
-def future(days=30):
-    return (date.today() + timedelta(days=days)).isoformat()
-
-
 # --- the database, as one value ----------------------------------------------------------
 
-def table_rows(db, tables=None):
-    """{table: rows in primary-key order} of every table of the layout (or `tables`)."""
-    found = {}
+FAILED_AUTH = "log_type = 'API' AND log_action = 'Failed'"
+
+
+def snapshot(db):
+    """Every table of the layout, as a value to compare before and after a request. A failed
+    authentication's own `logs` row (contract section 3) is left out: that row is the one write
+    a refused request is meant to leave. On MySQL, CHECKSUM TABLE gives one number per table in
+    one round trip (a tenth of the time of reading every row); SQLite reads the rows."""
+    tables = [t for t in schema.tables() if t != "logs"]
     with db.transaction():
-        for table in tables or schema.tables():
-            found[table] = db.rows(f"SELECT * FROM {table} ORDER BY 1")
+        if db.dialect == "mysql":
+            found = {r["Table"].split(".")[-1]: r["Checksum"] for r in db.rows("CHECKSUM TABLE " + ", ".join(tables))}
+        else:
+            found = {t: db.rows(f"SELECT * FROM {t} ORDER BY 1") for t in tables}
+        found["logs"] = db.rows(f"SELECT * FROM logs WHERE NOT ({FAILED_AUTH}) ORDER BY 1")
     return found
-
-
-def checksum(db, skip_failed_auth_logs=True):
-    """A hash of every row of every table. A failed authentication's own `logs` row
-    (log_type API, log_action Failed: the contract's section 3) is left out, since that
-    row is the one write a refused request is meant to leave."""
-    digest = hashlib.sha256()
-    for table, rows in table_rows(db).items():
-        digest.update(table.encode())
-        for row in rows:
-            if skip_failed_auth_logs and table == "logs" and row.get("log_type") == "API" \
-                    and row.get("log_action") == "Failed":
-                continue
-            digest.update(json.dumps(row, sort_keys=True, default=str).encode())
-    return digest.hexdigest()
 
 
 def changed_tables(before, after):

@@ -7,8 +7,9 @@ falcon client. Every answer must be
 - Content-Type application/json carrying the envelope (success "True"/"False"; a failure with
   its message, count 0 and data []),
 - and, when a request was refused (anything but success "True"), the database unchanged:
-  every row of every table of the layout is read before and after and compared (the one row a
-  refusal may add is the `logs` row of a failed authentication, contract section 3).
+  every table of the layout is read before and after and compared (all rows on SQLite,
+  CHECKSUM TABLE on MariaDB; the one row a refusal may add is the `logs` row of a failed
+  authentication, contract section 3).
 
 A per-field sweep (no randomness) sends each create/update field the values that break
 columns: integers past 64 bits, floats past double, lone surrogates, one character more than
@@ -131,7 +132,7 @@ def _write_report():
 def send(w, method, path, *, query="", body=None, headers=(), writes=None):
     """One request; returns the answer's envelope (or None) after checking the contract."""
     writes = method == "POST" if writes is None else writes
-    before = hc.table_rows(w.db) if writes else None
+    before = hc.snapshot(w.db) if writes else None
     w.errors.last = None
     result = w.client.simulate_request(method, path, query_string=query or None, body=body,
                                        headers=list(headers))
@@ -146,7 +147,7 @@ def send(w, method, path, *, query="", body=None, headers=(), writes=None):
     if any(not p.startswith("HTTP") for p in problems):
         TALLY["non-envelope"] += 1
     if writes and (answer is None or answer.get("success") != "True"):
-        changed = hc.changed_tables(_without_failed_auth(before), _without_failed_auth(hc.table_rows(w.db)))
+        changed = hc.changed_tables(before, hc.snapshot(w.db))
         if answer and str(answer.get("message", "")).startswith(NO_CHANGE):
             # An update that changed nothing in the module's own table answers "False" as
             # ITFlow does, yet keeps (and logs) what it changed elsewhere (an asset's interface).
@@ -164,12 +165,6 @@ def send(w, method, path, *, query="", body=None, headers=(), writes=None):
         if not SURVEY:
             raise AssertionError(f"{path}: {problems}\n{json.dumps(fault, indent=1)}")
     return answer
-
-
-def _without_failed_auth(rows):
-    rows = dict(rows)
-    rows["logs"] = [r for r in rows.get("logs", []) if (r["log_type"], r["log_action"]) != ("API", "Failed")]
-    return rows
 
 
 # --- strategies -----------------------------------------------------------------------
