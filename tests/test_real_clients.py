@@ -317,3 +317,113 @@ def test_refusals_never_raise_in_the_client(client, site):
     assert status == 200 and answer["success"] == "False"
     with pytest.raises(ClientError):  # a bad key stays 401, as on ITFlow
         send(site, "GET", "assets/read", "not-a-key")
+
+
+# ------------------------------------------------------------------ every module, every write
+
+# module: (create body as a script builds it, the field an update changes, the look-up param)
+ROUND_TRIP = {
+    "clients": ({"client_name": "Round Trip Ltd", "client_net_terms": "", "client_rate": ""}, "client_name", "client_name"),
+    "contacts": ({"client_id": "1", "contact_name": "Kim", "contact_email": "kim@example.com",
+                  "contact_location_id": "", "contact_primary": "0"}, "contact_title", "contact_id"),
+    "assets": ({"client_id": "1", "asset_name": "RT-PC", "asset_purchase_date": "2024/06/12",
+                "asset_install_date": "0000-00-00", "asset_vendor_id": "", "asset_ip": ""}, "asset_notes", "asset_id"),
+    "certificates": ({"client_id": "1", "certificate_name": "RT cert", "certificate_domain": "rt.example.com",
+                      "certificate_expire": "2026/01/31", "certificate_domain_id": ""}, "certificate_notes",
+                     "certificate_id"),
+    "credentials": ({"client_id": "1", "credential_name": "RT login", "credential_username": "admin",
+                     "credential_password": "pw", "credential_contact_id": "", "credential_asset_id": ""},
+                    "credential_note", "credential_id"),
+    "documents": ({"client_id": "1", "document_name": "RT doc", "document_content": "<p>x</p>",
+                   "document_folder_id": ""}, "document_description", "document_id"),
+    "domains": ({"client_id": "1", "domain_name": "rt.example.org", "domain_expire": "2027/05/01",
+                 "domain_registrar": ""}, "domain_notes", "domain_id"),
+    "locations": ({"client_id": "1", "location_name": "RT office", "location_primary": ""}, "location_notes",
+                  "location_id"),
+    "networks": ({"client_id": "1", "network_name": "RT LAN", "network": "10.20.0.0/24", "network_vlan": "",
+                  "network_location_id": ""}, "network_notes", "network_id"),
+    "software": ({"client_id": "1", "software_name": "RT Office", "software_expire": "2026/12/31",
+                  "software_seats": "", "software_vendor_id": ""}, "software_notes", "software_id"),
+    "tickets": ({"client_id": "1", "ticket_subject": "RT ticket", "ticket_contact_id": "", "ticket_asset_id": "",
+                 "ticket_vendor_id": ""}, "ticket_subject", "ticket_id"),
+    "vendors": ({"client_id": "1", "vendor_name": "RT Vendor"}, "vendor_notes", "vendor_id"),
+}
+
+
+@pytest.mark.parametrize("module", list(ROUND_TRIP))
+@pytest.mark.parametrize("client", list(CLIENTS))
+def test_every_module_create_read_update_delete(client, module, site):
+    """Each module's create, read, update (a change, then the same again), delete and the
+    read after it, through the client as a script would run them: nothing raises (every
+    answer 2xx), each answer says what happened, and the stored row follows."""
+    send = CLIENTS[client]
+    key = site.keys["all"]
+    body, field, lookup = ROUND_TRIP[module]
+    extra = {"api_key_decrypt_password": DECRYPT_PASSWORD} if module == "credentials" else {}
+    id_param = "client_id" if module == "clients" else lookup
+    table = module
+    _, created = send(site, "POST", f"{module}/create", key, body={**body, **extra})
+    assert created["success"] == "True" and created["count"] == "1", created
+    record_id = created["data"][0]["insert_id"]
+    query = {lookup: body[lookup] if lookup == "client_name" else record_id, **extra}
+    _, found = send(site, "GET", f"{module}/read", key, query=query)
+    assert found["success"] == "True" and found["count"] == 1, found
+    assert found["data"][0][id_param] == str(record_id)
+    change = {id_param: str(record_id), field: "Changed by script", **extra}
+    if "client_id" in body and module != "clients":
+        change["client_id"] = "1"
+    if module == "clients":
+        change["client_is_lead"] = "0"
+    _, updated = send(site, "POST", f"{module}/update", key, body=change)
+    assert updated == {"success": "True", "count": 1}, updated
+    stored = fetch(site.db, table, **{id_param: record_id})
+    assert stored and stored[0][field] == "Changed by script"
+    _, again = send(site, "POST", f"{module}/update", key, body=change)
+    assert again["success"] == "False" and again["message"], again  # nothing changed: 200 + "False"
+    _, deleted = send(site, "POST", f"{module}/delete", key,
+                      body={id_param: str(record_id), **({"client_id": "1"} if "client_id" in body else {}), **extra})
+    assert deleted == {"success": "True", "count": 1}, deleted
+    assert fetch(site.db, table, **{id_param: record_id}) == []
+    _, gone = send(site, "GET", f"{module}/read", key, query=query)
+    assert gone["success"] == "False", gone
+
+
+# Section 5 (*web* rows): the columns these creates write; every other column keeps its
+# declared default (NULL for most), as ITFlow's own web form handlers leave them.
+WEB_CREATE_COLUMNS = {
+    "domains": "domain_name domain_description domain_registrar domain_webhost domain_dnshost domain_mailhost "
+               "domain_expire domain_ip domain_name_servers domain_mail_servers domain_txt domain_raw_whois "
+               "domain_notes domain_client_id",
+    "networks": "network_name network_description network_vlan network network_subnet network_gateway "
+                "network_primary_dns network_secondary_dns network_dhcp_range network_notes network_location_id "
+                "network_client_id",
+    "software": "software_name software_version software_description software_type software_key "
+                "software_license_type software_seats software_purchase_reference software_purchase "
+                "software_expire software_notes software_vendor_id software_client_id",
+    "vendors": "vendor_name vendor_description vendor_contact_name vendor_phone_country_code vendor_phone "
+               "vendor_extension vendor_email vendor_website vendor_hours vendor_sla vendor_code "
+               "vendor_account_number vendor_notes vendor_client_id",
+}
+
+
+@pytest.mark.parametrize("module", list(WEB_CREATE_COLUMNS))
+def test_web_creates_leave_other_columns_to_their_defaults(module, site):
+    body, _, _ = ROUND_TRIP[module]
+    _, created = python_requests(site, "POST", f"{module}/create", site.keys["all"], body=body)
+    row = fetch(site.db, module, **{f"{module.rstrip('s') if module != 'software' else 'software'}_id":
+                                    created["data"][0]["insert_id"]})[0]
+    written = set(WEB_CREATE_COLUMNS[module].split())
+    wrong = {}
+    for column in schema.tables()[module]:
+        if column.name in written or column.auto_increment or column.name.endswith(("_created_at", "_updated_at")):
+            continue
+        if text(row[column.name]) != (None if column.default is None else _default_text(column)):
+            wrong[column.name] = (row[column.name], column.default)
+    assert not wrong, wrong
+
+
+def _default_text(column):
+    """A declared default as the database hands it back (decimals with their scale)."""
+    if column.scale is not None:
+        return f"{float(column.default):.{column.scale}f}"
+    return str(column.default)
