@@ -187,25 +187,31 @@ def flag(runs):
     return f" ⚠ {errors:,} errors" if errors else ""
 
 
+TARGET = 1.5  # issue 12: at least 1.5x ITFlow's requests per second, with a p99 no worse than ITFlow's
+
+
+def _median(runs, key):
+    return statistics.median(r[key] for r in runs)
+
+
 def summary_table(results, servers, itflow, ceilings):
-    """Medians over the rounds; req/s with its range; ratio = ours / ITFlow."""
-    rows = ["| workload | ITFlow req/s | ITFlow p50 / p99 ms | ours | ours req/s | ours p50 / p99 ms | ratio | DB ceiling req/s |",
-            "|---|---|---|---|---|---|---|---|"]
+    """Medians over the rounds; req/s with its range; ratio = ours / ITFlow; whether the target is met."""
+    rows = ["| workload | ITFlow req/s | ITFlow p50 / p99 ms | ours | ours req/s | ours p50 / p99 ms | ratio "
+            f"| ≥ {TARGET}× and p99 ≤ ITFlow's | DB ceiling req/s |", "|---|---|---|---|---|---|---|---|---|"]
     for name, per_server in results.items():
         ref = per_server.get(itflow) if itflow else None
         for label in (s for s in servers if s != itflow):
             runs = per_server[label]
-            rps = [r["rps"] for r in runs]
-            ours_lat = f"{statistics.median(r['p50'] for r in runs):.1f} / {statistics.median(r['p99'] for r in runs):.1f}"
+            ref_cells, ratio, verdict = "– | –", "–", "–"
             if ref:
-                ref_rps = [r["rps"] for r in ref]
-                ref_cells = (fmt_range(ref_rps) + flag(ref), f"{statistics.median(r['p50'] for r in ref):.1f} / "
-                                                 f"{statistics.median(r['p99'] for r in ref):.1f}")
-                ratio = f"{statistics.median(rps) / statistics.median(ref_rps):.2f}"
-            else:
-                ref_cells, ratio = ("–", "–"), "–"
-            rows.append(f"| {name} | {ref_cells[0]} | {ref_cells[1]} | {label[6:-1]} | {fmt_range(rps)}{flag(runs)} | "
-                        f"{ours_lat} | {ratio} | {ceilings.get(name, '–')} |")
+                ref_cells = (f"{fmt_range([r['rps'] for r in ref])}{flag(ref)} | "
+                             f"{_median(ref, 'p50'):.1f} / {_median(ref, 'p99'):.1f}")
+                times = _median(runs, "rps") / _median(ref, "rps")
+                ratio = f"{times:.2f}"
+                verdict = "yes" if times >= TARGET and _median(runs, "p99") <= _median(ref, "p99") else "no"
+            rows.append(f"| {name} | {ref_cells} | {label[6:-1]} | {fmt_range([r['rps'] for r in runs])}{flag(runs)} | "
+                        f"{_median(runs, 'p50'):.1f} / {_median(runs, 'p99'):.1f} | {ratio} | {verdict} | "
+                        f"{ceilings.get(name, '–')} |")
     return rows
 
 
