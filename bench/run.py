@@ -1,6 +1,6 @@
 """Benchmark: itflow-api against the real ITFlow, on one seeded MariaDB database and one machine.
 
-    python bench/run.py --itflow-tree /tmp/itflow-2.4.6        # the full comparison (about 8 minutes)
+    python bench/run.py --itflow-tree /tmp/itflow-2.4.6        # the full comparison (about 9 minutes)
     python bench/run.py --itflow-tree /tmp/itflow-2.4.6 --quick  # a smoke run (2 s per run, 1 round)
     python bench/run.py                                         # ours alone
 
@@ -8,8 +8,9 @@ The ITFlow tree is an export of the public repository itflow-org/itflow (2.4.6 i
 commit c509b7f69): `git archive <commit> | tar -x -C /tmp/itflow-2.4.6`. It is copied to a
 temporary directory, given a config.php for the bench database and served by a private Apache
 (apache2 + libapache2-mod-php, prefork) on its own port. Needs wrk, mysqlslap and MariaDB
-(--db-host/--db-port/--db-user; the password from BENCH_DB_PASSWORD). The database named by
---db-name is dropped and re-created.
+(--db-host/--db-port/--db-user name an account that may create databases and users, its
+password in BENCH_DB_PASSWORD). The database named by --db-name, and a user of that name that
+every server and mysqlslap log in as, are created for the run and dropped after it.
 """
 import argparse
 import os
