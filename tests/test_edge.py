@@ -244,3 +244,34 @@ def test_health_is_503_when_the_database_does_not_answer(app, monkeypatch):
     result = testing.TestClient(app).simulate_get("/api/v1/health")
     assert result.status_code == 503 and result.json["status"] == "unavailable"
     assert result.headers["Retry-After"] == "5"
+
+
+# --- waitress' own refusals ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("raw, status", [
+    (b"GET /api/v1/clients/read.php HTTP/1.1\r\nHost: x\r\nX-A: a\x00b\r\n\r\n", 400),
+    (b"GET /api/v1/clients/read.php HTTP/1.1\r\nHost: x\r\nContent-Type: a\x01b\r\n\r\n", 400),
+    (b"POST /api/v1/clients/create.php HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n" + b"x" * 100, 413),
+])
+def test_waitress_refusals_are_the_json_envelope(raw, status):
+    import threading
+
+    import waitress
+
+    from itflow_api.lib import waitress_errors
+    waitress_errors.install()
+    server = waitress.create_server(lambda env, start: [], host="127.0.0.1", port=0, max_request_body_size=10,
+                                    ident="")
+    threading.Thread(target=server.run, daemon=True).start()
+    try:
+        with socket.create_connection(("127.0.0.1", server.effective_port), timeout=5) as conn:
+            conn.sendall(raw)
+            answer = b""
+            while chunk := conn.recv(4096):
+                answer += chunk
+        head, _, body = answer.partition(b"\r\n\r\n")
+        assert head.split(b" ")[1] == str(status).encode()
+        assert b"Content-Type: application/json" in head and b"Server:" not in head
+        assert json.loads(body)["success"] == "False"
+    finally:
+        server.close()

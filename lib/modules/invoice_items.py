@@ -1,9 +1,10 @@
 """invoice_items: the lines of an invoice. Scoped through their invoice's client."""
 from decimal import ROUND_HALF_UP, Decimal
 
-from .. import envelope
+from .. import envelope, schema
 from ..crud import Operation, find_in_scope
 from ..envelope import Refused
+from ..fields import fit
 from ..module import Field, Lookup, Module
 
 INVOICE_JOIN = "invoice_items JOIN invoices ON invoice_id = item_invoice_id"
@@ -19,8 +20,9 @@ MODULE = Module(
     fields=[
         Field("invoice_id", "int", required=True, stored=False, description="the invoice to add to"),
         Field("name", required=True, stored=False, description="item name (first 200 characters)"),
-        Field("qty", "decimal", required=True, stored=False, description="quantity, more than 0"),
-        Field("price", "decimal", required=True, stored=False, description="unit price"),
+        Field("qty", "decimal", required=True, stored=False, limits="item_quantity",
+              description="quantity, more than 0"),
+        Field("price", "decimal", required=True, stored=False, limits="item_price", description="unit price"),
         Field("description", stored=False),
         Field("tax_id", "int", stored=False, description="a taxes row; its tax_percent applies"),
         Field("item_order", "int", stored=False),
@@ -65,6 +67,9 @@ class AddItem(Operation):
             percent = Decimal(tax["tax_percent"])
         subtotal = money(price * quantity)
         tax_amount = money(subtotal * percent / 100)
+        columns = schema.column_types()
+        for column, value in (("item_subtotal", subtotal), ("item_total", subtotal + tax_amount)):
+            fit("qty × price", columns[column], str(value))  # each fits, but their product may not
         item_id = call.db.insert("invoice_items", {
             "item_name": given["name"][:200], "item_description": given.get("description", ""),
             "item_quantity": str(quantity), "item_price": str(price), "item_subtotal": str(subtotal),
