@@ -50,6 +50,8 @@ REFERENCES = {
     "ticket_asset_id": ("tickets", "assets", ("tickets", "ticket_asset_id")),
     "ticket_location_id": ("tickets", "locations", ("tickets", "ticket_location_id")),
     "ticket_vendor_id": ("tickets", "vendors", ("tickets", "ticket_vendor_id")),
+    # Not in issue 10's list, the same fault: a location names its contact.
+    "location_contact_id": ("locations", "contacts", ("locations", "location_contact_id")),
 }
 # Values B's records carry in the columns reads look them up by (besides names and ids).
 B_LOOKUP_VALUES = {
@@ -204,6 +206,18 @@ def cross_references(w):
                                  {"b": w.b})
             found += [(table, column, r["v"]) for r in rows if r["v"] not in (None, "") and int(r["v"]) in b_ids[target]]
     return found
+
+
+def test_every_reference_field_is_declared_and_tested():
+    """The module definitions declare each reference with its table (lib/module.py), and this
+    file tries each: a new declaration without a test, or a reference left undeclared, fails."""
+    declared = {}
+    for module in RECORD_MODULES:
+        for field in hc.module_of(module).fields:
+            if getattr(field, "references", None):
+                declared[field.name] = (module, field.references)
+    expected = {ref: (module, target) for ref, (module, target, _) in REFERENCES.items()}
+    assert declared == expected
 
 
 # --- requests, each checked for leaks ---------------------------------------------------
