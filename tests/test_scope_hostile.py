@@ -7,7 +7,9 @@ carries a marker); client 0 holds a shared vendor. Three keys that may write to 
 - `allow_a`: a 2.4.7+ user key whose user is allowed client A only,
 - `deny_b`:  a 2.4.7+ user key whose user is denied client B,
 
-all with the decrypt password, so credentials are reached too. With each, for every module:
+all with the decrypt password, so credentials are reached too. The generated-request property
+runs ITFLOW_FUZZ_EXAMPLES examples per key (default 60; HYPOTHESIS_PROFILE=long draws fresh
+input each run); ITFLOW_SCOPE_REPORT=file.json writes the requests sent and what was left. With each, for every module:
 read by id, by every look-up and filter with B's values; update / delete / archive /
 unarchive / resolve of B's records by id; create and update with every reference field
 pointing at B's record; body fields that would move a row to B. Then:
@@ -17,6 +19,9 @@ pointing at B's record; body fields that would move a row to B. Then:
 - a reference to B's record is refused with HTTP 200, success "False", and none is stored;
   0 and "" still mean "none", and A's own records and client 0's shared vendor may be named.
 """
+import json
+import os
+from collections import Counter
 from datetime import date, timedelta
 
 import pytest
@@ -30,6 +35,7 @@ from itflow_api.lib.auth import KeyStore
 from itflow_api.lib.db import Database
 
 MARK = "zzbravozz"
+TALLY = Counter()
 
 # Issue 10 item 5: reference field -> (module it names, where it is stored: table, column).
 REFERENCES = {
@@ -120,7 +126,18 @@ def w(request, tmp_path_factory):
         try:
             yield world
         finally:
+            TALLY[f"{kind}: cross-client references stored at the end"] = len(cross_references(world))
+            TALLY[f"{kind}: B's tables changed at the end"] = len(hc.changed_tables(world.b_before, b_rows(world)))
             db.close()
+            _write_report()
+
+
+def _write_report():
+    """ITFLOW_SCOPE_REPORT=file.json: requests sent per key kind and what was left at the end."""
+    target = os.environ.get("ITFLOW_SCOPE_REPORT")
+    if target:
+        with open(target, "w") as out:
+            json.dump(dict(TALLY), out, indent=1)
 
 
 def _mark_b(w):
@@ -225,6 +242,7 @@ def test_every_reference_field_is_declared_and_tested():
 def ask(w, method, path, params):
     """Send as the key under test (body for POST, query for GET); no answer may carry B's marker."""
     params = {**params, "api_key": w.key, "api_key_decrypt_password": hc.DECRYPT}
+    TALLY[f"{w.kind}: requests"] += 1
     if method == "GET":
         status, body = w.api.get(path, **params)
     else:
@@ -405,7 +423,7 @@ from hypothesis import strategies as st  # noqa: E402
 INJECTIONS = ["%", "_", "%%", "*", "' OR '1'='1", "' OR 1=1 -- ", "1 OR 1=1", ") OR (1=1", "\\", "\x00",
               f"{MARK}%", "%" + MARK + "%", "0 UNION SELECT * FROM clients", " ", "", "0", "-1", "1e3"]
 SCOPE_EXAMPLES = hc.examples(60)
-LONG = __import__("os").environ.get("HYPOTHESIS_PROFILE") == "long"
+LONG = os.environ.get("HYPOTHESIS_PROFILE") == "long"
 ENDPOINTS = [e for e in hc.endpoint_table()]
 
 
