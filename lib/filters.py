@@ -44,7 +44,7 @@ _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
 _LIKE_ESCAPE = "!"
 
 
-def _encrypted_columns():
+def encrypted_columns():
     # Stored as ciphertext: comparing or ordering them would mean nothing.
     from .modules.credentials import SECRET_FIELDS
     return set(SECRET_FIELDS)
@@ -219,7 +219,7 @@ class _Compiler:
 
 def filterable_columns(module):
     """{name: Column} of the module's own table that filter and sort may name."""
-    hidden = _encrypted_columns()
+    hidden = encrypted_columns()
     return {c.name: c for c in schema.columns(module.table) if c.name not in hidden}
 
 

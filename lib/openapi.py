@@ -55,7 +55,8 @@ EXAMPLES = {
     "wrong_method_get": envelope.failure(envelope.ONLY_METHOD.format(method="GET")),
     "wrong_method_post": envelope.failure(envelope.ONLY_METHOD.format(method="POST")),
     "too_large": envelope.failure("Request body is larger than the 1048576 bytes this server accepts."),
-    "rate_limited": envelope.failure("Too many requests: try again in a few seconds."),
+    "rate_limited": envelope.failure("Too many failed authentications from this address or with this key; "
+                                     "try again in 42 seconds."),
     "unavailable": envelope.failure("The database is not reachable or refused the request; try again shortly, "
                                     "or ask the administrator to check the server log."),
 }
@@ -130,6 +131,8 @@ def _shared_responses(max_body_bytes):
     }
     responses["PayloadTooLarge"]["content"]["application/json"]["examples"]["too_large"]["value"] = too_large
     responses["MethodNotAllowed"]["headers"] = {"Allow": {"schema": {"type": "string"}}}
+    responses["TooManyRequests"]["headers"] = {"Retry-After": {"schema": {"type": "string"},
+                                                               "description": "seconds to wait"}}
     return responses
 
 
@@ -198,7 +201,7 @@ def _needs_decrypt(module):
     return module is not None and module.table == "credentials"
 
 
-def _read_parameters(module, endpoint, max_limit):
+def _read_parameters(module, max_limit):
     params = []
     for lookup in module.lookups:
         note = "; ".join(p for p in ("look-up", lookup.description,
@@ -231,7 +234,7 @@ def _read_parameters(module, endpoint, max_limit):
 def _row_schema(module):
     properties = {name: _ROW_VALUE for name in filters.output_columns(module)}
     if _needs_decrypt(module):  # ITFlow answers false for a field it cannot decrypt
-        for name in filters._encrypted_columns():
+        for name in filters.encrypted_columns():
             properties[name] = {"type": ["string", "boolean", "null"]}
     return {"type": "object", "properties": properties, "additionalProperties": _ROW_VALUE}
 
@@ -287,7 +290,7 @@ def _operation(path, endpoint, max_limit):
     parameters = []
     if method == "get":
         if isinstance(endpoint, Read):
-            parameters = _read_parameters(module, endpoint, max_limit)
+            parameters = _read_parameters(module, max_limit)
             success = f"#/components/schemas/Read_{module.name}"
         else:
             parameters = [_string_param(n, _note_on(n, notes)) for n in _named_in(notes) if n not in ("limit", "offset")]

@@ -16,6 +16,8 @@ import waitress
 from conftest import BACKEND, SECRET, fresh_config, make_key
 from helpers import insert
 
+if BACKEND != "sqlite":
+    pytest.skip("schemathesis runs against the SQLite backend", allow_module_level=True)
 schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, Phase, settings  # noqa: E402  (after the skip)
 from schemathesis import checks  # noqa: E402
@@ -25,8 +27,6 @@ from itflow_api.lib.app import create_app  # noqa: E402
 from itflow_api.lib.auth import KeyStore  # noqa: E402
 from itflow_api.lib.config import Config  # noqa: E402
 from itflow_api.lib.db import Database  # noqa: E402
-
-pytestmark = pytest.mark.skipif(BACKEND != "sqlite", reason="schemathesis runs against the SQLite backend")
 
 MAX_EXAMPLES = 4
 SENT = []  # (method, path, status) of every generated request
