@@ -23,6 +23,7 @@ value is a bound parameter; the result is ANDed to the key's scope condition, ne
 Bad input is refused with HTTP 200 "False" naming the parameter and the culprit (contract section 4).
 """
 import re
+from functools import lru_cache
 
 from . import schema
 from .envelope import Refused
@@ -217,6 +218,7 @@ class _Compiler:
 
 # --- the parameters of one read ------------------------------------------------------------
 
+@lru_cache(maxsize=None)  # per module definition (compared by identity), built on first use
 def filterable_columns(module):
     """{name: Column} of the module's own table that filter and sort may name."""
     hidden = encrypted_columns()
@@ -228,6 +230,7 @@ def _tables_in(source):
     return [source.split()[0]] + re.findall(r"\bJOIN\s+(\w+)", source)
 
 
+@lru_cache(maxsize=None)
 def output_columns(module):
     """Every column a read of the module may return, in order: what `fields` may name."""
     sources = [module.table, module.list_from or module.table] + [lk.source for lk in module.lookups if lk.source]
@@ -240,7 +243,7 @@ def output_columns(module):
             found += [c.name for c in schema.columns(item[:-2])]
         else:
             found.append(re.split(r"\s+AS\s+", item, flags=re.IGNORECASE)[-1].strip())
-    return list(dict.fromkeys(found))
+    return tuple(dict.fromkeys(found))
 
 
 class ReadQuery:
