@@ -42,20 +42,53 @@ class KeyManagementError(Exception):
 
 
 def load_secret(security):
-    """The HMAC secret: from the config, else from secret_file (created on first use)."""
+    """The HMAC secret: from the config, else from secret_file (created on first use, mode
+    0600; the path is already absolute, resolved against the config file's directory)."""
     if security.key_hash_secret:
         return security.key_hash_secret.encode("utf-8")
     path = security.secret_file
-    if os.path.exists(path):
-        with open(path, encoding="ascii") as handle:
-            value = handle.read().strip()
-        if value:
-            return value.encode("ascii")
-    value = secrets.token_hex(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(value + "\n")
+    try:
+        if os.path.exists(path):
+            with open(path, encoding="ascii") as handle:
+                value = handle.read().strip()
+            if value:
+                return value.encode("ascii")
+        value = secrets.token_hex(32)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(value + "\n")
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or exc
+        raise KeyManagementError(f"cannot use [security] secret_file {path}: {reason}") from None
     return value.encode("ascii")
+
+
+FINGERPRINT = "key_hash_secret_fingerprint"  # its row in itflow_api_meta
+
+
+def secret_fingerprint(secret):
+    """An HMAC of a fixed text under the secret: tells secrets apart, reveals nothing of it."""
+    return "hmac-sha256:" + hmac.new(secret, b"itflow-api key hash secret fingerprint", hashlib.sha256).hexdigest()
+
+
+def check_secret(db, secret):
+    """Refuse a secret other than the one the database's hashed keys were made with (they
+    would all answer 401 for no visible reason); record it where nothing is recorded yet,
+    or when no hashed key is left to protect."""
+    from . import meta
+    mine, stored = secret_fingerprint(secret), meta.get(db, FINGERPRINT)
+    if stored == mine:
+        return
+    with db.transaction():
+        hashed = int(db.scalar("SELECT COUNT(*) AS n FROM api_keys WHERE api_key_secret LIKE :prefix",
+                               {"prefix": HASH_PREFIX + "%"}) or 0)
+    if stored is not None and hashed:
+        raise KeyManagementError(
+            f"the key hash secret is not the one the {hashed} key(s) created by itflow-api in this database "
+            "were hashed with, so every one of them would be refused: configure the original "
+            "[security] key_hash_secret or secret_file (the same on every server), or revoke those keys "
+            "(`itflow-api keys list`, `keys revoke ID`) to start over with this secret")
+    meta.put(db, FINGERPRINT, mine)
 
 
 def detect_layout(db):

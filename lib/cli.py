@@ -1,28 +1,43 @@
-"""The `itflow-api` command: init-db, keys, serve, version.
+"""The `itflow-api` command: init-db, keys, serve, endpoints, openapi, version.
 
 This is the entry point, so it is the one place that reads environment variables
 (ITFLOW_API_CONFIG, ITFLOW_API_<SECTION>_<KEY>, and the password variables below).
 Secrets are never taken as command-line arguments, where `ps` would show them.
+
+Every refusal is one line on stderr and a non-zero exit (2: the command or a setting is
+wrong; 1: the start failed, e.g. the port is taken or the database cannot be reached); a
+start that fails leaves nothing behind.
 """
 import argparse
+import contextlib
 import getpass
 import logging
 import os
+import sqlite3
 import sys
 from datetime import date, timedelta
 
+import sqlalchemy
+
 from .. import __version__
 from . import config as config_module
-from .auth import LAYOUT_USER, HASH_PREFIX, KeyManagementError, KeyStore, load_secret
+from . import meta, schema, server
+from .auth import (HASH_PREFIX, LAYOUT_USER, KeyManagementError, KeyStore, check_secret,
+                   load_secret)
 from .db import Database, DatabaseError
 
 DECRYPT_ENV = "ITFLOW_API_DECRYPT_PASSWORD"
 UNLOCK_ENV = "ITFLOW_API_UNLOCK_PASSWORD"
+EXAMPLE_KEY_NAME = "example key (itflow-api serve)"
 
 
-def _fail(message):
+class StartFailed(Exception):
+    """The command could not do its work for a reason outside the command line: exit 1."""
+
+
+def _fail(message, code=2):
     print(f"itflow-api: {message}", file=sys.stderr)
-    return 2
+    return code
 
 
 def _load_config(args):
@@ -30,28 +45,55 @@ def _load_config(args):
     return config_module.load(path, environ=os.environ)
 
 
-def _open(cfg, create_sqlite_schema=False):
-    db = Database.from_config(cfg.database)
-    tables = db.table_names()
-    if "api_keys" not in tables:
-        if cfg.database.backend == "sqlite" and create_sqlite_schema:
-            db.create_schema()
-        else:
-            raise config_module.ConfigError(
-                f"the database ({_describe(cfg)}) has no ITFlow tables: run `itflow-api init-db` first")
-    return db
-
-
 def _describe(cfg):
     d = cfg.database
     if d.backend == "sqlite":
         return f"SQLite file {os.path.abspath(d.path)}"
-    from .db import mysql_driver
+    from .db import MySQLdb, mysql_driver
     try:
         driver = mysql_driver(d.driver)
-    except Exception:
+    except DatabaseError:
         driver = d.driver
-    return f"MySQL {d.user}@{d.host}:{d.port}/{d.name} via {driver}"
+    hint = " (pip install 'itflow-api[fast]' adds the faster mysqlclient)" if MySQLdb is None else ""
+    return f"MySQL {d.user}@{d.host}:{d.port}/{d.name} via {driver}{hint}"
+
+
+def _connect(cfg):
+    """The database and its table names; a database that cannot be reached is a StartFailed."""
+    try:
+        db = Database.from_config(cfg.database)
+        return db, db.table_names()
+    except (DatabaseError, sqlalchemy.exc.DBAPIError, sqlite3.Error) as exc:
+        reason = getattr(exc, "orig", None) or exc
+        raise StartFailed(f"cannot reach the database ({_describe(cfg)}): {reason}") from None
+
+
+def _open(cfg, create_sqlite_schema=False):
+    db, tables = _connect(cfg)
+    if "api_keys" not in tables:
+        if cfg.database.backend == "sqlite" and create_sqlite_schema:
+            db.create_schema()
+            meta.put(db, meta.SCHEMA_OWNER, "itflow-api")
+        else:
+            raise StartFailed(f"the database ({_describe(cfg)}) has no ITFlow tables: run `itflow-api init-db` first")
+    return db
+
+
+@contextlib.contextmanager
+def _nothing_left_on_failure(cfg):
+    """Files this command creates (the SQLite database, the secret file) are removed again
+    when it fails before it is up."""
+    candidates = [cfg.security.secret_file] if not cfg.security.key_hash_secret else []
+    if cfg.database.backend == "sqlite":
+        candidates += [cfg.database.path + suffix for suffix in ("", "-journal", "-wal", "-shm")]
+    absent = [path for path in candidates if not os.path.exists(path)]
+    try:
+        yield
+    except BaseException:
+        for path in absent:
+            with contextlib.suppress(OSError):
+                os.remove(path)
+        raise
 
 
 def _secret_from(env_name, prompt):
@@ -60,145 +102,186 @@ def _secret_from(env_name, prompt):
         return value
     if not sys.stdin.isatty():
         raise KeyManagementError(f"no terminal to ask for the {prompt}: set {env_name}")
-    first = getpass.getpass(f"{prompt}: ")
-    return first
+    return getpass.getpass(f"{prompt}: ")
 
+
+# --- init-db ------------------------------------------------------------------------------
 
 def cmd_init_db(args, cfg):
-    db = Database.from_config(cfg.database)
+    db, tables = _connect(cfg)
+    itflow_tables = set(schema.tables())
+    ours = meta.get(db, meta.SCHEMA_OWNER) == "itflow-api"
+    if tables & itflow_tables and not ours and not args.add_missing:
+        # ITFlow's own database: its tables and rows are ITFlow's to change, never ours.
+        missing_tables = sorted(itflow_tables - tables)
+        missing_rows = [f"{table} {row[key]}" for table, key, row in schema.seed_rows()
+                        if table in tables and not _has_row(db, table, key, row[key])]
+        meta.ensure(db)
+        print(f"{_describe(cfg)} is an existing ITFlow database: its tables and rows are left as they are.")
+        print(f"Added only this server's own table {meta.TABLE}.")
+        if missing_tables or missing_rows:
+            print("Compared with the schema this server knows, it lacks "
+                  + "; ".join(filter(None, [
+                      f"tables {', '.join(missing_tables)}" if missing_tables else "",
+                      f"seed rows {', '.join(missing_rows)}" if missing_rows else ""]))
+                  + ". `itflow-api init-db --add-missing` would add them (ITFlow's own update normally does).")
+        return 0
     db.create_schema("user" if args.user_keys else "client")
+    meta.ensure(db)
+    if ours or not tables & itflow_tables:
+        meta.put(db, meta.SCHEMA_OWNER, "itflow-api")
     print(f"Schema ready in {_describe(cfg)} ({len(db.table_names())} tables).")
     return 0
 
+
+def _has_row(db, table, key, value):
+    with db.transaction():
+        return db.count(table, {key: value}) > 0
+
+
+# --- keys -------------------------------------------------------------------------------
 
 def _default_expiry():
     return (date.today() + timedelta(days=365)).isoformat()
 
 
+def _check_owner(db, layout, args):
+    """The client or user a new key is for must exist, in the layout the database has."""
+    if layout == LAYOUT_USER:
+        if args.client_id:
+            raise KeyManagementError("this database ties keys to users (ITFlow 2.4.7+ layout): "
+                                     "pass --user-id, not --client-id (a user's client list limits the key)")
+        if not args.user_id:
+            raise KeyManagementError("this database ties keys to users (ITFlow 2.4.7+ layout): pass --user-id")
+        table, column, owner = "users", "user_id", args.user_id
+    else:
+        if args.user_id:
+            raise KeyManagementError("this database scopes keys to clients (ITFlow 2.4.6 layout), so a key "
+                                     "cannot act as a user: pass --client-id, or none for all clients")
+        if not args.client_id:
+            return 0
+        table, column, owner = "clients", "client_id", args.client_id
+    with db.transaction():
+        if not db.count(table, {column: owner}):
+            raise KeyManagementError(f"there is no {table[:-1]} with id {owner}")
+    return owner
+
+
 def cmd_keys(args, cfg):
-    db = _open(cfg, create_sqlite_schema=True)
-    keys = KeyStore(db, load_secret(cfg.security))
+    expire = None
     if args.keys_command == "create":
         try:
-            expire = date.fromisoformat(args.expire).isoformat()
+            expire = date.fromisoformat(args.expire)
         except ValueError:
             return _fail(f"--expire must be a date YYYY-MM-DD, got {args.expire!r}")
-        owner = args.user_id if keys.layout == LAYOUT_USER else args.client_id
-        if keys.layout == LAYOUT_USER and not owner:
-            return _fail("this database ties keys to users (ITFlow 2.4.7+): pass --user-id")
-        decrypt_password = unlock_password = None
-        if args.with_decrypt_password:
-            decrypt_password = _secret_from(DECRYPT_ENV, "Decrypt password for the new key")
-            if not decrypt_password:
-                return _fail("the decrypt password cannot be empty")
-            if args.unlock_key:
-                unlock_password = _secret_from(UNLOCK_ENV, "Decrypt password of the unlock key")
-        presented, key_id = keys.create(args.name, expire, owner or 0, decrypt_password,
-                                        args.unlock_key, unlock_password)
-        scope = f"user {owner}" if keys.layout == LAYOUT_USER else (f"client {owner}" if owner else "all clients")
-        print(f"Created key {key_id} '{args.name}' for {scope}, valid until {expire} (exclusive).")
-        print("The key is shown once; store it now:")
-        print(presented)
-        return 0
+        if expire <= date.today():
+            return _fail(f"--expire {expire.isoformat()} is not in the future: the key would never work")
+    if args.keys_command not in ("create", "list", "revoke"):
+        return _fail("choose one of: keys create, keys list, keys revoke")
+    with _nothing_left_on_failure(cfg):
+        db = _open(cfg, create_sqlite_schema=True)
+        secret = load_secret(cfg.security)
+        keys = KeyStore(db, secret)
+        if args.keys_command == "create":
+            check_secret(db, secret)
+            return _create_key(args, keys, _check_owner(db, keys.layout, args), expire)
     if args.keys_command == "list":
-        rows = keys.list()
-        owner_col = "api_key_user_id" if keys.layout == LAYOUT_USER else "api_key_client_id"
-        print(f"{'id':>4}  {'name':<24} {'owner':<10} {'expires':<10}  {'storage':<9} decrypt  status")
-        today = date.today().isoformat()
-        for r in rows:
-            storage = "hashed" if r["api_key_secret"].startswith(HASH_PREFIX) else "clear"
-            status = "active" if r["api_key_expire"] > today else "expired"
-            owner = r[owner_col]
-            owner = ("user " + owner) if keys.layout == LAYOUT_USER else ("all" if owner == "0" else "client " + owner)
-            print(f"{r['api_key_id']:>4}  {r['api_key_name'][:24]:<24} {owner:<10} {r['api_key_expire']:<10}  "
-                  f"{storage:<9} {'yes' if r['api_key_decrypt_hash'] else 'no':<8} {status}")
-        if not rows:
-            print("(no keys: create one with `itflow-api keys create --name NAME`)")
+        return _list_keys(keys)
+    if keys.revoke(args.key_id):
+        print(f"Revoked key {args.key_id}.")
         return 0
-    if args.keys_command == "revoke":
-        if keys.revoke(args.key_id):
-            print(f"Revoked key {args.key_id}.")
-            return 0
-        return _fail(f"no key with id {args.key_id} (see `itflow-api keys list`)")
-    return _fail("choose one of: keys create, keys list, keys revoke")
+    return _fail(f"no key with id {args.key_id} (see `itflow-api keys list`)")
 
+
+def _create_key(args, keys, owner, expire):
+    decrypt_password = unlock_password = None
+    if args.with_decrypt_password:
+        decrypt_password = _secret_from(DECRYPT_ENV, "Decrypt password for the new key")
+        if not decrypt_password:
+            raise KeyManagementError("the decrypt password cannot be empty")
+        if args.unlock_key:
+            unlock_password = _secret_from(UNLOCK_ENV, "Decrypt password of the unlock key")
+    presented, key_id = keys.create(args.name, expire.isoformat(), owner, decrypt_password,
+                                    args.unlock_key, unlock_password)
+    scope = f"user {owner}" if keys.layout == LAYOUT_USER else (f"client {owner}" if owner else "all clients")
+    print(f"Created key {key_id} '{args.name}' for {scope}, valid until {expire} (exclusive).")
+    print("The key is shown once; store it now:")
+    print(presented)
+    return 0
+
+
+def _list_keys(keys):
+    rows = keys.list()
+    owner_col = "api_key_user_id" if keys.layout == LAYOUT_USER else "api_key_client_id"
+    print(f"{'id':>4}  {'name':<24} {'owner':<10} {'expires':<10}  {'storage':<9} decrypt  status")
+    today = date.today().isoformat()
+    for r in rows:
+        storage = "hashed" if r["api_key_secret"].startswith(HASH_PREFIX) else "clear"
+        status = "active" if r["api_key_expire"] > today else "expired"
+        owner = r[owner_col]
+        owner = ("user " + owner) if keys.layout == LAYOUT_USER else ("all" if owner == "0" else "client " + owner)
+        print(f"{r['api_key_id']:>4}  {r['api_key_name'][:24]:<24} {owner:<10} {r['api_key_expire']:<10}  "
+              f"{storage:<9} {'yes' if r['api_key_decrypt_hash'] else 'no':<8} {status}")
+    if not rows:
+        print("(no keys: create one with `itflow-api keys create --name NAME`)")
+    return 0
+
+
+# --- serve ------------------------------------------------------------------------------
 
 def cmd_serve(args, cfg):
     from .app import create_app
 
-    for name in ("host", "port", "threads", "workers"):
-        if getattr(args, name):
+    for name in ("host", "port", "threads", "workers", "http_server"):
+        if getattr(args, name, None) is not None:
             setattr(cfg.server, name, getattr(args, name))
-    db = _open(cfg, create_sqlite_schema=True)
-    app = create_app(cfg, db)
-    print(f"itflow-api {__version__}: {len(app.routes)} endpoints on {_describe(cfg)}", flush=True)
-    if cfg.source == "defaults" and cfg.database.backend == "sqlite":
-        _print_example(cfg, app.service.keys)
+    config_module.check(cfg)
+    s = cfg.server
+    if s.http_server == "granian" and not server.granian_available():
+        return _fail("granian is not installed: pip install 'itflow-api[granian]', or use --server waitress")
+    server.catch_stop_signals()
+    listener = server.bind(s.host, s.port)  # first: a port in use must not leave a database or key
     try:
-        if cfg.server.workers > 1 and hasattr(os, "fork"):
-            db.close()  # each worker opens its own pool after the fork
-            return _serve_workers(cfg, lambda: create_app(cfg, Database.from_config(cfg.database)))
-        _waitress(app, cfg, host=cfg.server.host, port=cfg.server.port)
-    except OSError as exc:
-        return _fail(f"cannot listen on {cfg.server.host}:{cfg.server.port} ({exc.strerror}): "
-                     "choose another with --port")
-    return 0
+        with _nothing_left_on_failure(cfg):
+            db = _open(cfg, create_sqlite_schema=True)
+            meta.ensure(db)
+            secret = load_secret(cfg.security)
+            check_secret(db, secret)
+            app = create_app(cfg, db, KeyStore(db, secret, cache_seconds=cfg.security.key_cache_seconds))
+    except BaseException:
+        listener.close()
+        raise
+    workers = s.workers if hasattr(os, "fork") or s.http_server == "granian" else 1
+    print(f"itflow-api {__version__}: {len(app.routes)} endpoints on {_describe(cfg)}; "
+          f"{s.http_server}, {workers} worker(s) x {s.threads} threads", flush=True)
+    _print_key_hint(cfg, app.service.keys)
+
+    def build():
+        fresh = Database.from_config(cfg.database)
+        return create_app(cfg, fresh, KeyStore(fresh, secret, cache_seconds=cfg.security.key_cache_seconds)), fresh.close
+
+    return server.serve(cfg, listener, app=app, cleanup=db.close, build=build)
 
 
-def _print_example(cfg, keys):
-    if keys.layout == LAYOUT_USER:
-        return
-    presented, _ = keys.create("example key (itflow-api serve)", (date.today() + timedelta(days=30)).isoformat())
-    host = "127.0.0.1" if cfg.server.host in ("0.0.0.0", "::") else cfg.server.host
-    print("A fresh all-clients key for trying it out (valid 30 days; `itflow-api keys revoke` removes it):")
-    print(f'  curl "http://{host}:{cfg.server.port}/api/v1/clients/read.php?api_key={presented}"', flush=True)
+def _print_key_hint(cfg, keys):
+    """A zero-configuration start on a database with no key prints a ready request with a
+    fresh key; every other start only says how to make or list keys."""
+    with keys.db.transaction():
+        count = keys.db.count("api_keys", {})
+    zero_config = cfg.source == "defaults" and cfg.database.backend == "sqlite" and keys.layout != LAYOUT_USER
+    if zero_config and not count:
+        presented, _ = keys.create(EXAMPLE_KEY_NAME, (date.today() + timedelta(days=30)).isoformat())
+        host = server._url_host(cfg.server.host)
+        print("A fresh all-clients key for trying it out (valid 30 days; `itflow-api keys revoke` removes it):")
+        print(f'  curl "http://{host}:{cfg.server.port}/api/v1/clients/read.php?api_key={presented}"', flush=True)
+    elif count:
+        print(f"{count} API key(s) in the database: `itflow-api keys list` shows them, "
+              "`itflow-api keys create --name NAME` makes another.", flush=True)
+    else:
+        print("No API keys yet: make one with `itflow-api keys create --name NAME`.", flush=True)
 
 
-def _waitress(app, cfg, **where):
-    import waitress
-    waitress.serve(app, threads=cfg.server.threads, ident="itflow-api",
-                   max_request_body_size=cfg.server.max_body_bytes + 1, clear_untrusted_proxy_headers=False,
-                   **where)
-
-
-def _serve_workers(cfg, build_app):
-    """Pre-forked workers: the parent binds the port, every child accepts on it with its own
-    waitress threads, app and database pool (never shared across the fork)."""
-    import signal
-    import socket
-
-    listener = socket.create_server((cfg.server.host, cfg.server.port), backlog=1024)
-    children = []
-    for _ in range(cfg.server.workers):
-        pid = os.fork()
-        if pid == 0:
-            code = 0
-            try:
-                _waitress(build_app(), cfg, sockets=[listener])
-            except KeyboardInterrupt:
-                pass
-            except Exception:
-                logging.getLogger("itflow_api").exception("worker failed")
-                code = 1
-            os._exit(code)
-        children.append(pid)
-    print(f"{cfg.server.workers} workers on http://{cfg.server.host}:{cfg.server.port}", flush=True)
-
-    def stop(signum, frame):
-        for pid in children:
-            try:
-                os.kill(pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    for pid in children:
-        try:
-            os.waitpid(pid, 0)
-        except ChildProcessError:
-            pass
-    return 0
-
+# --- the rest ---------------------------------------------------------------------------
 
 def cmd_endpoints(args, cfg):
     from . import docs, routing
@@ -213,17 +296,24 @@ def cmd_openapi(args, cfg):
     return 0
 
 
+def cmd_example_config(args, cfg):
+    path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "config.example.ini")
+    with open(path, encoding="utf-8") as handle:
+        sys.stdout.write(handle.read())
+    return 0
+
+
 def cmd_version(args, cfg):
+    """The version and the database; exit 1 when the database cannot be reached."""
     print(f"itflow-api {__version__}")
     if cfg.database.backend == "sqlite" and not os.path.exists(cfg.database.path):
         print(f"database: {_describe(cfg)} does not exist yet (`itflow-api serve` or `init-db` creates it)")
         return 0
     try:
-        db = Database.from_config(cfg.database)
-        tables = db.table_names()
-    except Exception as exc:  # the version must print even when the database is down
-        print(f"database: {_describe(cfg)}: not reachable ({type(exc).__name__})")
-        return 0
+        db, tables = _connect(cfg)
+    except StartFailed as exc:
+        print(f"database: {_describe(cfg)}: not reachable", flush=True)
+        return _fail(str(exc), 1)
     if "api_keys" in tables:
         layout = KeyStore(db, b"", None).layout
         model = "keys act as users (ITFlow 2.4.7+)" if layout == LAYOUT_USER else "keys scoped to a client (ITFlow 2.4.6)"
@@ -234,23 +324,37 @@ def cmd_version(args, cfg):
 
 
 def build_parser():
+    # Global options are accepted before the command and after it: each subparser has them
+    # too, with SUPPRESS defaults so that an absent one does not undo one given earlier.
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", default=argparse.SUPPRESS,
+                        help="ini file (default: ITFLOW_API_CONFIG, else built-in SQLite settings)")
     parser = argparse.ArgumentParser(
-        prog="itflow-api",
+        prog="itflow-api", parents=[common],
         description="ITFlow-compatible v1 API server. With no configuration it serves an "
                     "embedded SQLite database in the current directory.",
-        epilog="Configuration: --config FILE or ITFLOW_API_CONFIG (see config.example.ini); any "
-               "setting can be overridden as ITFLOW_API_<SECTION>_<KEY>, e.g. ITFLOW_API_DATABASE_BACKEND=mysql.",
+        epilog="Configuration: --config FILE or ITFLOW_API_CONFIG (`itflow-api example-config` prints a "
+               "documented one); any setting can be overridden as ITFLOW_API_<SECTION>_<KEY>, e.g. "
+               "ITFLOW_API_DATABASE_BACKEND=mysql.",
     )
-    parser.add_argument("--config", help="ini file (default: built-in SQLite settings)")
+    parser.add_argument("--version", action="version", version=f"itflow-api {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
-    init = sub.add_parser("init-db", help="create the ITFlow tables and seed rows (safe to repeat)")
+    def command(name, **kwargs):
+        return sub.add_parser(name, parents=[common], **kwargs)
+
+    init = command("init-db", help="create the ITFlow tables and seed rows on a new database (safe to repeat)",
+                   description="Create the ITFlow schema on an empty database. On an existing ITFlow "
+                               "database nothing of ITFlow's is changed: it says what differs and adds "
+                               f"only this server's own table {meta.TABLE}.")
     init.add_argument("--user-keys", action="store_true",
                       help="make api_keys tie keys to users (ITFlow 2.4.7+) instead of clients (2.4.6)")
+    init.add_argument("--add-missing", action="store_true",
+                      help="on an existing ITFlow database, add the tables and seed rows it lacks anyway")
 
-    keys = sub.add_parser("keys", help="create, list or revoke API keys")
+    keys = command("keys", help="create, list or revoke API keys")
     keys_sub = keys.add_subparsers(dest="keys_command", metavar="ACTION")
-    create = keys_sub.add_parser("create", help="create a key and print it once",
+    create = keys_sub.add_parser("create", parents=[common], help="create a key and print it once",
                                  description=f"Create an API key. With --with-decrypt-password the key "
                                              f"can read and write credentials; the password is read from "
                                              f"{DECRYPT_ENV} or asked for. A database that already has a "
@@ -258,51 +362,61 @@ def build_parser():
                                              f"or asked for).")
     create.add_argument("--name", required=True, help="a name that shows in logs")
     create.add_argument("--expire", default=_default_expiry(),
-                        help="expiry date YYYY-MM-DD; the key stops at 00:00 that day (default: in one year)")
-    create.add_argument("--client-id", type=int, default=0, help="limit the key to one client (default: all clients)")
-    create.add_argument("--user-id", type=int, default=0, help="the user the key acts as (ITFlow 2.4.7+ databases)")
+                        help="expiry date YYYY-MM-DD, in the future; the key stops at 00:00 that day "
+                             "(default: in one year)")
+    create.add_argument("--client-id", type=int, default=0,
+                        help="limit the key to one client (ITFlow 2.4.6 layout; default: all clients)")
+    create.add_argument("--user-id", type=int, default=0, help="the user the key acts as (ITFlow 2.4.7+ layout)")
     create.add_argument("--with-decrypt-password", action="store_true", help="let the key decrypt credentials")
     create.add_argument("--unlock-key", help="an existing key that can decrypt, to unlock the master key")
-    keys_sub.add_parser("list", help="list keys (never shows them)")
-    revoke = keys_sub.add_parser("revoke", help="delete a key")
+    keys_sub.add_parser("list", parents=[common], help="list keys (never shows them)")
+    revoke = keys_sub.add_parser("revoke", parents=[common], help="delete a key")
     revoke.add_argument("key_id", type=int)
 
-    serve = sub.add_parser("serve", help="run the API server (waitress)")
+    serve = command("serve", help="run the API server")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 8080)")
     serve.add_argument("--threads", type=int, help="threads per process (default 8)")
-    serve.add_argument("--workers", type=int, help="processes sharing the port (default 1; Linux/macOS)")
+    serve.add_argument("--workers", type=int,
+                       help="processes sharing the port (default: one per core on Linux/macOS, 1 elsewhere)")
+    serve.add_argument("--server", dest="http_server", choices=("waitress", "granian"),
+                       help="HTTP server: waitress (default, portable) or granian (pip install 'itflow-api[granian]')")
 
-    sub.add_parser("endpoints", help="print the table of endpoints, look-ups and required fields (Markdown)")
-    sub.add_parser("version", help="show the version and the database it would use")
-    sub.add_parser("openapi", help="print the OpenAPI 3.1 document (also served at /api/v1/openapi.json)")
+    command("endpoints", help="print the table of endpoints, look-ups and required fields (Markdown)")
+    command("openapi", help="print the OpenAPI 3.1 document (also served at /api/v1/openapi.json)")
+    command("example-config", help="print the documented example configuration (config.example.ini)")
+    command("version", help="show the version and the database it would use (exit 1 if unreachable)")
     return parser
 
 
 COMMANDS = {"init-db": cmd_init_db, "keys": cmd_keys, "serve": cmd_serve, "endpoints": cmd_endpoints,
-            "version": cmd_version, "openapi": cmd_openapi}
+            "version": cmd_version, "openapi": cmd_openapi, "example-config": cmd_example_config}
 
 
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.config = getattr(args, "config", None)
     if not args.command:
         parser.print_help()
         return 0
+    if args.command == "keys" and not args.keys_command:
+        parser.parse_args(["keys", "--help"])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         cfg = _load_config(args)
-        if args.command == "keys" and not args.keys_command:
-            parser.parse_args(["keys", "--help"])
-        return COMMANDS[args.command](args, cfg)
-    except (config_module.ConfigError, KeyManagementError, DatabaseError) as exc:
+    except config_module.ConfigError as exc:
         return _fail(str(exc))
+    try:
+        return COMMANDS[args.command](args, cfg)
+    except (config_module.ConfigError, KeyManagementError) as exc:
+        return _fail(str(exc))
+    except (StartFailed, server.ServeError, DatabaseError) as exc:
+        return _fail(str(exc), 1)
+    except (sqlalchemy.exc.DBAPIError, sqlite3.Error) as exc:
+        return _fail(f"cannot use the database ({_describe(cfg)}): {getattr(exc, 'orig', None) or exc}", 1)
     except KeyboardInterrupt:
         return 130
-    except Exception as exc:
-        if type(exc).__name__ == "OperationalError":
-            return _fail(f"cannot use the database ({_describe(cfg)}): {getattr(exc, 'orig', exc)}")
-        raise
 
 
 if __name__ == "__main__":

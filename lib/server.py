@@ -1,0 +1,277 @@
+"""The server process: bind the port, run the WSGI app under waitress (in this process or in
+pre-forked workers) or granian, and stop cleanly.
+
+The port is bound before anything else is touched, so a start that cannot listen leaves
+nothing behind (no database file, no secret, no key).
+
+Stopping (SIGTERM, or SIGINT/Ctrl-C): stop accepting (connections the kernel already queued
+are still taken and served), let the requests in flight finish, for at most
+`[server] shutdown_timeout` seconds, close idle keep-alive connections, close the database
+pool and exit 0. With several workers the parent forwards the signal, waits for them
+(killing any that outlive the timeout) and replaces a worker that dies while serving.
+"""
+import logging
+import os
+import signal
+import socket
+import time
+
+log = logging.getLogger("itflow_api.server")
+
+STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+_LOOP_TIMEOUT = 0.2  # seconds between looks at the stop flag while serving
+_stopping = []  # the stop signals received by this process
+
+
+def catch_stop_signals():
+    """From here on SIGTERM/SIGINT ask for a clean stop (also one that arrives while starting)."""
+    for sig in STOP_SIGNALS:
+        signal.signal(sig, lambda signum, frame: _stopping.append(signum))
+
+
+class ServeError(Exception):
+    """The server cannot start (shown as one line; the command exits non-zero)."""
+
+
+def bind(host, port, backlog=1024):
+    """The listening socket, or a ServeError naming the address and why."""
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        return socket.create_server((host, port), family=family, backlog=backlog)
+    except OSError as exc:
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise ServeError(f"cannot listen on {host}:{port} ({reason}): choose another with --port "
+                         "or stop what is using it") from None
+
+
+def serve(cfg, listener, app=None, cleanup=None, build=None):
+    """Serve until stopped; returns the exit code.
+
+    `app`/`cleanup` serve in this process; `build()` -> (app, cleanup) makes a fresh app and
+    database per worker after the fork (a pool must never cross a fork)."""
+    s = cfg.server
+    if s.http_server == "granian":
+        return _granian(cfg, listener, build)
+    if s.workers > 1 and hasattr(os, "fork"):
+        if cleanup:
+            cleanup()  # the parent's own pool is closed before the children open theirs
+        return _prefork(cfg, listener, build)
+    if app is None:
+        app, cleanup = build()
+    return _run_waitress(app, cfg, listener, cleanup)
+
+
+# --- waitress, one process ------------------------------------------------------------
+
+def _waitress_server(app, cfg, listener):
+    import waitress
+
+    from . import waitress_errors
+    waitress_errors.install()  # waitress' own refusals answer with the JSON envelope too
+
+    from . import waitress_errors
+    waitress_errors.install()  # waitress' own refusals answer with the JSON envelope too
+    # No Server header (ident ""): nothing to fingerprint. waitress' body limit sits well above
+    # ours so that our app, not waitress, answers an oversized body (a JSON 413 either way).
+    return waitress.create_server(
+        app, sockets=[listener], threads=cfg.server.threads, ident="",
+        max_request_body_size=2 * cfg.server.max_body_bytes + 65536, clear_untrusted_proxy_headers=False,
+        asyncore_use_poll=True)
+
+
+def _run_waitress(app, cfg, listener, cleanup=None, announce=True):
+    from waitress import wasyncore
+    server = _waitress_server(app, cfg, listener)
+    stopping = _stopping
+    catch_stop_signals()
+    try:
+        if announce:
+            print(f"serving on http://{_url_host(cfg.server.host)}:{cfg.server.port}", flush=True)
+        while not stopping:
+            wasyncore.loop(timeout=_LOOP_TIMEOUT, map=server._map, use_poll=True, count=1)
+        log.info("stopping (%s): finishing requests in flight", signal.Signals(stopping[0]).name)
+        deadline = time.monotonic() + cfg.server.shutdown_timeout
+        _stop_accepting(server)
+        _finish_in_flight(server, deadline)
+        server.task_dispatcher.shutdown(cancel_pending=True, timeout=max(0.0, deadline - time.monotonic()))
+    finally:
+        if cleanup:
+            cleanup()
+    return 0
+
+
+def _stop_accepting(server):
+    from waitress import wasyncore
+    """Take what the kernel has already queued on the listener, then close it: a client whose
+    connect succeeded gets its answer; a later one is refused rather than reset."""
+    server.accepting = False
+    while True:
+        try:
+            accepted = server.accept()
+        except OSError:
+            break
+        if accepted is None:
+            break
+        conn, addr = accepted
+        server.set_socket_options(conn)
+        server.channel_class(server, conn, server.fix_addr(addr), server.adj, map=server._map)
+    # Only the listening socket: server.close() would also close the trigger that worker
+    # threads pull to hand their responses back to this loop.
+    wasyncore.dispatcher.close(server)
+
+
+def _finish_in_flight(server, deadline):
+    from waitress import wasyncore
+    from waitress.channel import HTTPChannel
+    while True:
+        busy = [ch for ch in list(server._map.values()) if isinstance(ch, HTTPChannel) and not _close_if_idle(ch)]
+        if not busy:
+            return
+        if time.monotonic() >= deadline:
+            log.warning("shutdown_timeout reached: closing %d connection(s) with requests still running", len(busy))
+            for ch in busy:
+                ch.handle_close()
+            return
+        wasyncore.loop(timeout=0.05, map=server._map, use_poll=True, count=1)
+
+
+_FIRST_REQUEST_GRACE = 2.0  # seconds a just-accepted connection has to send its request
+
+
+def _close_if_idle(channel):
+    """Close a connection with nothing in progress; False while a request is being read,
+    run or written, has just arrived unread (a peek at the socket catches that), or may still
+    come on a connection accepted a moment ago that has sent nothing yet."""
+    if channel.requests or channel.request is not None or channel.total_outbufs_len or \
+            channel.will_close or channel.close_when_flushed:
+        return False
+    if channel.last_activity == channel.creation_time and time.time() - channel.creation_time < _FIRST_REQUEST_GRACE:
+        return False
+    try:
+        waiting = channel.socket.recv(1, socket.MSG_PEEK)
+    except BlockingIOError:
+        waiting = b""  # nothing sent: idle
+    except OSError:
+        waiting = b""
+    if waiting:
+        return False
+    channel.handle_close()
+    return True
+
+
+# --- waitress, pre-forked workers -------------------------------------------------------
+
+def _prefork(cfg, listener, build):
+    """The parent holds the bound port; every child accepts on it with its own waitress
+    threads, app and database pool. A child that dies is logged and replaced."""
+    workers, children, stopping = cfg.server.workers, {}, _stopping
+
+    def spawn():
+        pid = os.fork()
+        if pid == 0:  # the worker: its own stop flag, told to stop by the parent
+            _stopping.clear()
+            code = 1
+            try:
+                app, cleanup = build()
+                code = _run_waitress(app, cfg, listener, cleanup, announce=False)
+            except BaseException:
+                log.exception("worker %d failed", os.getpid())
+            finally:
+                os._exit(code)
+        children[pid] = time.monotonic()
+
+    catch_stop_signals()
+    for _ in range(workers):
+        spawn()
+    print(f"{workers} workers on http://{_url_host(cfg.server.host)}:{cfg.server.port}", flush=True)
+    quick_deaths = 0
+    while not stopping:
+        pid, status = _reap()
+        if not pid:
+            time.sleep(_LOOP_TIMEOUT)
+            continue
+        started = children.pop(pid, None)
+        if started is None or stopping:
+            continue
+        lived = time.monotonic() - started
+        log.warning("worker %d %s after %.1f s: starting a replacement", pid, _how_it_ended(status), lived)
+        quick_deaths = quick_deaths + 1 if lived < 2 else 0
+        if quick_deaths:  # a worker that cannot stay up is retried ever more slowly
+            _sleep_unless(stopping, min(0.25 * 2 ** quick_deaths, 10))
+        if not stopping:
+            spawn()
+    log.info("stopping (%s): waiting for %d worker(s)", signal.Signals(stopping[0]).name, len(children))
+    listener.close()
+    for pid in children:
+        _signal(pid, signal.SIGTERM)
+    deadline = time.monotonic() + cfg.server.shutdown_timeout + 5
+    while children and time.monotonic() < deadline:
+        pid, _status = _reap()
+        if pid:
+            children.pop(pid, None)
+        else:
+            time.sleep(0.05)
+    for pid in children:
+        log.warning("worker %d did not stop in time: killed", pid)
+        _signal(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+    return 0
+
+
+def _reap():
+    try:
+        return os.waitpid(-1, os.WNOHANG)
+    except ChildProcessError:
+        return 0, 0
+
+
+def _how_it_ended(status):
+    code = os.waitstatus_to_exitcode(status)
+    return f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited with code {code}"
+
+
+def _signal(pid, sig):
+    try:
+        os.kill(pid, sig)
+    except ProcessLookupError:
+        pass
+
+
+def _sleep_unless(stopping, seconds):
+    end = time.monotonic() + seconds
+    while not stopping and time.monotonic() < end:
+        time.sleep(min(_LOOP_TIMEOUT, end - time.monotonic()))
+
+
+def _url_host(host):
+    if host in ("0.0.0.0", "::", ""):
+        return "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+# --- granian ----------------------------------------------------------------------------
+
+def granian_available():
+    try:
+        import granian  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def _granian(cfg, listener, build):
+    """granian (Rust HTTP, WSGI interface) with its own workers, graceful stop and respawn.
+    It binds the port itself: ours was only the check that the port is free."""
+    try:
+        from granian import Granian
+        from granian.constants import Interfaces
+    except ImportError:
+        raise ServeError("granian is not installed: pip install 'itflow-api[granian]', or use "
+                         "--server waitress") from None
+    listener.close()
+    s = cfg.server
+    server = Granian("itflow_api", address=s.host, port=s.port, interface=Interfaces.WSGI,
+                     workers=s.workers, blocking_threads=s.threads, respawn_failed_workers=True,
+                     workers_kill_timeout=s.shutdown_timeout or None, log_access=False)
+    server.serve(target_loader=lambda: build()[0], wrap_loader=False)
+    return 0

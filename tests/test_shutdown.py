@@ -1,0 +1,203 @@
+"""The server process under a real stop: SIGTERM while requests are in flight, a worker that
+dies, the shutdown bound. Each test runs `python -m itflow_api serve` on the test database."""
+import errno
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+import requests
+from conftest import SECRET, make_key
+
+SLOW_ENDPOINT = '''\
+import time
+
+from itflow_api.lib import envelope
+from itflow_api.lib.endpoint import function_endpoint
+
+
+@function_endpoint(method="GET")
+def endpoint(call):
+    time.sleep(float(call.params.get("seconds", "0.8")))
+    return envelope.read_ok([{"slept": "yes"}])
+'''
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def write_ini(cfg, directory, **server):
+    """An ini file for `cfg`'s database (the test database) plus the given [server] settings."""
+    d = cfg.database
+    database = {"backend": d.backend, "path": d.path, "host": d.host, "port": d.port, "user": d.user,
+                "password": d.password, "name": d.name, "driver": d.driver}
+    lines = ["[database]"] + [f"{k} = {v}" for k, v in database.items()]
+    lines += ["[server]"] + [f"{k} = {v}" for k, v in server.items()]
+    lines += ["[security]", f"key_hash_secret = {SECRET}", "key_cache_seconds = 0"]
+    path = directory / "config.ini"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+class Server:
+    """`itflow-api serve` in a child process; output collected for assertions."""
+
+    def __init__(self, ini, port):
+        env = {k: v for k, v in os.environ.items() if not k.startswith("ITFLOW_API_")}
+        self.port = port
+        self.proc = subprocess.Popen([sys.executable, "-m", "itflow_api", "--config", str(ini), "serve"],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, env=env)
+        self.lines = []
+        self._reader = threading.Thread(target=self._read, daemon=True)
+        self._reader.start()
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            if re.search(r"^(serving on|\d+ workers on) http", self.output, re.M):
+                return
+            if self.proc.poll() is not None:
+                break
+            time.sleep(0.05)
+        self.stop(signal.SIGKILL)
+        raise AssertionError("server did not start:\n" + self.output)
+
+    def _read(self):
+        for line in self.proc.stdout:
+            self.lines.append(line)
+
+    @property
+    def output(self):
+        return "".join(self.lines)
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}/api/v1/{path}.php"
+
+    def stop(self, sig=signal.SIGTERM, wait=30):
+        if sig is not None and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+        code = self.proc.wait(wait)
+        self._reader.join(5)
+        return code
+
+    def children(self):
+        with open(f"/proc/{self.proc.pid}/task/{self.proc.pid}/children") as handle:
+            return [int(pid) for pid in handle.read().split()]
+
+
+@pytest.fixture
+def custom_folder(tmp_path):
+    (tmp_path / "custom").mkdir()
+    (tmp_path / "custom" / "slow.py").write_text(SLOW_ENDPOINT)
+    return tmp_path
+
+
+def refused(exc):
+    """A connection the server never accepted (it had stopped listening): not a lost request."""
+    while exc is not None:
+        if isinstance(exc, ConnectionRefusedError) or getattr(exc, "errno", None) == errno.ECONNREFUSED:
+            return True
+        exc = exc.__context__ or exc.__cause__ or (exc.args[0] if exc.args and isinstance(exc.args[0], BaseException)
+                                                   else getattr(exc, "reason", None))
+    return False
+
+
+needs_posix = pytest.mark.skipif(not hasattr(os, "fork") or not os.path.exists("/proc/self/task"),
+                                 reason="pre-forked workers and /proc are POSIX/Linux")
+
+
+@needs_posix
+@pytest.mark.parametrize("workers", [1, 2])
+def test_sigterm_under_load_finishes_every_request_in_flight(config, db, keys, custom_folder, workers):
+    key = make_key(keys)
+    port = free_port()
+    server = Server(write_ini(config, custom_folder, port=port, workers=workers, threads=8,
+                              custom_endpoints=custom_folder, shutdown_timeout=20), port)
+    results, lock = {"slow": [], "create": [], "after": []}, threading.Lock()
+
+    def call(kind, method, path, **kwargs):
+        try:
+            answer = requests.request(method, server.url(path), timeout=30, headers={"Connection": "close"}, **kwargs)
+            outcome = (answer.status_code, answer.json())
+        except requests.RequestException as exc:
+            outcome = ("refused" if refused(exc) else f"lost: {exc!r}", None)
+        with lock:
+            results[kind].append(outcome)
+
+    in_flight = [threading.Thread(target=call, args=("slow", "GET", "custom/slow"),
+                                  kwargs={"params": {"api_key": key, "seconds": "1.0"}}) for _ in range(6)]
+    in_flight += [threading.Thread(target=call, args=("create", "POST", "clients/create"),
+                                   kwargs={"json": {"api_key": key, "client_name": f"Load {i}"}}) for i in range(10)]
+    for thread in in_flight:
+        thread.start()
+    time.sleep(0.4)  # every slow request is now being served
+    server.proc.send_signal(signal.SIGTERM)
+    after = [threading.Thread(target=call, args=("after", "GET", "clients/read"),
+                              kwargs={"params": {"api_key": key}}) for _ in range(5)]
+    for thread in after:
+        thread.start()
+        time.sleep(0.05)
+    for thread in in_flight + after:
+        thread.join(40)
+    assert server.stop(None) == 0, server.output  # the one SIGTERM above is all it gets
+
+    assert len(results["slow"]) == 6
+    assert all(status == 200 and body["data"] == [{"slept": "yes"}] for status, body in results["slow"]), \
+        (results["slow"], server.output)
+    # every create answered; each one answered True is a row, and there is no row without an answer
+    created = [body for status, body in results["create"] if status == 200 and body["success"] == "True"]
+    assert all(status in (200, "refused") for status, _ in results["create"]), \
+        ([r for r in results["create"] if r[0] != 200], server.output)
+    with db.transaction():
+        rows = db.rows("SELECT client_name FROM clients WHERE client_name LIKE 'Load %'")
+    assert len(rows) == len(created) >= 1
+    # after the signal: served, or refused because nothing listens any more; never cut off
+    assert all(status in (200, "refused") for status, _ in results["after"]), \
+        [r for r in results["after"] if r[0] != 200]
+    assert "stopping (SIGTERM)" in server.output
+
+
+@needs_posix
+def test_shutdown_timeout_bounds_the_wait(config, db, keys, custom_folder):
+    key = make_key(keys)
+    port = free_port()
+    server = Server(write_ini(config, custom_folder, port=port, workers=1,
+                              custom_endpoints=custom_folder, shutdown_timeout=1), port)
+    def cut_off():
+        with pytest.raises(requests.ConnectionError):  # closed when the bound is reached
+            requests.get(server.url("custom/slow"), timeout=30, params={"api_key": key, "seconds": "20"})
+    thread = threading.Thread(target=cut_off, daemon=True)
+    thread.start()
+    time.sleep(0.4)
+    started = time.monotonic()
+    assert server.stop() == 0
+    assert time.monotonic() - started < 6, "the stop waited for the 20 s request"
+    assert "shutdown_timeout reached" in server.output
+
+
+@needs_posix
+def test_a_worker_that_dies_is_logged_and_replaced(config, db, keys, tmp_path):
+    key = make_key(keys)
+    port = free_port()
+    server = Server(write_ini(config, tmp_path, port=port, workers=2), port)
+    try:
+        time.sleep(0.3)
+        before = server.children()
+        assert len(before) == 2
+        os.kill(before[0], signal.SIGKILL)
+        deadline = time.time() + 10
+        while time.time() < deadline and (len(server.children()) < 2 or before[0] in server.children()):
+            time.sleep(0.1)
+        after = server.children()
+        assert len(after) == 2 and before[0] not in after and before[1] in after
+        assert f"worker {before[0]} was killed by SIGKILL" in server.output
+        for _ in range(6):  # both workers answer
+            assert requests.get(server.url("clients/read"), params={"api_key": key}, timeout=10).status_code == 200
+    finally:
+        assert server.stop() == 0, server.output
