@@ -220,7 +220,7 @@ def splice(body):
 def key_placement(draw, w):
     """(query pairs, body fields, headers) carrying the key: usually the right one, sometimes
     none, a wrong one or two of them."""
-    how = draw(st.sampled_from(["header", "header", "bearer", "query", "body", "none", "wrong", "both"]))
+    how = draw(st.sampled_from(["header"] * 5 + ["bearer", "query", "body"] * 2 + ["none", "wrong", "both"]))
     pw = [("X-API-Decrypt-Password", hc.DECRYPT)]
     if how == "header":
         return [], {}, [("X-API-KEY", w.key)] + pw
@@ -276,6 +276,10 @@ def test_json_bodies_at_every_write(fresh, family, data):
     hostile = data.draw(st.dictionaries(
         st.one_of(st.sampled_from(names_for(module)), st.text(max_size=12)), json_value, min_size=1, max_size=4))
     body.update(hostile)
+    if module is not None and data.draw(st.booleans()):
+        # a field of the module with a value its column cannot hold (as in the sweep below)
+        field = data.draw(st.sampled_from(module.fields))
+        body[field.name] = Raw(data.draw(st.sampled_from(breaking_values(field)))[1])
     key_query, key_body, headers = data.draw(key_placement(w))
     body = {**key_body, **body} if data.draw(st.booleans()) else {**body, **key_body}
     ready, tokens = splice(body)
