@@ -239,8 +239,12 @@ def cmd_serve(args, cfg):
     s = cfg.server
     if s.http_server == "granian" and not server.granian_available():
         return _fail("granian is not installed: pip install 'itflow-api[granian]', or use --server waitress")
-    server.catch_stop_signals()
-    listener = server.bind(s.host, s.port)  # first: a port in use must not leave a database or key
+    previous_handlers = server.catch_stop_signals()
+    try:
+        listener = server.bind(s.host, s.port)  # first: a port in use must not leave a database or key
+    except BaseException:
+        server.restore_signals(previous_handlers)
+        raise
     try:
         with _nothing_left_on_failure(cfg):
             db = _open(cfg, create_sqlite_schema=True)
@@ -250,6 +254,7 @@ def cmd_serve(args, cfg):
             app = create_app(cfg, db, KeyStore(db, secret, cache_seconds=cfg.security.key_cache_seconds))
     except BaseException:
         listener.close()
+        server.restore_signals(previous_handlers)
         raise
     workers = s.workers if hasattr(os, "fork") or s.http_server == "granian" else 1
     print(f"itflow-api {__version__}: {len(app.routes)} endpoints on {_describe(cfg)}; "

@@ -24,9 +24,14 @@ _stopping = []  # the stop signals received by this process
 
 
 def catch_stop_signals():
-    """From here on SIGTERM/SIGINT ask for a clean stop (also one that arrives while starting)."""
-    for sig in STOP_SIGNALS:
-        signal.signal(sig, lambda signum, frame: _stopping.append(signum))
+    """From here on SIGTERM/SIGINT ask for a clean stop (also one that arrives while starting).
+    Returns the handlers they replace, for restore_signals()."""
+    return {sig: signal.signal(sig, lambda signum, frame: _stopping.append(signum)) for sig in STOP_SIGNALS}
+
+
+def restore_signals(previous):
+    for sig, handler in previous.items():
+        signal.signal(sig, handler)
 
 
 class ServeError(Exception):
