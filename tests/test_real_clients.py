@@ -26,10 +26,11 @@ import pytest
 import requests
 import waitress
 from conftest import SECRET, fresh_config
-from helpers import fetch, insert
-from test_itflow_parity import CASES, DECRYPT_PASSWORD, RECORDED, Same, expectation, fill, insert_id, text
+from helpers import fetch
+from test_itflow_parity import (CASES, DECRYPT_PASSWORD, Same, expectation, fill, insert_id, seed_and_keys, text,
+                               touches_credentials)
 
-from itflow_api.lib import crypto, schema
+from itflow_api.lib import schema
 from itflow_api.lib.app import create_app
 from itflow_api.lib.auth import KeyStore
 from itflow_api.lib.db import Database
@@ -75,21 +76,13 @@ def server(tmp_path_factory):
 class Site:
     """The live server emptied back to its seed rows, with the recorded seed and two keys."""
 
-    def __init__(self, base, db, keys):
+    def __init__(self, base, db, keys, credentials=True):
         self.base, self.db = base, db
         with db.transaction(write=True):
             for table in schema.tables():
                 db.execute(f"DELETE FROM {table}")
         db.create_schema()
-        for table, rows in RECORDED["seed"].items():
-            for row in rows:
-                insert(db, table, **row)
-        first, first_id = keys.create("test key", "2030-01-01", 0, DECRYPT_PASSWORD)
-        scoped, _ = keys.create("test key", "2030-01-01", 1, DECRYPT_PASSWORD,
-                                unlock_key=first, unlock_password=DECRYPT_PASSWORD)
-        self.keys = {"all": first, "scoped": scoped}
-        self.master_key = crypto.open_decrypt_hash(
-            fetch(db, "api_keys", api_key_id=first_id)[0]["api_key_decrypt_hash"], DECRYPT_PASSWORD)
+        self.keys, self.master_key = seed_and_keys(db, keys, credentials)
 
     def url(self, path):
         return f"{self.base}/api/v1/{path}.php"
@@ -99,8 +92,13 @@ class Site:
 
 
 @pytest.fixture
-def site(server):
-    return Site(*server)
+def site(server, request):
+    """A fresh site; keys that can decrypt only for tests that touch credentials."""
+    params = getattr(request.node, "callspec", None)
+    params = params.params if params else {}
+    credentials = ("case" in params and touches_credentials(params["case"])) or \
+        params.get("module", "credentials") == "credentials"
+    return Site(*server, credentials=credentials)
 
 
 # ------------------------------------------------------------------ the three clients
