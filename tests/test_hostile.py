@@ -1,7 +1,7 @@
 """Hostile input at every endpoint (issue 10, "Proof"): generated query strings, JSON bodies,
 raw bodies, duplicate parameters, odd headers and Content-Types, with a valid all-clients key
-that holds the decrypt password (so credentials are reached too), through the in-process
-falcon client. Every answer must be
+(or one scoped to a client) that holds the decrypt password (so credentials are reached too),
+through the in-process falcon client. Every answer must be
 
 - below 500,
 - Content-Type application/json carrying the envelope (success "True"/"False"; a failure with
@@ -118,6 +118,9 @@ def fresh(world):
     world.a, world.b = world.add_client("Alpha"), world.add_client("Bravo")
     world.seed_client(world.a, 1)
     world.seed_client(world.b, 2)
+    # a key scoped to A (2.4.6 layout), with the decrypt password: the other scope's paths
+    world.scoped = make_key(world.keys, client_id=world.a, decrypt_password=hc.DECRYPT,
+                            unlock_key=world.key, unlock_password=hc.DECRYPT)
     return world
 
 
@@ -221,15 +224,16 @@ def key_placement(draw, w):
     """(query pairs, body fields, headers) carrying the key: usually the right one, sometimes
     none, a wrong one or two of them."""
     how = draw(st.sampled_from(["header"] * 5 + ["bearer", "query", "body"] * 2 + ["none", "wrong", "both"]))
+    key = draw(st.sampled_from([w.key, w.key, w.scoped]))  # all clients, or scoped to A
     pw = [("X-API-Decrypt-Password", hc.DECRYPT)]
     if how == "header":
-        return [], {}, [("X-API-KEY", w.key)] + pw
+        return [], {}, [("X-API-KEY", key)] + pw
     if how == "bearer":
-        return [], {}, [("Authorization", f"Bearer {w.key}")] + pw
+        return [], {}, [("Authorization", f"Bearer {key}")] + pw
     if how == "query":
-        return [("api_key", w.key), ("api_key_decrypt_password", hc.DECRYPT)], {}, []
+        return [("api_key", key), ("api_key_decrypt_password", hc.DECRYPT)], {}, []
     if how == "body":
-        return [], {"api_key": w.key, "api_key_decrypt_password": hc.DECRYPT}, []
+        return [], {"api_key": key, "api_key_decrypt_password": hc.DECRYPT}, []
     if how == "none":
         return [], {}, []
     if how == "wrong":
