@@ -119,7 +119,7 @@ def keep_unsent(fields):
                 for column, field in fields.items():
                     if column in row and field not in body:
                         row[column] = old[column]
-                    touched |= column in row and field in body
+                    touched |= column in row and field in body and row[column] != old[column]
                 if "interface_updated_at" in row and not touched:
                     row["interface_updated_at"] = old["interface_updated_at"]
     return apply
