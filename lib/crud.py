@@ -211,6 +211,9 @@ class Update(RecordOperation):
         m = self.module
         values = self.parse_given(call)
         values.pop(m.id_column, None)
+        for f in m.fields:  # ITFlow's models keep the stored date when an update sends an empty one
+            if f.kind in ("date", "datetime") and str(call.params.get(f.name, "x")).strip() in ("", "0"):
+                values.pop(f.name, None)
         emptied = [f.name for f in m.fields if f.required and f.name in values and values[f.name] in ("", None)]
         if emptied:
             raise Refused(f"Field(s) cannot be empty: {', '.join(emptied)}.")
@@ -218,7 +221,7 @@ class Update(RecordOperation):
         m.hooks.before_update(call, m, current, values)
         count = call.db.update(m.table, self.columns(values), {m.id_column: record_id})
         m.hooks.after_update(call, m, current, values)
-        return count, values
+        return (count or 1) if m.update_counts_found else count, values
 
 
 class Delete(RecordOperation):

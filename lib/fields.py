@@ -79,7 +79,9 @@ def _in_64_bits(name, number):
 
 
 def parse_flag(name, value):
-    return 1 if parse_int(name, value) else 0
+    # ITFlow stores intval() of a flag as sent (location_primary 12 stays 12); the column
+    # (tinyint) bounds it. Rules that test a flag test it for non-zero.
+    return parse_int(name, value)
 
 
 def parse_text(name, value):

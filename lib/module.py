@@ -131,6 +131,7 @@ class Module:
     read_notes: str = ""               # read filters beyond look-ups, for the endpoint table
     create_needs_all_clients_key: bool = False
     client_optional: bool = False      # create may leave the client at 0 (tickets, documents)
+    update_counts_found: bool = False  # update answers 1 even when nothing changed (ITFlow's documents)
     hooks: Hooks = field(default_factory=Hooks)
     description: str = ""
 

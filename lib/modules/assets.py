@@ -21,7 +21,10 @@ class AssetHooks(Hooks):
         changes = {column: values[name] for name, column in INTERFACE_FIELDS.items() if name in values}
         if changes:
             where = {"interface_asset_id": asset_id, "interface_primary": 1}
-            if not call.db.update("asset_interfaces", changes, where):
+            # Counted first: update() reports rows *changed*, which is 0 for an unchanged one.
+            if call.db.count("asset_interfaces", where):
+                call.db.update("asset_interfaces", changes, where)
+            else:
                 call.db.insert("asset_interfaces", {"interface_name": "1", **where, **changes})
         name = values.get("asset_name", current["asset_name"])
         call.db.insert("asset_history", {

@@ -49,7 +49,7 @@ class CredentialHooks(Hooks):
     def _encrypt(self, call, values):
         master = self._need(call)
         for name in SECRET_FIELDS:
-            if name in values and values[name] is not None:
+            if name in values and values[name]:  # ITFlow stores an empty one as '', not encrypted
                 stored = crypto.encrypt_field(values[name], master) if len(values[name].encode()) <= \
                     crypto.MAX_FIELD_BYTES else None
                 if stored is None or len(stored) > _column_width(call.db, name):

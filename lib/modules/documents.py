@@ -20,6 +20,8 @@ class DocumentHooks(Hooks):
         values["document_content_raw"] = searchable_text(
             values["document_name"], values["document_description"], " ", values["document_content"])
         values["document_created_by"] = call.key.user_id or 0
+        # ITFlow writes the content in a second statement, which stamps document_updated_at.
+        values["document_updated_at"] = now()
 
     def before_update(self, call, module, current, values):
         call.db.insert("document_versions", {
@@ -42,6 +44,7 @@ MODULE = Module(
     name="documents", table="documents", id_column="document_id", client_column="document_client_id",
     entity="Document", name_column="document_name", archived_column="document_archived_at",
     client_optional=True, hooks=DocumentHooks(),
+    update_counts_found=True,  # ITFlow's document update answers 1 whether or not anything changed
     description="Documentation pages; an update saves the previous version in document_versions.",
     fields=table_fields("documents", "document_client_id", skip=(
         "document_content_raw", "document_created_by", "document_updated_by"), overrides={
