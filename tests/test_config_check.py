@@ -309,3 +309,13 @@ def test_relative_secret_file_is_found_from_any_directory(tmp_path, monkeypatch)
     assert code == 0 and "from site" in out
     assert os.listdir(elsewhere) == []
     db.close()
+
+
+def test_every_setting_is_documented_in_the_example():
+    from dataclasses import fields
+    path = os.path.join(os.path.dirname(__file__), os.pardir, "config.example.ini")
+    text = open(path, encoding="utf-8").read()
+    undocumented = [f"[{section}] {f.name}" for section, target in config.Config().sections().items()
+                    for f in fields(target) if not re.search(rf"^;?\s*{f.name}\s*=", text, re.M)]
+    assert not undocumented, f"add these to config.example.ini: {undocumented}"
+    assert config.load(path, environ={}).source == path  # and the example itself loads
