@@ -225,6 +225,11 @@ DELIBERATE = [
     (r"^assets\.delete\.other_client$", "Section 3 **Ours:**.", interfaces_of_other_clients_stay),
     (r"^clients\.create\.rate_values$", "Section 2 **Ours:**.", rate_no_number),
     (r"^assets\.create\.uri_2_sent$", "Section 5.", uri_2_written),
+    # Issue 10: a reference field naming a record that is not the write client's (or shared,
+    # client 0) is refused like a missing record; ITFlow stores the dangling id (12, 1, -5).
+    (r"^(contacts|assets|certificates|credentials|tickets)\.create\.int\."
+     r"(number|numeric_string|leading_space|true|12abc|float|negative_string)$",
+     "Issue 10: references across clients (or to nothing) are refused.", refused),
 ]
 
 

@@ -219,8 +219,9 @@ def test_document_create_stores_html_as_given_and_searchable_text(api, db, all_k
     assert row["document_name"] == "Runbook"
     assert row["document_description"] == "Ops"
     assert row["document_content"] == content
-    # name + description + " " + content, a space put before every '<' of the content, cleaned
-    assert row["document_content_raw"] == "RunbookOps  Backup  Run  nightly"
+    # name + description as sent (the name's trailing space too) + " " + content, a space put
+    # before every '<' of the content, then cleaned as one text (ITFlow's document_model)
+    assert row["document_content_raw"] == "Runbook Ops  Backup  Run  nightly"
     assert (row["document_client_id"], row["document_client_visible"], row["document_created_by"]) == \
         (str(a), "1", "0")
     assert fetch(db, "document_versions") == []

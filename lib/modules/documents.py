@@ -17,8 +17,10 @@ def searchable_text(*parts):
 
 class DocumentHooks(Hooks):
     def before_create(self, call, module, values):
+        # On create ITFlow builds it from the fields as sent, before they are cleaned.
+        sent = {name: str(call.params.get(name) or "") for name in ("document_name", "document_description")}
         values["document_content_raw"] = searchable_text(
-            values["document_name"], values["document_description"], " ", values["document_content"])
+            sent["document_name"], sent["document_description"], " ", values["document_content"])
         values["document_created_by"] = call.key.user_id or 0
         # ITFlow writes the content in a second statement, which stamps document_updated_at.
         values["document_updated_at"] = now()
