@@ -51,6 +51,9 @@ class DatabaseConfig:
     pool_size: int = setting(8, minimum=1)
     # mysql driver: auto (mysqlclient when installed, else pymysql), pymysql or mysqlclient
     driver: str = setting("auto", choices=("auto", "pymysql", "mysqlclient"))
+    # A write that loses to a concurrent one (deadlock, Galera certification conflict) runs
+    # again whole, up to this many more times, before answering 503 with Retry-After.
+    write_retries: int = setting(3, minimum=0, maximum=20)
 
 
 @dataclass

@@ -1,0 +1,49 @@
+"""Running a write transaction again when it lost to a concurrent one.
+
+On a single MariaDB a conflict is rare (a deadlock); on a Galera cluster, where every node
+takes writes, it is routine: two hosts that change the same row (above all the ticket
+counter in `settings`) through different nodes both run, and the one certified second fails,
+at COMMIT or at any statement, with a deadlock error. The database layer raises WriteConflict
+for it, after rolling the transaction back whole; so running the whole block again (the key
+look-up and every read it decided on included) is safe, and cannot apply half a write or
+hand out a ticket number twice. After `attempts` tries the caller hears 503 with Retry-After.
+"""
+import logging
+import random
+import time
+
+from .db import WriteConflict
+from .envelope import ApiError
+
+log = logging.getLogger("itflow_api")
+
+# The first pause is up to 20 ms, doubling: long enough for the winner's write set to be
+# applied on this node, short enough that three tries stay well under a second.
+FIRST_PAUSE = 0.02
+RETRY_AFTER = 1  # seconds, for the caller that still lost
+
+BUSY = ("The database refused this write {attempts} times because of concurrent changes to the "
+        "same data; nothing of it was saved. Send it again in a moment.")
+
+
+class Busy(ApiError):
+    """Every attempt lost: 503 with the envelope and Retry-After."""
+
+    status = 503
+
+    def __init__(self, attempts):
+        super().__init__(BUSY.format(attempts=attempts), headers={"Retry-After": str(RETRY_AFTER)})
+
+
+def run(block, attempts):
+    """`block()` is one whole transaction; call it until it returns, at most `attempts` times
+    in all when it raises WriteConflict. Any other error passes through at once."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return block()
+        except WriteConflict as exc:
+            if attempt == attempts:
+                log.warning("write refused %d times by concurrent changes, answering 503: %s", attempts, exc)
+                raise Busy(attempts) from exc
+            # Random, so that two losers do not collide again in step.
+            time.sleep(random.uniform(0, FIRST_PAUSE * 2 ** (attempt - 1)))
