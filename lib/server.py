@@ -274,6 +274,10 @@ def _granian(cfg, listener, build):
         raise ServeError("granian is not installed: pip install 'itflow-api[granian]', or use "
                          "--server waitress") from None
     listener.close()
+    if _stopping:
+        return 0
+    for sig in STOP_SIGNALS:  # granian handles the stop itself, in its parent and its workers
+        signal.signal(sig, signal.SIG_DFL)
     s = cfg.server
     server = Granian("itflow_api", address=s.host, port=s.port, interface=Interfaces.WSGI,
                      workers=s.workers, blocking_threads=s.threads, respawn_failed_workers=True,

@@ -164,3 +164,24 @@ def test_custom_endpoint_folder_adds_endpoints(config, db, keys, tmp_path, monke
                                                                "data": [{"hello": "MSP"}]}
     assert api.get("custom/hello")[0] == 401
     assert api.post("custom/hello", {}, key=key)[0] == 405
+
+
+def test_serve_with_granian_answers_and_stops_cleanly(config, db, keys, tmp_path):
+    pytest.importorskip("granian", reason="the granian extra is not installed")
+    from test_shutdown import Server, free_port, write_ini
+    key = make_key(keys)
+    port = free_port()
+    ini = write_ini(config, tmp_path, port=port, workers=1, http_server="granian")
+    server = Server(ini, port, ready=r"Started worker-1")
+    try:
+        for _ in range(200):
+            try:
+                answer = requests.get(server.url("clients/read"), params={"api_key": key}, timeout=5)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        assert answer.status_code == 200 and answer.json()["message"].startswith("No resource")
+        assert answer.headers["server"] == "granian"  # the name, no version
+        assert "granian, 1 worker(s)" in server.output
+    finally:
+        assert server.stop() == 0, server.output

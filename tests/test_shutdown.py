@@ -50,7 +50,9 @@ def write_ini(cfg, directory, **server):
 class Server:
     """`itflow-api serve` in a child process; output collected for assertions."""
 
-    def __init__(self, ini, port):
+    READY = r"^(serving on|\d+ workers on) http"
+
+    def __init__(self, ini, port, ready=READY):
         env = {k: v for k, v in os.environ.items() if not k.startswith("ITFLOW_API_")}
         self.port = port
         self.proc = subprocess.Popen([sys.executable, "-m", "itflow_api", "--config", str(ini), "serve"],
@@ -60,7 +62,7 @@ class Server:
         self._reader.start()
         deadline = time.time() + 30
         while time.time() < deadline:
-            if re.search(r"^(serving on|\d+ workers on) http", self.output, re.M):
+            if re.search(ready, self.output, re.M):
                 return
             if self.proc.poll() is not None:
                 break
