@@ -166,7 +166,7 @@ class Create(Operation):
         m.hooks.after_create(call, m, record_id, values)
         client_id = values.get(m.client_column, 0) if m.client_column != m.id_column else record_id
         name = self.display_name(values)
-        call.log_change(m.entity, "Create", name, client_id, record_id,
+        call.log_change(m.entity, "Create", m.hooks.created_log_name(m, name), client_id, record_id,
                         f"Created {m.entity.lower()} {name}")
         return envelope.created(record_id)
 

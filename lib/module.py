@@ -108,6 +108,10 @@ class Hooks:
         """How the record is named in log lines."""
         return row.get(module.name_column) or ""
 
+    def created_log_name(self, module, name):
+        """The record's log row on create: its name, as most of ITFlow's creates log it."""
+        return name
+
     def read_row(self, call, module, row):
         """Adjust a row before it is returned (e.g. decrypt). Return None to hide it."""
         return row

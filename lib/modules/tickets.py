@@ -78,6 +78,9 @@ class TicketHooks(Hooks):
     def display_name(self, module, row):
         return f"{row.get('ticket_prefix') or ''}{row.get('ticket_number') or ''} {row.get('ticket_subject') or ''}".strip()
 
+    def created_log_name(self, module, name):
+        return f"Created ticket {name}"  # ITFlow's ticket create logs both rows alike
+
     def before_create(self, call, module, values):
         if sla.enabled(call.db):
             values["ticket_created_at"] = request_now(call)  # the SLA due dates count from it
