@@ -74,7 +74,7 @@ def _expire():
     return (date.today() + timedelta(days=30)).isoformat()
 
 
-def _user_world(cfg, db):
+def _user_world(db):
     """Roles and users on a 2.4.7+ database: a non-admin role with full levels everywhere, so
     that only the client lists decide. Returns {kind: user id} (and the admin's)."""
     with db.transaction(write=True):
@@ -95,13 +95,13 @@ def _user_world(cfg, db):
 @pytest.fixture(scope="module", params=KINDS)
 def w(request, tmp_path_factory):
     kind = request.param
-    layout = schema.LAYOUT_USER_KEYS if kind != "client" else None
+    layout = schema.LAYOUT_CLIENT_KEYS if kind == "client" else schema.LAYOUT_USER_KEYS
     with fresh_config(tmp_path_factory.mktemp(f"scope-{kind}")) as cfg:
         hc.no_rate_limits(cfg)
         db = Database.from_config(cfg.database)
-        db.create_schema(layout) if layout else db.create_schema()
+        db.create_schema(layout)
         keys = KeyStore(db, SECRET.encode())
-        users = _user_world(cfg, db) if layout else {}
+        users = _user_world(db) if layout == schema.LAYOUT_USER_KEYS else {}
         admin, _ = keys.create("admin", _expire(), users.get("admin", 0), hc.DECRYPT)
         world = hc.World(db, Api(create_app(cfg, db, keys)), admin)
         world.kind = kind
