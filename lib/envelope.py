@@ -31,8 +31,22 @@ def failure(message):
     return {"success": "False", "message": message, "count": 0, "data": []}
 
 
+try:  # optional (pip install 'itflow-api[fast]'): several times faster on list reads
+    import orjson
+except ImportError:
+    orjson = None
+
+
 def encode(body):
-    # Compact like PHP's json_encode; non-ASCII escaped as \uXXXX, as PHP does by default.
+    """Compact like PHP's json_encode, non-ASCII escaped as \\uXXXX as PHP does by default.
+    orjson writes UTF-8, so its output is used only when it is plain ASCII anyway."""
+    if orjson is not None:
+        try:
+            data = orjson.dumps(body)
+        except TypeError:  # a value orjson does not take (a str subclass, a huge int)
+            data = None
+        if data is not None and data.isascii():
+            return data
     return json.dumps(body, separators=(",", ":")).encode("ascii")
 
 

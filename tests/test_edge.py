@@ -1,7 +1,7 @@
 """The layer every answer passes through (issue 10, 11): the caller's address behind a proxy,
 security headers, rate limits with 429 / Retry-After / X-RateLimit-*, and the access log."""
 import json
-import logging
+import re
 import os
 import socket
 import subprocess
@@ -120,23 +120,26 @@ def test_limits_can_be_turned_off(config, db, keys):
 
 # --- the access log ------------------------------------------------------------------------
 
-def test_access_log_line_is_combined_format_with_secrets_redacted(app, all_key, caplog):
-    with caplog.at_level(logging.INFO, logger="itflow_api.access"):
-        logger = logging.getLogger("itflow_api.access")
-        logger.addHandler(caplog.handler)
-        try:
-            testing.TestClient(app).simulate_get(
-                "/api/v1/clients/read.php", query_string=f"api_key={all_key}&api_key_decrypt_password=pw-123&limit=5",
-                headers={"User-Agent": "Pester/5", "Referer": "https://portal.example"})
-        finally:
-            logger.removeHandler(caplog.handler)
-    lines = [r.getMessage() for r in caplog.records if r.name == "itflow_api.access"]
+def test_access_log_line_is_combined_format_with_secrets_redacted(config, db, keys, tmp_path):
+    log_file = tmp_path / "access.log"
+    key = make_key(keys)
+    before = config.log.access_log
+    config.log.access_log = str(log_file)
+    try:
+        testing.TestClient(create_app(config, db, keys)).simulate_get(
+            "/api/v1/clients/read.php", query_string=f"api_key={key}&api_key_decrypt_password=pw-123&limit=5",
+            headers={"User-Agent": "Pester/5", "Referer": "https://portal.example"})
+    finally:
+        config.log.access_log = before
+        create_app(config, db, keys)  # the log goes back where the session's config sends it
+    lines = log_file.read_text().splitlines()
     assert len(lines) == 1
     line = lines[0]
-    assert all_key not in line and "pw-123" not in line
+    assert key not in line and "pw-123" not in line
     assert '"GET /api/v1/clients/read.php?api_key=[redacted]&api_key_decrypt_password=[redacted]&limit=5 HTTP/1.1"' \
         in line
-    assert ' 200 ' in line and '"https://portal.example" "Pester/5"' in line and line.endswith('"test key"')
+    assert re.match(r'^127\.0\.0\.1 - - \[\d\d/\w{3}/\d{4}:\d\d:\d\d:\d\d [+-]\d{4}\] "GET ', line), line
+    assert ' 200 ' in line and '"https://portal.example" "Pester/5"' in line and line.endswith('us "test key"')
 
 
 def test_redacted_path_keeps_other_parameters():
@@ -275,3 +278,16 @@ def test_waitress_refusals_are_the_json_envelope(raw, status):
         assert json.loads(body)["success"] == "False"
     finally:
         server.close()
+
+
+@pytest.mark.parametrize("body", [
+    {"success": "True", "count": 2, "data": [{"a": "x/y", "b": None, "c": "é €", "d": False, "e": "\u2028"}]},
+    {"success": "False", "message": "No resource", "count": 0, "data": []},
+    {"success": "True", "count": "1", "data": [{"insert_id": 12}]},
+])
+def test_encoding_is_php_compatible_with_or_without_orjson(body, monkeypatch):
+    from itflow_api.lib import envelope
+    expected = json.dumps(body, separators=(",", ":")).encode("ascii")
+    assert envelope.encode(body) == expected
+    monkeypatch.setattr(envelope, "orjson", None)
+    assert envelope.encode(body) == expected
