@@ -321,6 +321,30 @@ def cases():
                                            post(f"{module}/delete", {spec["id"]: "{0}"}, "scoped")],
             record_reads(module))
 
+    # Archive, unarchive, resolve (what 2.4.6 has of them).
+    client1 = [{"table": "clients", "where": {"client_id": 1}}]
+    add("clients.archive.ok", [post("clients/archive", C1)], client1)
+    add("clients.archive.twice", [post("clients/archive", C1), post("clients/archive", C1)], client1)
+    add("clients.archive.scoped_key_own_client", [post("clients/archive", {}, "scoped")], client1)
+    add("clients.unarchive.ok", [post("clients/archive", C1), post("clients/unarchive", C1)], client1)
+    add("clients.unarchive.not_archived", [post("clients/unarchive", C1)], client1)
+    contact = MODULES["contacts"]["full"]
+    add("contacts.archive.ok", [post("contacts/create", contact), post("contacts/archive", {**C1, "contact_id": "{0}"})],
+        record_reads("contacts"))
+    add("contacts.archive.twice", [post("contacts/create", contact), post("contacts/archive", {**C1, "contact_id": "{0}"}),
+                                   post("contacts/archive", {**C1, "contact_id": "{0}"})], record_reads("contacts"))
+    add("contacts.unarchive.ok", [post("contacts/create", contact), post("contacts/archive", {**C1, "contact_id": "{0}"}),
+                                  post("contacts/unarchive", {**C1, "contact_id": "{0}"})], record_reads("contacts"))
+    add("contacts.archive.no_such_record", [post("contacts/archive", {**C1, "contact_id": 9999})], [])
+    ticket = MODULES["tickets"]["full"]
+    add("tickets.resolve.ok", [post("tickets/create", ticket), post("tickets/resolve", {**C1, "ticket_id": "{0}"})],
+        record_reads("tickets"))
+    add("tickets.resolve.twice", [post("tickets/create", ticket), post("tickets/resolve", {**C1, "ticket_id": "{0}"}),
+                                  post("tickets/resolve", {**C1, "ticket_id": "{0}"})], record_reads("tickets"))
+    add("tickets.resolve.scoped_key", [post("tickets/create", ticket),
+                                       post("tickets/resolve", {"ticket_id": "{0}"}, "scoped")], record_reads("tickets"))
+    add("tickets.resolve.no_such_record", [post("tickets/resolve", {**C1, "ticket_id": 9999})], [])
+
     # Reads by id, and by name where that is the look-up.
     for module, spec in MODULES.items():
         if module == "clients":
