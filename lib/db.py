@@ -3,45 +3,79 @@
 Rows come back as MySQL's text protocol renders them (every value a string, NULL as None),
 because that is what PHP's mysqli hands ITFlow and what API clients depend on:
 
-* MySQL/MariaDB: pymysql runs without result decoders, so the server's own text is passed
+* MySQL/MariaDB: the driver runs without result decoders, so the server's own text is passed
   through untouched: exact, and cheaper than converting to Python types and back.
 * SQLite: values are rendered from the ITFlow column type of the same name (decimals with
   their scale, integers without a fraction, floats as MySQL prints a FLOAT).
 
-SQL is written with :named binds (translated once to the driver's style) and run on the
-driver cursor of a pooled connection; identifiers come only from module definitions, never
-from a request.
+How statements run (a read is one round trip per query):
+
+* A small pool of raw driver connections (pymysql, mysqlclient or sqlite3), in autocommit
+  mode. A read is its statement and nothing else: no ping before it, no BEGIN/COMMIT around
+  it. A write block, `transaction(write=True)`, is a real transaction: BEGIN (IMMEDIATE on
+  SQLite, so that it holds the write lock from its first read) ... COMMIT or ROLLBACK.
+* A pooled connection is not checked before use. When it turns out dead (the server
+  restarted, or dropped it while idle) the other idle ones are dropped too, and a read, or
+  a BEGIN, is tried once more on a new connection. A write is never replayed: it may have
+  run before the connection broke.
+* Connect and read timeouts are settings, so a stopped or frozen server ends in a
+  DatabaseError (503) instead of a hang.
+* SQL is written with :named binds, translated once per statement text to the driver's style;
+  identifiers come only from module definitions, never from a request.
+
+dataset/SQLAlchemy are not used here: the DDL is our own (schema.create_statements, with
+MySQL/SQLite differences no portable layer expresses: NOCASE text, ON UPDATE triggers),
+and the inspection callers need is two catalogue queries. An engine for those alone would be
+a second pool with its own connect settings and timeouts to keep in line with this one, and
+on the request path its connection and transaction bookkeeping cost more than the queries.
 """
+import collections
 import contextlib
+import math
+import os
 import re
 import sqlite3
 import threading
-import warnings
+import time
+import weakref
 from decimal import ROUND_HALF_UP, Decimal
+from urllib.parse import quote, unquote, urlsplit
 
-import dataset
 import pymysql
-import sqlalchemy
-from sqlalchemy import event
 
 from . import schema
-
-
-class DatabaseError(Exception):
-    """The database could not be reached or refused a statement: a 500/503 for the caller."""
-
-
-# SQLite reflection of MySQL display widths ("int(11)") warns harmlessly on every table.
-warnings.filterwarnings("ignore", message="Could not instantiate type", category=sqlalchemy.exc.SAWarning)
-
-# Encoders only (keyed by Python type): with no decoders pymysql hands back the server's text.
-_PYMYSQL_ENCODERS = {k: v for k, v in pymysql.converters.conversions.items() if not isinstance(k, int)}
 
 try:  # optional C driver (pip install 'itflow-api[fast]'): same rows, parsed several times faster
     import MySQLdb
     from MySQLdb.constants import FIELD_TYPE as _F
 except ImportError:
     MySQLdb = None
+
+
+class DatabaseError(Exception):
+    """The database cannot be reached or cannot serve now (lost connection, timeout, locked,
+    deadlock): a 503 for the caller. The message names the driver's error class and text."""
+
+
+class WriteConflict(DatabaseError):
+    """The transaction lost to another one (deadlock, lock wait timeout, a Galera certification
+    conflict, which is reported as a deadlock) or the node is not ready (WSREP, 1047). It was
+    rolled back whole, so running all of it again is safe (lib/retry.py)."""
+
+
+class ValueRefused(Exception):
+    """The database refused a value from the request (out of range, too long, wrong type).
+    `column` names the column when the database said which one, else None."""
+
+    def __init__(self, message, column=None):
+        super().__init__(message)
+        self.column = column
+
+
+# --- drivers ---------------------------------------------------------------------------
+
+# Encoders only (keyed by Python type): with no decoders pymysql hands back the server's text.
+_PYMYSQL_ENCODERS = {k: v for k, v in pymysql.converters.conversions.items() if not isinstance(k, int)}
 
 
 def _mysql_value(value):
@@ -69,6 +103,67 @@ def mysql_driver(choice):
         raise DatabaseError("driver = mysqlclient, but it is not installed: pip install 'itflow-api[fast]'")
     return choice
 
+
+def _mysql_connector(driver, host, port, user, password, database, connect_timeout, read_timeout):
+    # No CLIENT_FOUND_ROWS (neither driver sets it unasked): an UPDATE reports the rows it
+    # changed, as it does for ITFlow. Autocommit: a read needs no BEGIN/COMMIT.
+    common = dict(host=host, port=port, user=user, password=password, database=database,
+                  charset="utf8mb4", autocommit=True, client_flag=0)
+    if driver == "mysqlclient":
+        whole = lambda seconds: max(1, math.ceil(seconds))  # noqa: E731 (libmariadb takes whole seconds)
+        conv = _mysqlclient_conversions()
+        return lambda: MySQLdb.connect(conv=conv, connect_timeout=whole(connect_timeout),
+                                       read_timeout=whole(read_timeout), write_timeout=whole(read_timeout),
+                                       **common)
+    return lambda: pymysql.connect(conv=_PYMYSQL_ENCODERS, connect_timeout=connect_timeout,
+                                   read_timeout=read_timeout, write_timeout=read_timeout, **common)
+
+
+def _sqlite_connector(path, busy_timeout):
+    # isolation_level=None: sqlite3 starts no transactions of its own; we BEGIN for writes.
+    return lambda: sqlite3.connect(path, timeout=busy_timeout, check_same_thread=False, isolation_level=None)
+
+
+_MYSQL_ERRORS = (pymysql.err.Error,) + ((MySQLdb.Error,) if MySQLdb is not None else ())
+_MYSQL_INTERFACE = (pymysql.err.InterfaceError,) + ((MySQLdb.InterfaceError,) if MySQLdb is not None else ())
+# Server codes that mean "this connection is gone" (shutdown, killed, idle too long); every
+# client-side code (2000-2999: cannot connect, lost, gone away) means the same.
+_LOST_CODES = {1053, 1927, 4031}
+# Server codes that mean "cannot serve now": worth a 503 and a retry later, not a 500.
+_BUSY_CODES = {1040, 1044, 1045, 1049, 1203, 1205, 1213, 1047}
+_CONFLICT_CODES = {1205, 1213, 1047}  # WriteConflict: the whole transaction may run again
+# Server codes for a value the server would not store (strict mode): the request's fault.
+_INPUT_CODES = {
+    1264: "is out of range",
+    1265: "is not allowed (it would be truncated)",
+    1292: "is not a valid value",
+    1366: "is not a valid value",
+    1406: "is too long",
+}
+_COLUMN_IN_MESSAGE = re.compile(r"column [`'\"]?(\w+)", re.IGNORECASE)
+_SQLITE_BUSY = ("locked", "busy", "unable to open", "disk i/o", "readonly")
+
+
+def _code(exc):
+    code = exc.args[0] if exc.args else None
+    return code if isinstance(code, int) else None
+
+
+def _lost(exc):
+    """True when `exc` says the connection itself is unusable."""
+    if isinstance(exc, _MYSQL_INTERFACE):
+        return True
+    code = _code(exc)
+    return code is not None and (2000 <= code < 3000 or code in _LOST_CODES)
+
+
+def _unavailable(exc):
+    if isinstance(exc, sqlite3.OperationalError):
+        return any(word in str(exc).lower() for word in _SQLITE_BUSY)
+    return _lost(exc) or _code(exc) in _BUSY_CODES
+
+
+# --- rendering (SQLite) ----------------------------------------------------------------
 
 def _render_decimal(scale):
     quantum = Decimal(1).scaleb(-scale)
@@ -106,107 +201,209 @@ def _sqlite_renderer(column_name):
     return _render_plain
 
 
-# :name binds, as SQLAlchemy's text() finds them (not '::' casts, not '00:00:00' literals).
+# :name binds (not '::' casts, not '00:00:00' literals).
 _BIND = re.compile(r"(?<![:\w\\]):(\w+)(?!:)")
-_FOUND_ROWS = 2  # CLIENT_FOUND_ROWS, the same bit in both drivers
-_UNAVAILABLE = (pymysql.err.OperationalError, pymysql.err.InterfaceError, sqlite3.OperationalError) + (
-    (MySQLdb.OperationalError, MySQLdb.InterfaceError) if MySQLdb is not None else ())
 # Columns the server sends as bytes (binary collation); everything else arrives as text.
 _BINARY_COLUMNS = {c.name for c in schema.column_types().values() if "binary" in c.type or "blob" in c.type}
+_INT64 = (-(2 ** 63), 2 ** 63 - 1)
+
+
+class _Pool:
+    """Idle connections, newest first. Never waits: when none is idle a new one is opened
+    (the server's threads bound how many are in use); at most `size` are kept idle."""
+
+    def __init__(self, connect, size):
+        self.connect = connect
+        self.size = size
+        self._idle = collections.deque()  # append/pop are atomic: no lock needed
+        this = weakref.ref(self)
+        os.register_at_fork(after_in_child=lambda: this() and this()._forget())
+
+    def get(self):
+        try:
+            return self._idle.pop()
+        except IndexError:
+            return self.connect()
+
+    def put(self, conn):
+        if len(self._idle) < self.size:
+            self._idle.append(conn)
+        else:
+            _close(conn)
+
+    def drop_idle(self):
+        while True:
+            try:
+                _close(self._idle.pop())
+            except IndexError:
+                return
+
+    def _forget(self):
+        # A forked child must not talk on its parent's sockets: it opens its own.
+        self._idle = collections.deque()
+
+
+def _close(conn):
+    with contextlib.suppress(Exception):
+        conn.close()
 
 
 class Database:
-    def __init__(self, url, dialect, pool_size=8):
-        self.dialect = dialect
-        self._local = threading.local()
-        # Every transaction ends in an explicit commit or rollback (transaction() below), so
-        # the pool's own rollback on return would be a wasted round trip per request.
-        engine_kwargs = {"pool_pre_ping": True, "hide_parameters": True, "pool_reset_on_return": None}
-        if dialect == "mysql":
-            conv = _mysqlclient_conversions() if url.startswith("mysql+mysqldb") else _PYMYSQL_ENCODERS
-            engine_kwargs.update(pool_size=pool_size, max_overflow=pool_size, pool_recycle=3600,
-                                 connect_args={"conv": conv})
+    def __init__(self, url, dialect=None, pool_size=8, connect_timeout=1.0, read_timeout=10.0):
+        """`url`: mysql+pymysql://user:password@host:port/name, mysql+mysqldb://... (mysqlclient)
+        or sqlite:///path. Timeouts are in seconds; on SQLite, read_timeout is how long a
+        statement waits for another writer's lock."""
+        parts = urlsplit(url)
+        self.dialect = dialect or ("sqlite" if parts.scheme == "sqlite" else "mysql")
+        self.read_timeout = read_timeout
+        if self.dialect == "mysql":
+            driver = "mysqlclient" if parts.scheme.endswith("mysqldb") else "pymysql"
+            self._secret = unquote(parts.password or "")
+            connect = _mysql_connector(driver, parts.hostname or "127.0.0.1", parts.port or 3306,
+                                       unquote(parts.username or ""), self._secret,
+                                       unquote(parts.path.lstrip("/")), connect_timeout, read_timeout)
+            self._errors = _MYSQL_ERRORS
         else:
-            engine_kwargs.update(pool_size=pool_size, max_overflow=pool_size,
-                                 connect_args={"timeout": 30, "check_same_thread": False})
-        self._ds = dataset.connect(url, ensure_schema=False, engine_kwargs=engine_kwargs)
-        if dialect == "mysql":
-            @event.listens_for(self._ds.engine, "do_connect")
-            def _rows_changed(dialect_, conn_rec, cargs, cparams):
-                # SQLAlchemy adds CLIENT_FOUND_ROWS; without it an UPDATE reports the rows it
-                # changed, as it does for ITFlow (PHP's mysqli never sets the flag).
-                cparams["client_flag"] = cparams.get("client_flag", 0) & ~_FOUND_ROWS
-        if dialect == "sqlite":
-            self._take_over_sqlite_transactions(self._ds.engine)
+            self._secret = ""
+            connect = _sqlite_connector(unquote(url[len("sqlite:///"):]), read_timeout)
+            self._errors = (sqlite3.Error, OverflowError)
+        self._pool = _Pool(connect, pool_size)
+        self._local = threading.local()
         self._renderers = {}
         self._statements = {}
 
     @classmethod
     def from_config(cls, dbconf):
+        timeouts = {"connect_timeout": getattr(dbconf, "connect_timeout", 1.0),
+                    "read_timeout": getattr(dbconf, "read_timeout", 10.0)}
         if dbconf.backend == "mysql":
             scheme = "mysql+mysqldb" if mysql_driver(dbconf.driver) == "mysqlclient" else "mysql+pymysql"
-            url = sqlalchemy.URL.create(
-                scheme, username=dbconf.user, password=dbconf.password or None,
-                host=dbconf.host, port=dbconf.port, database=dbconf.name, query={"charset": "utf8mb4"},
-            )
-            return cls(url.render_as_string(hide_password=False), "mysql", dbconf.pool_size)
-        return cls(f"sqlite:///{dbconf.path}", "sqlite", dbconf.pool_size)
+            auth = quote(dbconf.user, safe="") + (":" + quote(dbconf.password, safe="") if dbconf.password else "")
+            url = f"{scheme}://{auth}@{dbconf.host}:{dbconf.port}/{quote(dbconf.name, safe='')}"
+            return cls(url, "mysql", dbconf.pool_size, **timeouts)
+        return cls(f"sqlite:///{dbconf.path}", "sqlite", dbconf.pool_size, **timeouts)
 
-    def _take_over_sqlite_transactions(self, engine):
-        # pysqlite's own transaction handling begins lazily and cannot take the write lock up
-        # front; a write request must hold it from its first read (ticket numbers, duplicate
-        # checks), so we emit BEGIN ourselves: IMMEDIATE for writes, deferred for reads.
-        @event.listens_for(engine, "connect")
-        def _no_driver_transactions(dbapi_connection, _record):
-            dbapi_connection.isolation_level = None
+    # --- connections and transactions --------------------------------------------------
 
-        @event.listens_for(engine, "begin")
-        def _begin(conn):
-            conn.exec_driver_sql("BEGIN IMMEDIATE" if getattr(self._local, "write", False) else "BEGIN")
+    def _unavailable_error(self, exc):
+        text = f"{type(exc).__name__}: {exc}"
+        if self._secret:
+            text = text.replace(self._secret, "***")
+        return (WriteConflict if _code(exc) in _CONFLICT_CODES else DatabaseError)(text)
 
-    # --- transactions ----------------------------------------------------------------
+    def _checkout(self):
+        try:
+            return self._pool.get()
+        except self._errors as exc:
+            raise self._unavailable_error(exc) from exc
 
     @contextlib.contextmanager
     def transaction(self, write=False):
-        """One unit of work on this thread's connection: committed on success, rolled back
-        on any exception. Nested calls join the outer transaction."""
-        outer = not self._ds.in_transaction
+        """One unit of work on this thread's connection. A write block is one transaction,
+        committed on success and rolled back on any exception; a read block runs each
+        statement on its own (autocommit). Nested blocks join the outer one; a write block
+        inside a read block is a transaction of its own."""
+        local = self._local
+        outer = getattr(local, "conn", None) is None
         if outer:
-            self._local.write = write
+            local.conn, local.in_write, local.broken = self._checkout(), False, False
+        began = False
         try:
-            self._ds.begin()
-        except sqlalchemy.exc.SQLAlchemyError as exc:
-            self._ds._release_connection()
-            raise DatabaseError(str(exc.orig if hasattr(exc, "orig") else exc)) from exc
-        try:
+            if write and not local.in_write:
+                self._begin()
+                local.in_write = began = True
             yield self
         except BaseException:
-            self._ds.rollback()
+            if began:
+                self._end(local, "rollback")
             raise
         else:
-            self._ds.commit()
+            if began:
+                self._end(local, "commit")
+        finally:
+            if began:
+                local.in_write = False
+            if outer:
+                conn, local.conn = local.conn, None
+                if local.broken:
+                    _close(conn)
+                else:
+                    self._pool.put(conn)
+
+    def _begin(self):
+        # Nothing has run on the connection yet, so a dead one may be swapped for a new one.
+        self._on_connection("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN", None, fetch=False, retry=True)
+
+    def _end(self, local, how):
+        try:
+            getattr(local.conn, how)()
+        except self._errors as exc:
+            local.broken = local.broken or _lost(exc)
+            if how == "commit":  # the outcome is unknown to us: the caller must hear of it
+                raise self._unavailable_error(exc) from exc
+            # a failed rollback: the server drops the transaction with the connection
+
+    def _lost_connection(self):
+        """This thread's connection broke: drop it and every idle one (they most likely
+        broke with it, e.g. a server restart), and carry on with a new one."""
+        local = self._local
+        _close(local.conn)
+        local.broken = True  # until a new connection replaces it
+        self._pool.drop_idle()
+        local.conn = self._checkout()
+        local.broken = False
 
     # --- statements ----------------------------------------------------------------------
 
-    def _cursor(self, sql, params):
-        """Run `sql` on this thread's pooled connection, inside the transaction SQLAlchemy
-        (through dataset) keeps for it, and hand back the driver's cursor. Going to the
-        driver directly skips SQLAlchemy's per-statement compile and result wrapping, which
-        cost more than the query itself on short reads; the statement text is translated to
-        the driver's parameter style once and remembered."""
-        connection = self._ds.executable
-        if not connection.in_transaction():
-            connection.begin()
-        cursor = connection.connection.dbapi_connection.cursor()
+    def _on_connection(self, sql, params, fetch, retry=False):
+        """Run `sql` on this thread's connection; returns (keys, rows) for a read,
+        (rowcount, lastrowid) otherwise. `retry`: the statement may run a second time
+        on a new connection when the first one was found dead (reads and BEGIN only)."""
+        local = self._local
+        if getattr(local, "conn", None) is None:
+            with self.transaction():
+                return self._on_connection(sql, params, fetch, retry)
+        native = self._native(sql)
+        started = time.monotonic()
         try:
-            cursor.execute(self._native(sql), params or {})
-        except _UNAVAILABLE as exc:  # lost connection, locked database: worth a retry later
+            return self._run(local.conn, native, params, fetch)
+        except self._errors as exc:
+            # A dead connection fails at once; one that needed the whole timeout belongs to a
+            # frozen or overloaded server, where a second wait would only double the hang.
+            if retry and _lost(exc) and time.monotonic() - started < self.read_timeout / 2:
+                self._lost_connection()
+                try:
+                    return self._run(local.conn, native, params, fetch)
+                except self._errors as again:
+                    raise self._translate(again, params) from again
+            raise self._translate(exc, params) from exc
+
+    def _run(self, conn, native, params, fetch):
+        cursor = conn.cursor()
+        try:
+            cursor.execute(native, params or ({} if self.dialect == "mysql" else ()))
+            if fetch:
+                return [d[0] for d in cursor.description], cursor.fetchall()
+            return cursor.rowcount, cursor.lastrowid
+        finally:
             cursor.close()
-            raise DatabaseError(type(exc).__name__) from exc
-        except Exception:
-            cursor.close()
-            raise
-        return cursor
+
+    def _translate(self, exc, params):
+        """The typed error for a driver error: ValueRefused, DatabaseError, or `exc` itself."""
+        local = self._local
+        if self.dialect == "mysql" and _lost(exc):
+            local.broken = True
+            self._pool.drop_idle()
+        if isinstance(exc, OverflowError):  # sqlite3 binds 64-bit integers at most
+            return ValueRefused(f"{_overflowing(params) or 'A value'} is out of range", _overflowing(params))
+        reason = _INPUT_CODES.get(_code(exc)) if self.dialect == "mysql" else None
+        if reason:
+            found = _COLUMN_IN_MESSAGE.search(str(exc.args[1]) if len(exc.args) > 1 else "")
+            column = found.group(1) if found else None
+            return ValueRefused(f"{column or 'A value'} {reason}", column)
+        if _unavailable(exc):
+            return self._unavailable_error(exc)
+        return exc
 
     def _native(self, sql):
         found = self._statements.get(sql)
@@ -221,12 +418,7 @@ class Database:
 
     def rows(self, sql, params=None):
         """All rows as dicts of MySQL-rendered strings, in column order."""
-        cursor = self._cursor(sql, params)
-        try:
-            keys = [d[0] for d in cursor.description]
-            raw = cursor.fetchall()
-        finally:
-            cursor.close()
+        keys, raw = self._on_connection(sql, params, fetch=True, retry=not getattr(self._local, "in_write", False))
         if self.dialect == "mysql":
             binary = [i for i, k in enumerate(keys) if k in _BINARY_COLUMNS]
             if not binary:
@@ -261,22 +453,15 @@ class Database:
     # --- writes ------------------------------------------------------------------------
 
     def execute(self, sql, params=None):
-        """Run a statement; returns the number of rows it matched."""
-        cursor = self._cursor(sql, params)
-        cursor.close()
-        return cursor.rowcount
+        """Run a statement (never replayed); returns the number of rows it changed."""
+        return self._on_connection(sql, params, fetch=False)[0]
 
     def insert(self, table, values):
-        """Insert one row (NOT NULL columns without default get ITFlow's empty value); returns its id.
-
-        Written here rather than through dataset's Table.insert: its reflected column types
-        would convert (and on SQLite refuse) the MySQL-style text values we store."""
+        """Insert one row (NOT NULL columns without default get ITFlow's empty value); returns its id."""
         row = schema.filled_row(table, values)
         names = ", ".join(row)
         binds = ", ".join(f":{c}" for c in row)
-        cursor = self._cursor(f"INSERT INTO {table} ({names}) VALUES ({binds})", row)
-        cursor.close()
-        return cursor.lastrowid
+        return self._on_connection(f"INSERT INTO {table} ({names}) VALUES ({binds})", row, fetch=False)[1]
 
     def update(self, table, values, where):
         """Set `values` on the rows matching every `where` column; returns the number of rows
@@ -309,22 +494,39 @@ class Database:
     # --- schema ------------------------------------------------------------------------
 
     def table_names(self):
-        return set(sqlalchemy.inspect(self._ds.engine).get_table_names())
+        if self.dialect == "mysql":
+            sql = "SELECT table_name AS name FROM information_schema.tables WHERE table_schema = DATABASE()"
+        else:
+            sql = "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite%'"
+        return {r["name"] for r in self.rows(sql)}
 
     def columns_of(self, table):
-        return [c["name"] for c in sqlalchemy.inspect(self._ds.engine).get_columns(table)]
+        """The table's column names in their order ([] for a missing table)."""
+        if self.dialect == "mysql":
+            return [r["name"] for r in self.rows(
+                "SELECT column_name AS name FROM information_schema.columns "
+                "WHERE table_schema = DATABASE() AND table_name = :t ORDER BY ordinal_position", {"t": table})]
+        return [r["name"] for r in self.rows(f"PRAGMA table_info(\"{table}\")")]
 
-    def create_schema(self, layout=schema.LAYOUT_CLIENT_KEYS, version=None):
+    def create_schema(self, layout=schema.LAYOUT_CLIENT_KEYS):
         """Create every ITFlow table that is missing and the seed rows that are missing.
-        `layout` picks the api_keys columns of ITFlow 2.4.6 ("client") or 2.4.7+ ("user");
-        version=schema.NEWEST_VERSION creates the newest ITFlow's tables (SLAs) instead."""
+        `layout` picks the api_keys columns of ITFlow 2.4.6 ("client") or 2.4.7+ ("user")."""
         with self.transaction(write=True):
-            for statement in schema.create_statements(self.dialect, layout, version):
+            for statement in schema.create_statements(self.dialect, layout):
                 self.execute(statement)
         with self.transaction(write=True):
-            for table, key, row in schema.seed_rows(version):
+            for table, key, row in schema.seed_rows():
                 if not self.count(table, {key: row[key]}):
                     self.insert(table, row)
 
     def close(self):
-        self._ds.close()
+        """Close the idle connections (a connection in use is closed when it comes back)."""
+        self._pool.drop_idle()
+
+
+def _overflowing(params):
+    """The column whose integer is too large for SQLite (binds are named v_/w_<column> or <column>)."""
+    for name, value in (params or {}).items():
+        if isinstance(value, int) and not _INT64[0] <= value <= _INT64[1]:
+            return re.sub(r"^[vw]_", "", name)
+    return None
