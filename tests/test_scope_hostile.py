@@ -167,6 +167,8 @@ def _mark_b(w):
             w.db.insert("ticket_replies", {"ticket_reply": f"work {client}", "ticket_reply_type": "Internal",
                                            "ticket_reply_time_worked": "01:30:00", "ticket_reply_by": tech,
                                            "ticket_reply_ticket_id": w.records[client]["tickets"]})
+        w.db.update("ticket_replies", {"ticket_reply": f"reply {MARK}"}, {"ticket_reply_id": b["ticket_replies"]})
+        w.db.update("invoice_items", {"item_name": f"item {MARK}"}, {"item_id": b["invoice_items"]})
         w.db.update("invoices", {"invoice_scope": MARK}, {"invoice_id": b["invoices"]})
         w.db.update("quotes", {"quote_scope": MARK}, {"quote_id": b["quotes"]})
         w.db.update("expenses", {"expense_description": MARK}, {"expense_id": b["expenses"]})
@@ -272,6 +274,22 @@ def b_record(w, module):
 
 # --- reads -------------------------------------------------------------------------------
 
+CONTROL_READS = {"ticket_replies": "ticket_reply_id", "invoice_items": "item_id", "clients": "client_id"}
+
+
+@pytest.mark.parametrize("module", RECORD_MODULES + ["invoices", "quotes", "expenses", *CONTROL_READS])
+def test_the_leak_check_sees_b_through_the_admin_key(w, module):
+    """Not vacuous: B's marker is in every record B has, and ask() catches it."""
+    id_param = CONTROL_READS.get(module) or hc.module_of(module).id_column
+    params = {id_param: w.records[w.b][module]} if module != "clients" else {}
+    key, w.key = w.key, w.admin
+    try:
+        with pytest.raises(AssertionError, match="leaked"):
+            ask(w, "GET", f"{module}/read", params)
+    finally:
+        w.key = key
+
+
 READ_MODULES = [m for m in RECORD_MODULES] + ["invoices", "quotes", "expenses"]
 
 
@@ -335,11 +353,27 @@ def test_writes_by_id_never_touch_b(w, module):
 
 
 def test_parent_scoped_creates_never_reach_b(w):
-    b = w.records[w.b]
+    a, b = w.records[w.a], w.records[w.b]
     for path, body in [("ticket_replies/create", {"ticket_id": b["tickets"], "ticket_reply": "hi"}),
+                       ("ticket_replies/create", {"ticket_id": b["tickets"], "ticket_reply": "hi", "client_id": w.b}),
                        ("invoice_items/create", {"invoice_id": b["invoices"], "name": "x", "qty": 1, "price": 1})]:
         refused(w, ask(w, "POST", path, body), f"{path} {body}")
         assert_b_unchanged(w, f"{path} {body}")
+    # A's parent, and the parent column itself naming B's: the row is A's or nothing
+    for path, body in [("ticket_replies/create", {"ticket_id": a["tickets"], "ticket_reply": "hi",
+                                                  "ticket_reply_ticket_id": b["tickets"]}),
+                       ("invoice_items/create", {"invoice_id": a["invoices"], "name": "x", "qty": 1, "price": 1,
+                                                 "item_invoice_id": b["invoices"]})]:
+        ask(w, "POST", path, body)
+        assert_b_unchanged(w, f"{path} {body}")
+
+
+def test_child_reads_by_a_parent_and_b_child_never_show_b(w):
+    a, b = w.records[w.a], w.records[w.b]
+    for path, params in [("ticket_replies/read", {"ticket_id": a["tickets"], "ticket_reply_id": b["ticket_replies"]}),
+                         ("invoice_items/read", {"invoice_id": a["invoices"], "item_id": b["invoice_items"]}),
+                         ("invoice_items/read", {"invoice_id": b["invoices"], "item_id": a["invoice_items"]})]:
+        ask(w, "GET", path, params)
 
 
 # --- references ----------------------------------------------------------------------------
