@@ -8,7 +8,7 @@ import secrets
 import falcon
 import sqlalchemy
 
-from . import audit, envelope, itflow_version, openapi, routing
+from . import audit, envelope, itflow_version, openapi, retry, routing
 from .health import HealthResource
 from .auth import KeyStore, load_secret
 from .db import DatabaseError
@@ -43,6 +43,7 @@ class Service:
         self.itflow = itflow_version.detect(db)  # which ITFlow the database is: read once, here
         self.proxies = TrustedProxies(config.server.trusted_proxies)
         self.limits = RateLimits(config.limits, db)
+        self.write_attempts = 1 + config.database.write_retries  # lib/retry.py
 
 
 class EndpointResource:
@@ -74,7 +75,9 @@ class EndpointResource:
             raise _too_many_failures(wait)
         db = service.db
         key, sync_due = None, False
-        try:
+
+        def attempt():  # one whole transaction: lib/retry.py may run it again
+            nonlocal key, sync_due
             with db.transaction(write=endpoint.writes):
                 key = service.keys.authenticate(presented)
                 if key is None:
@@ -82,7 +85,8 @@ class EndpointResource:
                     audit.auth_failed(db, client, self.path)
                 else:
                     req.context.key_name = key.name
-                    quota, sync_due = limits.quota(key.id)
+                    quota, due = limits.quota(key.id)
+                    sync_due = sync_due or due
                     if quota is not None:
                         for name, value in quota.headers.items():
                             resp.set_header(name, value)
@@ -96,7 +100,10 @@ class EndpointResource:
                         authorize(db, access, self.api_module, self.level)
                     call = Call(db, params, key, scope_for(key, params, access), client, self.path,
                                 service.settings)
-                    body = endpoint(call)
+                    return endpoint(call)
+
+        try:
+            body = retry.run(attempt, service.write_attempts if endpoint.writes else 1)
         finally:
             if sync_due:
                 _share_quota(limits, key)

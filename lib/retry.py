@@ -17,9 +17,10 @@ from .envelope import ApiError
 
 log = logging.getLogger("itflow_api")
 
-# The first pause is up to 20 ms, doubling: long enough for the winner's write set to be
-# applied on this node, short enough that three tries stay well under a second.
-FIRST_PAUSE = 0.02
+# Pauses are random up to 50 ms, doubling, at most 400 ms: long enough for the winner's
+# write set to be applied on this node, short enough that three tries stay under half a second.
+FIRST_PAUSE = 0.05
+LONGEST_PAUSE = 0.4
 RETRY_AFTER = 1  # seconds, for the caller that still lost
 
 BUSY = ("The database refused this write {attempts} times because of concurrent changes to the "
@@ -46,4 +47,4 @@ def run(block, attempts):
                 log.warning("write refused %d times by concurrent changes, answering 503: %s", attempts, exc)
                 raise Busy(attempts) from exc
             # Random, so that two losers do not collide again in step.
-            time.sleep(random.uniform(0, FIRST_PAUSE * 2 ** (attempt - 1)))
+            time.sleep(random.uniform(0, min(LONGEST_PAUSE, FIRST_PAUSE * 2 ** (attempt - 1))))

@@ -166,6 +166,7 @@ class Cluster:
         if reason:
             raise RuntimeError(f"cannot start a Galera cluster: missing {reason}")
         peers = [n.gcomm for n in self.nodes]
+        os.makedirs(self.base, exist_ok=True)
         os.chmod(self.base, 0o755)  # mkdtemp makes it private to root
         for node in self.nodes:
             os.makedirs(node.datadir, exist_ok=True)
