@@ -250,8 +250,9 @@ def ask(w, method, path, params):
     else:
         status, body = w.api.post(path, params)
     message = str(body.get("message", ""))
-    for value in params.values():  # a message may quote the request back; that is no leak
-        message = message.replace(str(value), "")
+    # a message may quote the request back; that is no leak (longest first: " " inside others)
+    for value in sorted(map(str, params.values()), key=len, reverse=True):
+        message = message.replace(value, "")
     text = (repr(body.get("data")) + message).lower()
     assert MARK not in text and "bravo" not in text, \
         f"{w.kind} key, {method} {path} {params}: B's data leaked: {body}"
@@ -476,7 +477,12 @@ def scope_request(draw, w):
         names += [f.name for f in module.fields] + [lk.param for lk in module.lookups] + [module.id_column]
         if module.client_column:
             names.append(module.client_column)
-    value = st.one_of(st.sampled_from(b_values), st.sampled_from(INJECTIONS), st.sampled_from(hc.SCALARS[:20]))
+    if method == "POST":
+        # B's marker written into A's own records would read back as a false leak
+        b_values = [v for v in b_values if MARK not in str(v)]
+    value = st.one_of(st.sampled_from(b_values), st.sampled_from([v for v in INJECTIONS if MARK not in v]
+                                                                 if method == "POST" else INJECTIONS),
+                      st.sampled_from(hc.SCALARS[:20]))
     params = draw(st.dictionaries(st.sampled_from(names), value, max_size=5))
     if method == "POST" and function == "create" and module_name in hc.CREATED:
         params = {**_a_create_body(w, module_name, draw(st.integers(10 ** 6, 10 ** 7))), **params}
