@@ -25,7 +25,7 @@ from collections import Counter
 from datetime import date, timedelta
 
 import pytest
-from conftest import Api, SECRET, fresh_config
+from conftest import SECRETS_USED, Api, SECRET, fresh_config
 from helpers import fetch
 
 import hostile_corpus as hc
@@ -122,6 +122,7 @@ def w(request, tmp_path_factory):
         world.key, _ = keys.create(f"key {kind}", _expire(), owner, hc.DECRYPT,
                                    unlock_key=admin, unlock_password=hc.DECRYPT)
         world.admin = admin
+        SECRETS_USED.update((admin, world.key))  # the suite's check: never in the server log
         world.b_before = b_rows(world)
         try:
             yield world
