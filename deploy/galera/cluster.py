@@ -74,7 +74,7 @@ class Node:
         self.port, self.gcomm, self.ist, self.sst = port, gcomm, ist, sst
         self.process = None
 
-    def write_config(self, peers, sync_wait):
+    def write_config(self, peers, sync_wait, galera=True):
         options = f"base_port={self.gcomm};gmcast.listen_addr=tcp://127.0.0.1:{self.gcomm};" \
                   f"ist.recv_addr=127.0.0.1:{self.ist};gcache.size=64M;{_EVS}"
         lines = {
@@ -98,6 +98,8 @@ class Node:
             "wsrep_sync_wait": sync_wait,
             "wsrep_slave_threads": 2,
         }
+        if not galera:  # the same server without replication: the benchmark's single MariaDB
+            lines = {k: v for k, v in lines.items() if not k.startswith("wsrep_")}
         with open(self.cnf, "w") as f:
             f.write("[mysqld]\n" + "".join(f"{k} = {v}\n" for k, v in lines.items()))
 
@@ -118,11 +120,13 @@ class Node:
         except Exception:
             return ""
 
-    def wait_synced(self, timeout=90):
+    def wait_synced(self, timeout=90, galera=True):
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"{self.name} exited ({self.process.returncode}); see {self.log}:\n{_tail(self.log)}")
+            if not galera and self.status("Uptime"):
+                return
             if self.status("wsrep_local_state_comment") == "Synced" and self.status("wsrep_ready") == "ON":
                 return
             time.sleep(0.3)
@@ -152,9 +156,11 @@ def _tail(path, lines=15):
 
 
 class Cluster:
-    """`nodes` Galera nodes under `base` (a new temporary directory by default, removed on stop)."""
+    """`nodes` Galera nodes under `base` (a new temporary directory by default, removed on stop).
+    galera=False: one plain MariaDB with the same settings, to compare against."""
 
-    def __init__(self, nodes=3, base=None, sync_wait=1, user="itflow", password="itflow"):
+    def __init__(self, nodes=3, base=None, sync_wait=1, user="itflow", password="itflow", galera=True):
+        self.galera = galera
         self.base = base or tempfile.mkdtemp(prefix="itflow-galera-")
         self.owns_base = base is None
         self.user, self.password, self.sync_wait = user, password, sync_wait
@@ -170,15 +176,17 @@ class Cluster:
         os.chmod(self.base, 0o755)  # mkdtemp makes it private to root
         for node in self.nodes:
             os.makedirs(node.datadir, exist_ok=True)
-            node.write_config(peers, self.sync_wait)
+            node.write_config(peers, self.sync_wait, self.galera)
             if os.geteuid() == 0:
                 shutil.chown(node.dir, RUN_AS, RUN_AS)
                 shutil.chown(node.datadir, RUN_AS, RUN_AS)
         first = self.nodes[0]
-        subprocess.run([INSTALL_DB, f"--defaults-file={first.cnf}", "--auth-root-authentication-method=socket",
-                        "--skip-test-db"], check=True, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-        first.start(bootstrap=True)
-        first.wait_synced()
+        done = subprocess.run([INSTALL_DB, f"--defaults-file={first.cnf}", "--auth-root-authentication-method=socket",
+                               "--skip-test-db"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        if done.returncode:
+            raise RuntimeError(f"mariadb-install-db failed ({done.returncode}):\n{done.stdout[-2000:]}")
+        first.start(bootstrap=self.galera)
+        first.wait_synced(galera=self.galera)
         self._admin(first, f"CREATE USER IF NOT EXISTS '{self.user}'@'127.0.0.1' IDENTIFIED BY '{self.password}'",
                     f"GRANT ALL PRIVILEGES ON *.* TO '{self.user}'@'127.0.0.1'",
                     f"CREATE DATABASE IF NOT EXISTS `{DATABASE}` CHARACTER SET utf8mb4")
