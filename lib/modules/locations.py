@@ -19,6 +19,7 @@ MODULE = Module(
     entity="Location", name_column="location_name", archived_column="location_archived_at",
     hooks=LocationHooks(),
     description="Sites; location_primary = 1 clears the client's other primary location.",
-    fields=table_fields("locations", "location_client_id", overrides={"location_name": {"required": True}}),
+    fields=table_fields("locations", "location_client_id", references={"location_contact_id": "contacts"},
+                        overrides={"location_name": {"required": True}}),
     lookups=[Lookup("location_id", "int", single=True)],
 )
