@@ -1,7 +1,7 @@
 """Hostile input at every endpoint (issue 10, "Proof"): generated query strings, JSON bodies,
 raw bodies, duplicate parameters, odd headers and Content-Types, with a valid all-clients key
-(or one scoped to a client) that holds the decrypt password (so credentials are reached too),
-through the in-process falcon client. Every answer must be
+(or one scoped to a client) that holds the decrypt password (sent with most requests, so
+credentials are reached too; missing or wrong with some), through the in-process falcon client. Every answer must be
 
 - below 500,
 - Content-Type application/json carrying the envelope (success "True"/"False"; a failure with
@@ -225,15 +225,16 @@ def key_placement(draw, w):
     none, a wrong one or two of them."""
     how = draw(st.sampled_from(["header"] * 5 + ["bearer", "query", "body"] * 2 + ["none", "wrong", "both"]))
     key = draw(st.sampled_from([w.key, w.key, w.scoped]))  # all clients, or scoped to A
-    pw = [("X-API-Decrypt-Password", hc.DECRYPT)]
+    password = draw(st.sampled_from([hc.DECRYPT] * 4 + [None, "wrong password", hc.DECRYPT + "\x00"]))
+    pw = [("X-API-Decrypt-Password", password)] if password else []
     if how == "header":
         return [], {}, [("X-API-KEY", key)] + pw
     if how == "bearer":
         return [], {}, [("Authorization", f"Bearer {key}")] + pw
     if how == "query":
-        return [("api_key", key), ("api_key_decrypt_password", hc.DECRYPT)], {}, []
+        return [("api_key", key)] + ([("api_key_decrypt_password", password)] if password else []), {}, []
     if how == "body":
-        return [], {"api_key": key, "api_key_decrypt_password": hc.DECRYPT}, []
+        return [], {"api_key": key, **({"api_key_decrypt_password": password} if password else {})}, []
     if how == "none":
         return [], {}, []
     if how == "wrong":

@@ -250,6 +250,7 @@ def ask(w, method, path, params):
         status, body = w.api.get(path, **params)
     else:
         status, body = w.api.post(path, params)
+    assert status < 500, f"{w.kind} key, {method} {path} {params}: {status} {body}"
     message = str(body.get("message", ""))
     # a message may quote the request back; that is no leak (longest first: " " inside others)
     for value in sorted(map(str, params.values()), key=len, reverse=True):
