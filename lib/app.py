@@ -143,10 +143,13 @@ def _http_error(req, resp, ex, params):
 
 
 def _database_error(req, resp, ex, params):
-    # Never log the query string: it may carry the api_key.
-    log.error("database error on %s %s: %s", req.method, req.path, type(ex).__name__)
+    # The cause is the driver's error class and text (lib/db.py keeps secrets out of it);
+    # never the query string: it may carry the api_key.
+    cause = str(ex) if isinstance(ex, DatabaseError) else type(ex).__name__
+    log.error("database unavailable on %s %s: %s", req.method, req.path, cause)
     _send(resp, 503, envelope.failure("The database is not reachable or refused the request; "
-                                      "try again shortly, or ask the administrator to check the server log."))
+                                      "try again shortly, or ask the administrator to check the server log."),
+          {"Retry-After": "1"})
 
 
 def _unexpected(req, resp, ex, params):

@@ -54,6 +54,10 @@ class DatabaseConfig:
     # A write that loses to a concurrent one (deadlock, Galera certification conflict) runs
     # again whole, up to this many more times, before answering 503 with Retry-After.
     write_retries: int = setting(3, minimum=0, maximum=20)
+    # Seconds to wait for a connection, and for any answer on one: a stopped or frozen
+    # database is a 503 after at most this long, never a hang (SQLite: waiting for a lock).
+    connect_timeout: float = setting(2.0, minimum=0.1, maximum=3600)
+    read_timeout: float = setting(5.0, minimum=0.1, maximum=3600)
 
 
 @dataclass

@@ -249,7 +249,7 @@ def _close(conn):
 
 
 class Database:
-    def __init__(self, url, dialect=None, pool_size=8, connect_timeout=1.0, read_timeout=10.0):
+    def __init__(self, url, dialect=None, pool_size=8, connect_timeout=2.0, read_timeout=5.0):
         """`url`: mysql+pymysql://user:password@host:port/name, mysql+mysqldb://... (mysqlclient)
         or sqlite:///path. Timeouts are in seconds; on SQLite, read_timeout is how long a
         statement waits for another writer's lock."""
@@ -274,8 +274,7 @@ class Database:
 
     @classmethod
     def from_config(cls, dbconf):
-        timeouts = {"connect_timeout": getattr(dbconf, "connect_timeout", 1.0),
-                    "read_timeout": getattr(dbconf, "read_timeout", 10.0)}
+        timeouts = {"connect_timeout": dbconf.connect_timeout, "read_timeout": dbconf.read_timeout}
         if dbconf.backend == "mysql":
             scheme = "mysql+mysqldb" if mysql_driver(dbconf.driver) == "mysqlclient" else "mysql+pymysql"
             auth = quote(dbconf.user, safe="") + (":" + quote(dbconf.password, safe="") if dbconf.password else "")

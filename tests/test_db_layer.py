@@ -1,6 +1,9 @@
 """The data-access layer itself (lib/db.py), on whichever backend the run uses."""
 import pytest
 
+from conftest import BACKEND, _admin_connection
+from itflow_api.lib.db import DatabaseError, ValueRefused
+
 
 def _client(db, **columns):
     with db.transaction(write=True):
@@ -71,3 +74,93 @@ def test_unchanged_update_leaves_updated_at_alone_and_a_change_stamps_it(db):
     assert _stored(db, client, "client_updated_at") is None
     _update(db, {"client_name": "Changed"}, client)
     assert _stored(db, client, "client_updated_at") is not None
+
+
+# --- values the database refuses: typed, naming the column --------------------------------
+
+def test_an_integer_too_large_for_its_column_is_refused_naming_it(db):
+    with pytest.raises(ValueRefused) as refused, db.transaction(write=True):
+        db.insert("clients", {"client_name": "Big", "client_net_terms": 10 ** 20})
+    assert refused.value.column == "client_net_terms"
+    assert "client_net_terms" in str(refused.value) and "range" in str(refused.value)
+    with db.transaction():
+        assert db.count("clients", {}) == 0
+
+
+def test_an_update_with_an_integer_too_large_is_refused_naming_it(db):
+    client = _client(db)
+    with pytest.raises(ValueRefused) as refused:
+        _update(db, {"client_net_terms": 10 ** 20}, client)
+    assert refused.value.column == "client_net_terms"
+    assert _stored(db, client, "client_net_terms") == "5"
+
+
+@pytest.mark.skipif(BACKEND != "mysql", reason="SQLite stores any length; the field layer refuses it first")
+def test_text_too_long_for_its_column_is_refused_naming_it(db):
+    with pytest.raises(ValueRefused) as refused, db.transaction(write=True):
+        db.insert("clients", {"client_name": "x" * 201})
+    assert refused.value.column == "client_name" and "too long" in str(refused.value)
+
+
+# --- connections: autocommit reads, reconnect for reads only -------------------------------
+
+mysql_only = pytest.mark.skipif(BACKEND != "mysql", reason="connection handling of MySQL/MariaDB")
+
+
+def _kill(connection_id):
+    with _admin_connection() as conn, conn.cursor() as cur:
+        cur.execute(f"KILL {int(connection_id)}")
+
+
+@mysql_only
+def test_a_read_block_opens_no_transaction_and_a_write_block_one(db):
+    with db.transaction():
+        assert db.scalar("SELECT @@in_transaction AS t") == "0"
+    with db.transaction(write=True):
+        assert db.scalar("SELECT @@in_transaction AS t") == "1"
+        with db.transaction():  # a nested read joins the write
+            assert db.scalar("SELECT @@in_transaction AS t") == "1"
+    with db.transaction():
+        with db.transaction(write=True):  # a write inside a read is a transaction of its own
+            assert db.scalar("SELECT @@in_transaction AS t") == "1"
+        assert db.scalar("SELECT @@in_transaction AS t") == "0"
+
+
+@mysql_only
+def test_a_read_on_a_connection_killed_while_idle_runs_again_on_a_new_one(db):
+    with db.transaction():
+        first = db.scalar("SELECT CONNECTION_ID() AS id")
+    _kill(first)
+    with db.transaction():
+        assert db.scalar("SELECT CONNECTION_ID() AS id") != first
+        assert db.count("companies", {}) == 1
+
+
+@mysql_only
+def test_a_write_block_on_a_connection_killed_while_idle_starts_over_at_begin(db):
+    with db.transaction():
+        first = db.scalar("SELECT CONNECTION_ID() AS id")
+    _kill(first)
+    with db.transaction(write=True):
+        db.insert("clients", {"client_name": "After kill"})
+    with db.transaction():
+        assert db.count("clients", {"client_name": "After kill"}) == 1
+
+
+@mysql_only
+def test_a_write_is_never_replayed_when_its_connection_dies(db):
+    with pytest.raises(DatabaseError), db.transaction(write=True):
+        db.insert("clients", {"client_name": "First"})
+        _kill(db.scalar("SELECT CONNECTION_ID() AS id"))
+        db.insert("clients", {"client_name": "Second"})
+    with db.transaction():  # the server rolled the transaction back; nothing was sent twice
+        assert db.count("clients", {}) == 0
+        db.insert("clients", {"client_name": "Later"})  # and the layer carries on
+    with db.transaction():
+        assert [r["client_name"] for r in db.rows("SELECT client_name FROM clients")] == ["Later"]
+
+
+def test_schema_inspection_without_sqlalchemy(db):
+    assert {"clients", "api_keys", "settings"} <= db.table_names()
+    assert db.columns_of("clients")[:3] == ["client_id", "client_lead", "client_name"]
+    assert db.columns_of("no_such_table") == []
