@@ -491,3 +491,38 @@ def test_malformed_http_gets_the_envelope_from_the_real_server(live, case):
     assert headers.get("content-type", "").startswith("application/json"), (status, headers, body[:300])
     answer = json.loads(body)
     assert answer["success"] == "False" and answer["message"], answer
+
+
+# --- read parameters at their limits ----------------------------------------------------------
+
+READ_MODULES = sorted({e[1] for e in ENDPOINTS if e[2] == "read" and e[4] is not None})
+
+
+def _limit_cases(module):
+    """(parameter, value) pairs at and past what a database takes in one statement: thousands
+    of sort terms (SQLite allows 2000 in an ORDER BY), fields, filter clauses and nesting."""
+    column = module.id_column
+    return [
+        ("sort", ",".join([column] * 2100)), ("sort", ",".join(f"-{column}" for _ in range(2100))),
+        ("order", ",".join([column] * 2100)), ("fields", ",".join([column] * 2100)),
+        ("filter", "(" * 200 + f"{column}==1" + ")" * 200), ("filter", ";".join([f"{column}==1"] * 400)),
+        ("filter", f"{column}=in=(" + ",".join(["1"] * 1900) + ")"), ("filter", f"{column}=={2 ** 70}"),
+        (f"filter[{column}]", str(2 ** 64)), ("limit", str(2 ** 64)), ("offset", str(2 ** 63)),
+    ]
+
+
+@pytest.mark.parametrize("module_name", READ_MODULES)
+def test_read_parameters_at_their_limits(fresh, module_name):
+    w = fresh
+    module = hc.module_of(module_name)
+    path = f"/api/v1/{module_name}/read.php"
+    found = []
+    for name, value in _limit_cases(module):
+        # parent-scoped reads need their parent's id to get as far as the query
+        pairs = [(name, value)] + [(p, "1") for p in ("invoice_id", "ticket_id") if p in names_for(module)]
+        try:
+            send(w, "GET", path, query=hc.query_string(pairs), headers=[("X-API-KEY", w.key)])
+        except AssertionError as fault:
+            found.append(f"{name}={value[:30]}... ({len(value)} characters): {str(fault).splitlines()[0][:200]}"
+                         f" [{w.errors.last}]")
+    assert not found, "\n".join(found)
