@@ -134,18 +134,24 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--seconds", type=int, default=8)
     parser.add_argument("--connections", type=int, default=12, help="in all, split between the processes")
+    parser.add_argument("--sync-wait", type=int, default=1, help="the cluster's wsrep_sync_wait (1: read-your-writes)")
+    parser.add_argument("--only", choices=("single", "galera"), help="measure one database only")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(prefix="itflow-galera-bench-") as base, \
             open(os.path.join(base, "api.log"), "wb") as log:
         os.chmod(base, 0o755)  # the servers run as the mysql user
         for label, nodes, is_galera in (("single", 1, False), ("galera", 3, True)):
-            with galera.Cluster(nodes, base=os.path.join(base, label), galera=is_galera) as running:
+            if args.only and label != args.only:
+                continue
+            with galera.Cluster(nodes, base=os.path.join(base, label), galera=is_galera,
+                                sync_wait=args.sync_wait) as running:
                 key = seed(running.url(0))
                 rows += measure(label, [n.port for n in running.nodes], running.user, running.password,
                                 [n.process.pid for n in running.nodes], key, args, log)
     print(f"\n{os.cpu_count()} cores (shared), wrk -t1 per API process, {args.connections} connections in all, "
-          f"{args.seconds} s per run; req/s x = against 1 API process on the same database\n")
+          f"{args.seconds} s per run, cluster wsrep_sync_wait = {args.sync_wait}; x = against 1 API process "
+          f"on the same database\n")
     print("| database | workload | API processes | 2xx req/s | x | 503 answers | CPU s: API | MariaDB | wrk |")
     print("|---|---|---|---|---|---|---|---|---|")
     done = {(r[0], r[1], r[2]): r[3] - r[4] / args.seconds for r in rows}  # answers that did the work
