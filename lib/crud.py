@@ -55,9 +55,11 @@ class Operation:
     def record_id(self, call):
         m = self.module
         column = m.id_column
+        if column == m.client_column and call.key.client_id and call.key.user_id is None:
+            # A client-scoped key's client writes go to its own client, whatever client_id
+            # says (api-v1.md 3 and 6.1), as in ITFlow.
+            return call.key.client_id
         if not call.params.has(column) or call.params.get(column) == "":
-            if column == m.client_column and call.key.client_id and not call.key.user_id:
-                return call.key.client_id  # a client-scoped key edits its own client (api-v1.md 6.1)
             raise Refused(f"Missing required field: {column}.")
         return call.params.int(column)
 

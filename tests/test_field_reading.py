@@ -206,9 +206,10 @@ def test_scoped_key_updates_its_own_client_without_client_id(api, db, keys, clie
     assert succeeded(api.post("clients/update", {"client_notes": "VIP"}, key=key))["count"] == 1
     assert one(db, "clients", client_id=client_a)["client_notes"] == "VIP"
     assert one(db, "clients", client_id=other)["client_notes"] != "VIP"
-    # Naming another client is still refused like a missing one.
-    refused(api.post("clients/update", {"client_id": other, "client_notes": "x"}, key=key))
+    # Naming another client changes the key's own client, as in ITFlow: never the other one.
+    succeeded(api.post("clients/update", {"client_id": other, "client_notes": "x"}, key=key))
     assert one(db, "clients", client_id=other)["client_notes"] != "x"
+    assert one(db, "clients", client_id=client_a)["client_notes"] == "x"
 
 
 def test_all_clients_key_still_needs_client_id_to_update_a_client(api, all_key, client_a):
