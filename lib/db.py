@@ -270,7 +270,8 @@ class Database:
         self._pool = _Pool(connect, pool_size)
         self._local = threading.local()
         self._renderers = {}
-        self._statements = {}
+        self._statements = {}  # SQL text → the driver's form of it
+        self._texts = {}  # (kind, table, columns) → SQL text of insert/update/delete/count
 
     @classmethod
     def from_config(cls, dbconf):
@@ -455,12 +456,21 @@ class Database:
         """Run a statement (never replayed); returns the number of rows it changed."""
         return self._on_connection(sql, params, fetch=False)[0]
 
+    def _text(self, key, build):
+        """The statement for `key` (its kind, table and column names), built once."""
+        found = self._texts.get(key)
+        if found is None:
+            found = build()
+            if len(self._texts) < 4096:
+                self._texts[key] = found
+        return found
+
     def insert(self, table, values):
         """Insert one row (NOT NULL columns without default get ITFlow's empty value); returns its id."""
         row = schema.filled_row(table, values)
-        names = ", ".join(row)
-        binds = ", ".join(f":{c}" for c in row)
-        return self._on_connection(f"INSERT INTO {table} ({names}) VALUES ({binds})", row, fetch=False)[1]
+        sql = self._text(("insert", table, *row), lambda: "INSERT INTO {} ({}) VALUES ({})".format(
+            table, ", ".join(row), ", ".join(f":{c}" for c in row)))
+        return self._on_connection(sql, row, fetch=False)[1]
 
     def update(self, table, values, where):
         """Set `values` on the rows matching every `where` column; returns the number of rows
@@ -469,26 +479,31 @@ class Database:
         No values: 0."""
         if not values:
             return 0
-        sets = ", ".join(f"{c} = :v_{c}" for c in values)
-        conds = " AND ".join(f"{c} = :w_{c}" for c in where) or "1 = 1"
-        if self.dialect == "sqlite":
-            # SQLite counts every row it matched, so leave out the rows that would not change.
-            # IS is null-safe and compares with the column's affinity (5 IS '5'); BINARY
-            # overrides the NOCASE text columns, as MySQL compares the stored bytes.
-            same = " AND ".join(f"{c} IS :v_{c} COLLATE BINARY" for c in values)
-            conds += f" AND NOT ({same})"
+
+        def build():
+            sets = ", ".join(f"{c} = :v_{c}" for c in values)
+            conds = _conditions(where)
+            if self.dialect == "sqlite":
+                # SQLite counts every row it matched, so leave out the rows that would not change.
+                # IS is null-safe and compares with the column's affinity (5 IS '5'); BINARY
+                # overrides the NOCASE text columns, as MySQL compares the stored bytes.
+                same = " AND ".join(f"{c} IS :v_{c} COLLATE BINARY" for c in values)
+                conds += f" AND NOT ({same})"
+            return f"UPDATE {table} SET {sets} WHERE {conds}"
         params = {f"v_{c}": v for c, v in values.items()}
         params.update({f"w_{c}": v for c, v in where.items()})
-        return self.execute(f"UPDATE {table} SET {sets} WHERE {conds}", params)
+        return self.execute(self._text(("update", table, *values, "", *where), build), params)
 
     def delete(self, table, where):
-        conds = " AND ".join(f"{c} = :w_{c}" for c in where)
-        return self.execute(f"DELETE FROM {table} WHERE {conds}", {f"w_{c}": v for c, v in where.items()})
+        if not where:  # never every row by accident
+            raise ValueError("delete() needs at least one where column")
+        sql = self._text(("delete", table, *where), lambda: f"DELETE FROM {table} WHERE {_conditions(where)}")
+        return self.execute(sql, {f"w_{c}": v for c, v in where.items()})
 
     def count(self, table, where):
-        conds = " AND ".join(f"{c} = :w_{c}" for c in where) or "1 = 1"
-        return int(self.scalar(f"SELECT COUNT(*) AS n FROM {table} WHERE {conds}",
-                               {f"w_{c}": v for c, v in where.items()}))
+        sql = self._text(("count", table, *where),
+                         lambda: f"SELECT COUNT(*) AS n FROM {table} WHERE {_conditions(where)}")
+        return int(self.scalar(sql, {f"w_{c}": v for c, v in where.items()}))
 
     # --- schema ------------------------------------------------------------------------
 
@@ -521,6 +536,10 @@ class Database:
     def close(self):
         """Close the idle connections (a connection in use is closed when it comes back)."""
         self._pool.drop_idle()
+
+
+def _conditions(where):
+    return " AND ".join(f"{c} = :w_{c}" for c in where) or "1 = 1"
 
 
 def _overflowing(params):
