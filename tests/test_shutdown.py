@@ -115,12 +115,15 @@ needs_posix = pytest.mark.skipif(not hasattr(os, "fork") or not os.path.exists("
 
 
 @needs_posix
-@pytest.mark.parametrize("workers", [1, 2])
-def test_sigterm_under_load_finishes_every_request_in_flight(config, db, keys, custom_folder, workers):
+@pytest.mark.parametrize("http_server, workers", [("waitress", 1), ("waitress", 2), ("granian", 2)])
+def test_sigterm_under_load_finishes_every_request_in_flight(config, db, keys, custom_folder, http_server, workers):
+    if http_server == "granian":
+        pytest.importorskip("granian", reason="the granian extra is not installed")
     key = make_key(keys)
     port = free_port()
-    server = Server(write_ini(config, custom_folder, port=port, workers=workers, threads=8,
-                              custom_endpoints=custom_folder, shutdown_timeout=20), port)
+    server = Server(write_ini(config, custom_folder, port=port, workers=workers, threads=8, http_server=http_server,
+                              custom_endpoints=custom_folder, shutdown_timeout=20), port,
+                    ready=r"Started worker-2" if http_server == "granian" else Server.READY)
     results, lock = {"slow": [], "create": [], "after": []}, threading.Lock()
 
     def call(kind, method, path, **kwargs):
@@ -162,7 +165,7 @@ def test_sigterm_under_load_finishes_every_request_in_flight(config, db, keys, c
     # after the signal: served, or refused because nothing listens any more; never cut off
     assert all(status in (200, "refused") for status, _ in results["after"]), \
         [r for r in results["after"] if r[0] != 200]
-    assert "stopping (SIGTERM)" in server.output
+    assert "stopping (SIGTERM)" in server.output or "Shutting down granian" in server.output
     assert key not in server.output  # the access log redacts it
 
 
