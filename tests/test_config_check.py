@@ -6,6 +6,7 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass, field
 
 import pytest
@@ -160,11 +161,14 @@ def test_zero_config_start_makes_an_example_key_only_on_a_database_without_keys(
         env = {k: v for k, v in os.environ.items() if not k.startswith("ITFLOW_API_")}
         proc = subprocess.Popen([sys.executable, "-m", "itflow_api", "serve", "--port", str(port), "--workers", "1"],
                                 cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        watchdog = threading.Timer(30, proc.kill)  # never hang the suite on a server that does not start
+        watchdog.start()
         lines = []
         for line in proc.stdout:
             lines.append(line)
             if line.startswith("serving on"):
                 break
+        watchdog.cancel()
         proc.terminate()
         assert proc.wait(20) == 0
         output = "".join(lines)
