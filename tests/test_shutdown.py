@@ -84,7 +84,12 @@ class Server:
     def stop(self, sig=signal.SIGTERM, wait=30):
         if sig is not None and self.proc.poll() is None:
             self.proc.send_signal(sig)
-        code = self.proc.wait(wait)
+        try:
+            code = self.proc.wait(wait)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()  # leave no server behind, and fail
+            self.proc.wait(10)
+            raise AssertionError(f"the server did not stop within {wait} s:\n{self.output}") from None
         self._reader.join(5)
         return code
 
