@@ -1,5 +1,6 @@
 """Small helpers the test modules share: rows written or read straight from the database,
 and assertions on envelopes and logs."""
+import contextlib
 from datetime import datetime
 
 NO_RESOURCE = {"success": "False",
@@ -68,3 +69,41 @@ def assert_write_logged(db, entity, action, record_id, client_id, name):
     assert api_row["log_description"].endswith("via API (test key)")
     for row in rows:
         assert row["log_ip"] and row["log_user_agent"] is not None
+
+
+# --- live servers ------------------------------------------------------------------------------
+
+def free_port():
+    """A TCP port on 127.0.0.1 nothing listens on right now."""
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_until_listening(port, tries=100):
+    import socket
+    import time
+    for _ in range(tries):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.05)
+    raise AssertionError(f"nothing listens on port {port}")
+
+
+@contextlib.contextmanager
+def serving(app, threads=4):
+    """`app` under a real waitress server in a thread; yields its base URL."""
+    import threading
+
+    import waitress
+    server = waitress.create_server(app, host="127.0.0.1", port=0, threads=threads)
+    port = server.socket.getsockname()[1]
+    threading.Thread(target=server.run, daemon=True).start()
+    wait_until_listening(port)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.close()

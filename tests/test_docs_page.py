@@ -2,18 +2,13 @@
 headless Chromium (Debian's chromium + chromedriver; skipped when not installed), it lists every
 endpoint and a request sent from it with a key returns data."""
 import shutil
-import socket
 import tempfile
-import threading
-import time
 
 import pytest
-import requests
-import waitress
 from falcon import testing
 
 from conftest import make_key
-from helpers import insert
+from helpers import insert, serving
 
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -35,27 +30,10 @@ def test_page_and_assets_are_served_locally(app):
     assert client.simulate_get("/api/v1/docs/index.html").status_code == 404  # only the listed files
 
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def live_server(app):
-    port = _free_port()
-    server = waitress.create_server(app, host="127.0.0.1", port=port, threads=4)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    base = f"http://127.0.0.1:{port}"
-    for _ in range(100):
-        try:
-            requests.get(f"{base}/api/v1/openapi.json", timeout=2)
-            break
-        except requests.ConnectionError:
-            time.sleep(0.05)
-    yield base
-    server.close()
+    with serving(app) as base:
+        yield base
 
 
 @pytest.fixture

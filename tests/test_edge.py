@@ -13,7 +13,7 @@ import urllib.request
 import pytest
 from conftest import BACKEND, SECRET, fresh_config, make_key
 from falcon import testing
-from helpers import log_rows
+from helpers import free_port, log_rows, wait_until_listening
 
 from itflow_api.lib.app import create_app
 from itflow_api.lib.middleware import TrustedProxies, redacted_path
@@ -149,12 +149,6 @@ def test_redacted_path_keeps_other_parameters():
 
 # --- across processes: two servers on one database ----------------------------------------------
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 SERVER = """
 import sys, waitress
 from itflow_api.lib import config as c
@@ -188,16 +182,6 @@ def _get(port, key, address):
         return exc.code
 
 
-def _wait_up(port):
-    for _ in range(100):
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
-            return
-        except OSError:
-            time.sleep(0.1)
-    raise AssertionError(f"server on {port} did not start")
-
-
 @pytest.mark.skipif(BACKEND != "mysql", reason="cross-process limits are shown on MariaDB (ITFLOW_TEST_BACKEND=mysql)")
 def test_limits_hold_across_two_server_processes_on_one_database(tmp_path):
     from itflow_api.lib.auth import KeyStore
@@ -208,11 +192,11 @@ def test_limits_hold_across_two_server_processes_on_one_database(tmp_path):
         key = make_key(KeyStore(shared, SECRET.encode()))
         env = _environment(cfg, failed_auth_per_address="6/minute", failed_auth_per_key="100/minute",
                            requests_per_key="10/minute", quota_sync_seconds=0)
-        ports = [_free_port(), _free_port()]
+        ports = [free_port(), free_port()]
         servers = [subprocess.Popen([sys.executable, "-c", SERVER, str(p)], env=env) for p in ports]
         try:
             for port in ports:
-                _wait_up(port)
+                wait_until_listening(port)
             # Wrong keys alternate between the processes: the shared counter stops the 7th.
             failures = [_get(ports[i % 2], f"wrong-{i}", "203.0.113.1") for i in range(9)]
             assert failures[:6] == [401] * 6 and set(failures[6:]) == {429}, failures

@@ -15,18 +15,14 @@ deliberate differences test_itflow_parity.py lists). Then two scripts end to end
 asset sync and ITFlow's PowerShell examples.
 """
 import json
-import socket
-import threading
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
 
 import pytest
 import requests
-import waitress
 from conftest import SECRET, fresh_config
-from helpers import fetch
+from helpers import fetch, serving
 from test_itflow_parity import (CASES, DECRYPT_PASSWORD, Same, expectation, fill, insert_id, seed_and_keys, text,
                                touches_credentials)
 
@@ -42,12 +38,6 @@ class ClientError(Exception):
 
 # ------------------------------------------------------------------ the live server
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """Our server over HTTP on a fresh database of its own."""
@@ -55,21 +45,10 @@ def server(tmp_path_factory):
         db = Database.from_config(cfg.database)
         db.create_schema()
         keys = KeyStore(db, SECRET.encode())
-        port = _free_port()
-        live = waitress.create_server(create_app(cfg, db, keys), host="127.0.0.1", port=port, threads=4)
-        thread = threading.Thread(target=live.run, daemon=True)
-        thread.start()
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                time.sleep(0.05)
         try:
-            yield base, db, keys
+            with serving(create_app(cfg, db, keys)) as base:
+                yield base, db, keys
         finally:
-            live.close()
             db.close()
 
 

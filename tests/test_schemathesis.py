@@ -7,15 +7,11 @@ here), no shrinking, a fixed seed.
 Runs on the SQLite backend only (the document and the server code are the same on both; the
 filter tests cover MariaDB)."""
 import json
-import threading
-import time
 
 import pytest
-import requests
-import waitress
 
 from conftest import BACKEND, SECRET, fresh_config, make_key
-from helpers import insert
+from helpers import insert, serving
 
 if BACKEND != "sqlite":
     pytest.skip("schemathesis runs against the SQLite backend", allow_module_level=True)
@@ -48,21 +44,8 @@ def live(tmp_path_factory):
         insert(db, "contacts", contact_name="Ann", contact_email="ann@example.com", contact_client_id=client)
         keys = KeyStore(db, SECRET.encode())
         key = make_key(keys)
-        server = waitress.create_server(create_app(config, db, keys), host="127.0.0.1", port=0, threads=4)
-        port = server.socket.getsockname()[1]
-        thread = threading.Thread(target=server.run, daemon=True)
-        thread.start()
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
-            try:
-                requests.get(f"{base}/api/v1/openapi.json", timeout=2)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.05)
-        try:
+        with serving(create_app(config, db, keys)) as base:
             yield {"base": base, "key": key}
-        finally:
-            server.close()
             db.close()
 
 
