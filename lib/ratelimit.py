@@ -27,6 +27,7 @@ import limits
 from limits.storage import Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
+from . import retry
 from .config import ConfigError
 from .db import DatabaseError
 
@@ -43,6 +44,7 @@ _BUMP = ("UPDATE itflow_api_counters SET "
          "counter_expires_at = CASE WHEN counter_expires_at <= :now THEN :expires ELSE counter_expires_at END "
          "WHERE counter_key = :key")
 _READ = "SELECT counter_value, counter_expires_at FROM itflow_api_counters WHERE counter_key = :key"
+COUNTER_ATTEMPTS = 8
 
 
 class DatabaseStorage(Storage):
@@ -61,6 +63,11 @@ class DatabaseStorage(Storage):
         return (DatabaseError,)
 
     def incr(self, key, expiry, amount=1, elastic_expiry=False):
+        # Two hosts bumping one counter through different Galera nodes conflict; the loser's
+        # bump was rolled back, so it runs again (else the count would be lost).
+        return retry.again(lambda: self._incr(key, expiry, amount), COUNTER_ATTEMPTS)
+
+    def _incr(self, key, expiry, amount):
         now = time.time()
         binds = {"key": key, "amount": amount, "now": now, "expires": now + expiry}
         with self.db.transaction(write=True):

@@ -38,13 +38,21 @@ class Busy(ApiError):
 
 def run(block, attempts):
     """`block()` is one whole transaction; call it until it returns, at most `attempts` times
-    in all when it raises WriteConflict. Any other error passes through at once."""
-    for attempt in range(1, attempts + 1):
+    in all when it raises WriteConflict, then answer 503 (Busy). Other errors pass at once."""
+    try:
+        return again(block, attempts)
+    except WriteConflict as exc:
+        log.warning("write refused %d times by concurrent changes, answering 503: %s", attempts, exc)
+        raise Busy(attempts) from exc
+
+
+def again(block, attempts):
+    """As run(), but the last WriteConflict itself reaches the caller (for work that is not
+    a request of its own, such as a rate-limit counter)."""
+    for attempt in range(1, attempts):
         try:
             return block()
-        except WriteConflict as exc:
-            if attempt == attempts:
-                log.warning("write refused %d times by concurrent changes, answering 503: %s", attempts, exc)
-                raise Busy(attempts) from exc
+        except WriteConflict:
             # Random, so that two losers do not collide again in step.
             time.sleep(random.uniform(0, min(LONGEST_PAUSE, FIRST_PAUSE * 2 ** (attempt - 1))))
+    return block()

@@ -32,7 +32,7 @@ from itflow_api.lib.app import create_app
 from itflow_api.lib.db import Database
 cfg = c.load(None, environ=__import__("os").environ)
 waitress.serve(create_app(cfg, Database.from_config(cfg.database)), host="127.0.0.1", port=int(sys.argv[1]),
-               threads=8, _quiet=True)
+               threads=8, clear_untrusted_proxy_headers=False, _quiet=True)
 """
 SECRET = "bench-galera-secret"
 TICK = os.sysconf("SC_CLK_TCK")
