@@ -6,12 +6,11 @@ import logging
 import secrets
 
 import falcon
-import sqlalchemy
 
 from . import audit, envelope, itflow_version, openapi, retry, routing
 from .health import HealthResource
 from .auth import KeyStore, load_secret
-from .db import DatabaseError
+from .db import DatabaseError, ValueRefused
 from .endpoint import Call, Client
 from .envelope import ApiError, MethodNotAllowed, TooManyRequests, Unauthorized
 from .middleware import EdgeMiddleware, TrustedProxies, configure_access_log
@@ -142,6 +141,12 @@ def _http_error(req, resp, ex, params):
     _send(resp, ex.status_code, envelope.failure(message), headers)
 
 
+def _value_refused(req, resp, ex, params):
+    # The database refused a value the field checks let through: a refusal like any other
+    # (HTTP 200, "False"); the request's transaction was rolled back, so nothing was written.
+    _send(resp, 200, envelope.failure(f"{ex}: nothing was written."))
+
+
 def _database_error(req, resp, ex, params):
     # The cause is the driver's error class and text (lib/db.py keeps secrets out of it);
     # never the query string: it may carry the api_key.
@@ -184,7 +189,7 @@ def create_app(config, db, keys=None):
     app.add_error_handler(falcon.HTTPError, _http_error)
     app.add_error_handler(ApiError, _api_error)
     app.add_error_handler(DatabaseError, _database_error)
-    app.add_error_handler(sqlalchemy.exc.OperationalError, _database_error)
+    app.add_error_handler(ValueRefused, _value_refused)
     app.service = service
     app.routes = routes
     return app

@@ -274,3 +274,18 @@ def test_encoding_is_php_compatible_with_or_without_orjson(body, monkeypatch):
     assert envelope.encode(body) == expected
     monkeypatch.setattr(envelope, "orjson", None)
     assert envelope.encode(body) == expected
+
+
+def test_a_value_the_database_refuses_is_a_200_refusal_and_writes_nothing(api, db, all_key, monkeypatch):
+    from itflow_api.lib.db import ValueRefused
+    real_insert = type(db).insert
+
+    def refusing(self, table, values):
+        if table == "clients":
+            raise ValueRefused("client_rate is out of range", "client_rate")
+        return real_insert(self, table, values)
+    monkeypatch.setattr(type(db), "insert", refusing)
+    status, body = api.post("clients/create", {"client_name": "X"}, key=all_key)
+    assert (status, body["success"]) == (200, "False") and "client_rate" in body["message"]
+    monkeypatch.undo()
+    assert log_rows(db) == []
