@@ -1,7 +1,8 @@
 """Hostile input at every endpoint (issue 10, "Proof"): generated query strings, JSON bodies,
-raw bodies, duplicate parameters, odd headers and Content-Types, with a valid all-clients key
-(or one scoped to a client) that holds the decrypt password (sent with most requests, so
-credentials are reached too; missing or wrong with some), through the in-process falcon client. Every answer must be
+raw bodies, form bodies, duplicate parameters, odd headers and Content-Types, through the
+in-process falcon client, with a valid all-clients key (or one scoped to a client) and the
+decrypt password (with most requests, so credentials are reached; missing or wrong with some).
+Every answer must be
 
 - below 500,
 - Content-Type application/json carrying the envelope (success "True"/"False"; a failure with
@@ -11,21 +12,21 @@ credentials are reached too; missing or wrong with some), through the in-process
   CHECKSUM TABLE on MariaDB; the one row a refusal may add is the `logs` row of a failed
   authentication, contract section 3).
 
-A per-field sweep (no randomness) sends each create/update field the values that break
-columns: integers past 64 bits, floats past double, lone surrogates, one character more than
-the column holds.
+Without randomness besides: a per-field sweep (each create/update field gets the values that
+break columns: integers past 64 bits, floats past double, lone surrogates, one character more
+than the column holds), read parameters at their limits, and malformed HTTP sent on raw
+sockets to the real server (what waitress parses before the app sees it).
 
-How many examples: CI runs each property `EXAMPLES` times (about 1,800 requests in all, under a minute on either backend) with a
-fixed seed. A long run:
+How many: CI runs each property EXAMPLES times with a fixed seed, about 2,000 requests in
+all, about a minute on either backend. A long run (fresh random input each time):
 
-    ITFLOW_FUZZ_EXAMPLES=2000 HYPOTHESIS_PROFILE=long python -m pytest -q -p no:cacheprovider tests/test_hostile.py
-    ITFLOW_TEST_BACKEND=mysql ITFLOW_FUZZ_EXAMPLES=2000 HYPOTHESIS_PROFILE=long python -m pytest -q tests/test_hostile.py
+    HYPOTHESIS_PROFILE=long ITFLOW_FUZZ_EXAMPLES=1000 python -m pytest -q -p no:cacheprovider tests/test_hostile.py
+    ITFLOW_TEST_BACKEND=mysql HYPOTHESIS_PROFILE=long ITFLOW_FUZZ_EXAMPLES=500 python -m pytest -q tests/test_hostile.py
 
-HYPOTHESIS_PROFILE=long draws fresh random input each run (the CI profile is derandomized);
-ITFLOW_FUZZ_EXAMPLES sets the examples per property (default 40 in CI, 1000 in the long
-profile). ITFLOW_FUZZ_SURVEY=1 records every faulty answer instead of stopping at the first,
-and ITFLOW_FUZZ_REPORT=file.json writes the tally (requests sent, 5xx, non-envelope answers,
-changed databases, distinct faults with their traceback summary) at the end.
+ITFLOW_FUZZ_EXAMPLES sets the examples per property (default 40; 1000 with the long profile).
+ITFLOW_FUZZ_SURVEY=1 records every faulty answer instead of stopping at the first, and
+ITFLOW_FUZZ_REPORT=file.json writes the tally (requests sent, statuses, 5xx, non-envelope
+answers, refusals that changed the database, each distinct fault with its traceback summary).
 """
 import json
 import logging
