@@ -73,10 +73,10 @@ class EndpointResource:
         if wait:  # known here to be guessing: refused before the key is even looked at
             raise _too_many_failures(wait)
         db = service.db
-        key, sync_due = None, False
+        key, sync_due, taken = None, False, None
 
         def attempt():  # one whole transaction: lib/retry.py may run it again
-            nonlocal key, sync_due
+            nonlocal key, sync_due, taken
             with db.transaction(write=endpoint.writes):
                 key = service.keys.authenticate(presented)
                 if key is None:
@@ -84,8 +84,9 @@ class EndpointResource:
                     audit.auth_failed(db, client, self.path)
                 else:
                     req.context.key_name = key.name
-                    quota, due = limits.quota(key.id)
-                    sync_due = sync_due or due
+                    if taken is None:  # counted once against the quota, however often it runs
+                        taken = limits.quota(key.id)
+                    quota, sync_due = taken
                     if quota is not None:
                         for name, value in quota.headers.items():
                             resp.set_header(name, value)

@@ -81,6 +81,23 @@ def test_a_write_that_keeps_losing_is_503_with_retry_after_and_leaves_nothing(ap
     assert _ticket_state(db) == before
 
 
+def test_a_retried_write_counts_once_against_the_quota(config, db, keys, monkeypatch):
+    from falcon import testing
+
+    from itflow_api.lib.app import create_app
+    config.limits.requests_per_key = "100/minute"
+    try:
+        client = testing.TestClient(create_app(config, db, keys))
+    finally:
+        config.limits.__init__()  # the session's config goes back to its defaults
+    key = make_key(keys)
+    before = client.simulate_get("/api/v1/clients/read.php", params={"api_key": key})
+    calls = _conflict_on_ticket_insert(monkeypatch, db, times=2)
+    after = client.simulate_post("/api/v1/tickets/create.php", json={"ticket_subject": "counted once", "api_key": key})
+    assert after.json["success"] == "True" and calls["n"] == 2
+    assert int(after.headers["X-RateLimit-Remaining"]) == int(before.headers["X-RateLimit-Remaining"]) - 1
+
+
 def test_reads_do_not_retry(api, db, keys, monkeypatch):
     key = make_key(keys)
     calls = {"n": 0}
