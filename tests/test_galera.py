@@ -324,6 +324,46 @@ def test_three_hosts_600_mixed_updates_and_reads_read_their_writes(cluster, host
                                                      "LIKE 'Updated %'")[0]) == set(subjects)
 
 
+@needs_cluster
+def test_invoice_totals_and_primary_flags_through_three_nodes_at_once(cluster, hosts, cluster_key):
+    from itflow_api.lib.db import Database
+    db = Database(cluster.url(0), "mysql")
+    try:
+        with db.transaction(write=True):
+            client = db.insert("clients", {"client_name": "Cluster totals"})
+            invoice = db.insert("invoices", {"invoice_prefix": "INV-", "invoice_number": 1, "invoice_status": "Sent",
+                                             "invoice_date": "2024-01-31", "invoice_due": "2024-02-29",
+                                             "invoice_currency_code": "USD", "invoice_category_id": 0,
+                                             "invoice_client_id": client})
+    finally:
+        db.close()
+
+    def until_done(host, path, body):
+        for _ in range(20):
+            answer = host.call(path, body, cluster_key)
+            if not _refused_with_503(answer):
+                return answer
+            time.sleep(int(answer[2]))
+        return answer
+
+    def write(i):
+        host = hosts[i % 3]
+        if i % 2:
+            return until_done(host, "invoice_items/create", {"invoice_id": invoice, "name": f"Item {i}", "qty": 1,
+                                                             "price": "1.25"})
+        return until_done(host, "contacts/create", {"client_id": client, "contact_name": f"Contact {i}",
+                                                    "contact_email": f"c{i}@example.com", "contact_primary": 1})
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(write, range(120)))
+    assert all(status == 200 and body["success"] == "True" for status, body, _ in answers), answers[:3]
+    # On every node: the total is the sum of all 60 items, and the client has one primary contact.
+    per_node = _on_every_node(cluster, f"SELECT invoice_amount, (SELECT SUM(item_total) FROM invoice_items "
+                                       f"WHERE item_invoice_id = {invoice}), (SELECT SUM(contact_primary) "
+                                       f"FROM contacts WHERE contact_client_id = {client}) "
+                                       f"FROM invoices WHERE invoice_id = {invoice}")
+    assert [tuple(str(v) for v in rows[0]) for rows in per_node] == [("75.00", "75.00", "1")] * 3, per_node
+
+
 def _get(host, key, address):
     request = urllib.request.Request(f"http://127.0.0.1:{host.port}/api/v1/clients/read.php?api_key={key}",
                                      headers={"X-Forwarded-For": address})
