@@ -14,7 +14,8 @@ its own Galera ports (group communication, IST, SST), all on 127.0.0.1. Node 1 b
 cluster (--wsrep-new-cluster); the others join it and receive its data by rsync SST. The
 schema is then created through node 1 with this project's own code, and replicates.
 
-Needs mariadbd and Debian's galera-4 (/usr/lib/galera/libgalera_smm.so); `missing()` says
+Run it as root (the servers drop to the mysql user, as Debian's do). Needs mariadbd, rsync and
+Debian's galera-4 (/usr/lib/galera/libgalera_smm.so); `missing()` says
 what is absent. Nothing here touches the machine's own MariaDB (/etc/mysql is not read).
 """
 import argparse
@@ -47,6 +48,8 @@ def missing():
                                       ("mariadbd (apt-get install mariadb-server)", MARIADBD),
                                       ("mariadb-install-db", INSTALL_DB), ("rsync (the SST method)", shutil.which("rsync") or ""))
               if not path or not os.path.exists(path)]
+    if hasattr(os, "geteuid") and os.geteuid() != 0:
+        absent.append("root (the servers start as root and drop to the mysql user)")
     return ", ".join(absent)
 
 
