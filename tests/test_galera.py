@@ -442,7 +442,7 @@ def test_a_node_killed_mid_run(cluster, hosts, cluster_key):
     assert len(rows) == 2 and rows[0] == rows[1], rows
     total, distinct, low, high, next_number = rows[0][0]
     assert total == distinct == high and low == 1 and next_number == high + 1
-    ids = {r[0] for r in _on_every_node(cluster, f"SELECT ticket_id FROM tickets WHERE ticket_subject LIKE 'Fault %'")[0]}
+    ids = {r[0] for r in _on_every_node(cluster, "SELECT ticket_id FROM tickets WHERE ticket_subject LIKE 'Fault %'")[0]}
     assert acknowledged <= ids
     # A commit whose answer was lost with the node may or may not have landed, never more.
     assert len(ids) - len(acknowledged) <= len(failed)
