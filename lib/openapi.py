@@ -73,7 +73,8 @@ record, a bad filter) is **HTTP 200** with `success` "False" and a message, as I
 so that scripts built on PowerShell's `Invoke-RestMethod` or `raise_for_status` can branch on it.
 Other statuses: 400 a body that is not JSON, 401 a missing, wrong or expired key, 403 a role or
 client refusal (keys acting as users, ITFlow 2.4.7+), 404 an unknown endpoint, 405 the wrong
-method, 413 a body over the size limit, 429 rate limited, 503 the database unreachable.
+method, 413 a body over the size limit, 429 rate limited, 503 the database unreachable or a
+write that still lost to concurrent ones after its retries (both with Retry-After).
 
 **Filtering and sorting** (every module read; ITFlow ignores these parameters):
 `filter=asset_name=like=*srv*;(asset_status==Deployed,asset_make=in=(Dell,HP))` with `==`, `!=`,
