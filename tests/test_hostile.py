@@ -476,6 +476,10 @@ def _malformed(max_bytes, key):
             "/api/v1/clients/create.php", "POST", [f"X-API-KEY: {key}", "Content-Length: abc"], b"{}"),
         "bad percent-encoding in the path": _request(f"/api/v1/clients/read%zz.php?api_key={key}"),
         "non-ASCII bytes in the path": _request(f"/api/v1/clients/r\u00e9ad.php?api_key={key}".encode("latin-1")),
+        "unknown method (PROPFIND)": _request(f"/api/v1/clients/read.php?api_key={key}", "PROPFIND"),
+        "CONNECT": _request(f"/api/v1/clients/read.php?api_key={key}", "CONNECT"),
+        "unknown path": _request(f"/api/v1/../../etc/passwd?api_key={key}"),
+        "HTTP/1.0 without Host": f"GET /api/v1/clients/read.php?api_key={key} HTTP/1.0\r\n\r\n".encode(),
         "lone surrogate bytes in the query": _request(f"/api/v1/clients/read.php?api_key={key}&client_name=".encode()
                                                       + b"\xed\xa0\x80"),
     }
