@@ -142,6 +142,9 @@ _INPUT_CODES = {
 }
 _COLUMN_IN_MESSAGE = re.compile(r"column [`'\"]?(\w+)", re.IGNORECASE)
 _SQLITE_BUSY = ("locked", "busy", "unable to open", "disk i/o", "readonly")
+# SQLite's size limits, reached only by what a request asked for (thousands of sort terms,
+# filters nested hundreds deep): a refusal of the request, like a value out of range.
+_SQLITE_LIMITS = ("too many", "too large", "too big", "too complex", "stack overflow")
 
 
 def _code(exc):
@@ -396,6 +399,8 @@ class Database:
             self._pool.drop_idle()
         if isinstance(exc, OverflowError):  # sqlite3 binds 64-bit integers at most
             return ValueRefused(f"{_overflowing(params) or 'A value'} is out of range", _overflowing(params))
+        if isinstance(exc, sqlite3.Error) and any(phrase in str(exc).lower() for phrase in _SQLITE_LIMITS):
+            return ValueRefused(f"The request is more than the database can take ({exc}).")
         reason = _INPUT_CODES.get(_code(exc)) if self.dialect == "mysql" else None
         if reason:
             found = _COLUMN_IN_MESSAGE.search(str(exc.args[1]) if len(exc.args) > 1 else "")

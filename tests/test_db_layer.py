@@ -164,3 +164,11 @@ def test_schema_inspection_without_sqlalchemy(db):
     assert {"clients", "api_keys", "settings"} <= db.table_names()
     assert db.columns_of("clients")[:3] == ["client_id", "client_lead", "client_name"]
     assert db.columns_of("no_such_table") == []
+
+
+@pytest.mark.skipif(BACKEND != "sqlite", reason="SQLite's own limits")
+def test_a_statement_past_sqlite_limits_is_refused_not_an_outage(db):
+    order = ", ".join(["client_id"] * 70000)
+    with pytest.raises(ValueRefused) as refused, db.transaction():
+        db.rows(f"SELECT client_id FROM clients ORDER BY {order}")
+    assert refused.value.column is None and "too many terms" in str(refused.value)
