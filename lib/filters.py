@@ -282,7 +282,7 @@ class ReadQuery:
         default = str(values.get("order") or "asc").strip().lower()
         if default not in ("asc", "desc"):
             _refuse("order", f"asc or desc, not {default!r}.")
-        order = []
+        order, seen = [], set()
         for item in (part.strip() for part in sort.split(",")):
             direction = default
             if item[:1] in "+-" and item:
@@ -294,6 +294,9 @@ class ReadQuery:
                     _refuse("sort", f"{name}:{suffix} must end in :asc or :desc.")
             if name not in columns:
                 _refuse("sort", f"unknown column '{name}' for {module.name} (its columns: {', '.join(columns)}).")
+            if name in seen:  # also bounds the ORDER BY list by the table's width
+                _refuse("sort", f"names column '{name}' twice.")
+            seen.add(name)
             order.append(f"{module.table}.{columns[name].name} {direction.upper()}")
         return order
 
