@@ -259,6 +259,7 @@ def cmd_serve(args, cfg):
     workers = s.workers if hasattr(os, "fork") or s.http_server == "granian" else 1
     print(f"itflow-api {__version__}: {len(app.routes)} endpoints on {_describe(cfg)}; "
           f"{s.http_server}, {workers} worker(s) x {s.threads} threads", flush=True)
+    print(f"database: {app.service.itflow.describe()}", flush=True)
     _print_key_hint(cfg, app.service.keys)
 
     def build():
@@ -320,9 +321,8 @@ def cmd_version(args, cfg):
         print(f"database: {_describe(cfg)}: not reachable", flush=True)
         return _fail(str(exc), 1)
     if "api_keys" in tables:
-        layout = KeyStore(db, b"", None).layout
-        model = "keys act as users (ITFlow 2.4.7+)" if layout == LAYOUT_USER else "keys scoped to a client (ITFlow 2.4.6)"
-        print(f"database: {_describe(cfg)}, {len(tables)} tables, {model}")
+        from . import itflow_version
+        print(f"database: {_describe(cfg)}, {len(tables)} tables; {itflow_version.detect(db).describe()}")
     else:
         print(f"database: {_describe(cfg)}, no ITFlow schema yet (run `itflow-api init-db`)")
     return 0

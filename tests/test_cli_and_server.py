@@ -72,7 +72,7 @@ def test_version_names_the_database(cli_env, capsys):
     assert cli.main(["version"]) == 0
     out = capsys.readouterr().out
     assert "itflow-api" in out and ("SQLite" if BACKEND == "sqlite" else "MySQL") in out
-    assert "ITFlow 2.4.6" in out
+    assert "keys scoped to a client (rules: 2.4.6)" in out
 
 
 def test_missing_config_file_is_a_clear_error(capsys):
