@@ -185,6 +185,13 @@ def _with_key_layout(table, cols, layout):
     return [user_column if c.name == "api_key_client_id" else c for c in cols]
 
 
+def _indexed(cols):
+    """Columns that point at another row (ticket_client_id, interface_asset_id, ...): reads
+    filter and join on them, so each gets an index, as ITFlow's own schema has (without the
+    one on interface_asset_id, an asset list over 20,000 assets takes seconds)."""
+    return [c.name for c in cols if c.name.endswith("_id") and not c.primary_key and c.is_integer]
+
+
 def create_statements(dialect, layout=LAYOUT_CLIENT_KEYS, version=None):
     """Every CREATE statement for the layout, idempotent (IF NOT EXISTS). A newer `version`
     (NEWEST_VERSION) has the newest ITFlow's tables, and its keys act as users (2.4.7+)."""
@@ -198,6 +205,7 @@ def create_statements(dialect, layout=LAYOUT_CLIENT_KEYS, version=None):
             keys = [c.name for c in cols if c.primary_key]
             if keys:
                 body += ",\n  PRIMARY KEY (" + ", ".join(f"`{k}`" for k in keys) + ")"
+            body += "".join(f",\n  KEY `{name}` (`{name}`)" for name in _indexed(cols))
             statements.append(
                 f"CREATE TABLE IF NOT EXISTS `{table}` (\n  {body}\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
             )
@@ -207,6 +215,8 @@ def create_statements(dialect, layout=LAYOUT_CLIENT_KEYS, version=None):
             if keys:
                 body += ",\n  PRIMARY KEY (" + ", ".join(f'"{k}"' for k in keys) + ")"
             statements.append(f'CREATE TABLE IF NOT EXISTS "{table}" (\n  {body}\n)')
+            statements += [f'CREATE INDEX IF NOT EXISTS "{table}_{name}" ON "{table}" ("{name}")'
+                           for name in _indexed(cols)]
             pk = next((c.name for c in cols if c.primary_key), None)
             for col in cols:
                 if col.on_update_now and pk:

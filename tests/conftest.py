@@ -24,6 +24,7 @@ from itflow_api.lib.app import create_app
 from itflow_api.lib.auth import KeyStore
 from itflow_api.lib.config import Config
 from itflow_api.lib.db import Database
+from itflow_api.lib.middleware import access_log
 
 BACKEND = os.environ.get("ITFLOW_TEST_BACKEND", "sqlite")
 MYSQL = {
@@ -160,6 +161,7 @@ def no_secret_reaches_the_server_log():
     yield
     logging.getLogger("itflow_api").removeHandler(handler)
     handler.close()
+    access_log.flush()  # it writes its lines in batches
     written = SERVER_LOG.read_text(encoding="utf-8", errors="replace") if SERVER_LOG.exists() else ""
     leaked = sorted(s for s in SECRETS_USED if len(s) >= 6 and s in written)
     assert written or not APP_USED, "the server logged nothing: the access log is not being written"
