@@ -107,3 +107,16 @@ def serving(app, threads=4):
         yield f"http://127.0.0.1:{port}"
     finally:
         server.close()
+
+
+def read_status(port, key, address, timeout=30):
+    """HTTP status of a clients/read.php with `key`, as a caller at `address` behind our proxy."""
+    import urllib.error
+    import urllib.request
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/clients/read.php?api_key={key}",
+                                     headers={"X-Forwarded-For": address})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as answer:
+            return answer.status
+    except urllib.error.HTTPError as exc:
+        return exc.code

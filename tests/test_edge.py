@@ -6,13 +6,11 @@ import os
 import socket
 import subprocess
 import sys
-import urllib.error
-import urllib.request
 
 import pytest
 from conftest import BACKEND, SECRET, fresh_config, make_key
 from falcon import testing
-from helpers import free_port, log_rows, wait_until_listening
+from helpers import free_port, log_rows, read_status, wait_until_listening
 
 from itflow_api.lib.app import create_app
 from itflow_api.lib.middleware import TrustedProxies, redacted_path
@@ -171,16 +169,6 @@ def _environment(cfg, **limits):
     return env
 
 
-def _get(port, key, address):
-    request = urllib.request.Request(f"http://127.0.0.1:{port}/api/v1/clients/read.php?api_key={key}",
-                                     headers={"X-Forwarded-For": address})
-    try:
-        with urllib.request.urlopen(request, timeout=10) as answer:
-            return answer.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-
-
 @pytest.mark.skipif(BACKEND != "mysql", reason="cross-process limits are shown on MariaDB (ITFLOW_TEST_BACKEND=mysql)")
 def test_limits_hold_across_two_server_processes_on_one_database(tmp_path):
     from itflow_api.lib.auth import KeyStore
@@ -197,12 +185,12 @@ def test_limits_hold_across_two_server_processes_on_one_database(tmp_path):
             for port in ports:
                 wait_until_listening(port)
             # Wrong keys alternate between the processes: the shared counter stops the 7th.
-            failures = [_get(ports[i % 2], f"wrong-{i}", "203.0.113.1") for i in range(9)]
+            failures = [read_status(ports[i % 2], f"wrong-{i}", "203.0.113.1") for i in range(9)]
             assert failures[:6] == [401] * 6 and set(failures[6:]) == {429}, failures
             # The quota is shared too: 10 in all, whichever process answers. Each process
             # learns the other's count when it syncs, so with quota_sync_seconds = 0 the
             # quota can be passed by at most one request per other process.
-            answers = [_get(ports[i % 2], key, "203.0.113.2") for i in range(14)]
+            answers = [read_status(ports[i % 2], key, "203.0.113.2") for i in range(14)]
             assert 10 <= answers.count(200) <= 11 and answers[-2:] == [429, 429], answers
         finally:
             for server in servers:

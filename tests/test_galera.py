@@ -24,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from conftest import SECRET, make_key
+from helpers import read_status
 
 from itflow_api.lib import retry
 from itflow_api.lib.db import WriteConflict
@@ -395,16 +396,6 @@ def test_invoice_totals_and_primary_flags_through_three_nodes_at_once(cluster, h
     assert [tuple(str(v) for v in rows[0]) for rows in per_node] == [("75.00", "75.00", "1")] * 3, per_node
 
 
-def _get(host, key, address):
-    request = urllib.request.Request(f"http://127.0.0.1:{host.port}/api/v1/clients/read.php?api_key={key}",
-                                     headers={"X-Forwarded-For": address})
-    try:
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            return answer.status
-    except urllib.error.HTTPError as exc:
-        return exc.code
-
-
 @needs_cluster
 def test_rate_limits_hold_across_hosts_on_different_nodes(cluster, cluster_key):
     limited = [Host(node, cluster, LIMITS_ENABLED="yes", LIMITS_FAILED_AUTH_PER_ADDRESS="6/minute",
@@ -414,15 +405,16 @@ def test_rate_limits_hold_across_hosts_on_different_nodes(cluster, cluster_key):
         for host in limited:
             host.wait_up()
         # Wrong keys from one address, each through the next host and node: the 7th is refused.
-        wrong = [_get(limited[i % len(limited)], f"wrong-{i}", "203.0.113.1") for i in range(9)]
+        wrong = [read_status(limited[i % len(limited)].port, f"wrong-{i}", "203.0.113.1") for i in range(9)]
         assert wrong == [401] * 6 + [429] * 3, wrong
         # At once: two nodes bumping one counter conflict, and the loser's bump runs again
         # (lib/ratelimit.py through lib/retry.py), so still exactly 6 get through to a 401.
         with ThreadPoolExecutor(12) as pool:
-            burst = list(pool.map(lambda i: _get(limited[i % len(limited)], f"burst-{i}", "203.0.113.2"), range(30)))
+            burst = list(pool.map(lambda i: read_status(limited[i % len(limited)].port, f"burst-{i}", "203.0.113.2"),
+                                  range(30)))
         assert sorted(burst) == [401] * 6 + [429] * 24, burst
         # The quota of 30 is shared: passed by at most one request per other process, as on one database.
-        answers = [_get(limited[i % len(limited)], cluster_key, "203.0.113.3") for i in range(36)]
+        answers = [read_status(limited[i % len(limited)].port, cluster_key, "203.0.113.3") for i in range(36)]
         assert 30 <= answers.count(200) <= 30 + len(limited) - 1 and answers[-3:] == [429] * 3, answers
     finally:
         for host in limited:
