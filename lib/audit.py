@@ -8,8 +8,8 @@ Descriptions name records and keys, never secrets (no api_key, no decrypt passwo
 _IP_MAX, _AGENT_MAX, _DESCRIPTION_MAX = 200, 250, 1000
 
 
-def write(db, client, log_type, action, description, client_id=0, entity_id=0, user_id=0):
-    db.insert("logs", {
+def _row(client, log_type, action, description, client_id=0, entity_id=0, user_id=0):
+    return {
         "log_type": log_type,
         "log_action": action,
         "log_description": description[:_DESCRIPTION_MAX],
@@ -18,7 +18,11 @@ def write(db, client, log_type, action, description, client_id=0, entity_id=0, u
         "log_client_id": int(client_id or 0),
         "log_entity_id": int(entity_id or 0),
         "log_user_id": int(user_id or 0),
-    })
+    }
+
+
+def write(db, client, log_type, action, description, client_id=0, entity_id=0, user_id=0):
+    db.insert("logs", _row(client, log_type, action, description, client_id, entity_id, user_id))
 
 
 def auth_failed(db, client, path):
@@ -33,8 +37,8 @@ def _html_escaped(name):
 
 def record_change(db, client, key, entity, action, name, client_id, entity_id, api_description):
     """The two rows every successful write leaves: one for the record, one for the API call."""
-    key_name = _html_escaped(key.name)
-    write(db, client, entity, action, f"{name} via API ({key_name})",
-          client_id=client_id, entity_id=entity_id, user_id=key.user_id or 0)
-    write(db, client, "API", "Success", f"{api_description} via API ({key_name})",
-          client_id=client_id, user_id=key.user_id or 0)
+    key_name, user_id = _html_escaped(key.name), key.user_id or 0
+    db.insert_many("logs", [
+        _row(client, entity, action, f"{name} via API ({key_name})", client_id, entity_id, user_id),
+        _row(client, "API", "Success", f"{api_description} via API ({key_name})", client_id, 0, user_id),
+    ])

@@ -55,16 +55,19 @@ def after_status_change(call, ticket, status, stamp, resolving=False):
         sla.sync_clock(call.db, ticket_id, stamp)
 
 
-def next_ticket_number(db):
-    """(prefix, number) from settings of company 1. The increment comes first so that the
-    row stays locked (MySQL) or the database write-locked (SQLite) until the request
-    commits: concurrent creates queue there and never share a number."""
-    db.execute("UPDATE settings SET config_ticket_next_number = COALESCE(config_ticket_next_number, 1) + 1 "
-               "WHERE company_id = 1")
-    row = db.row("SELECT config_ticket_prefix, config_ticket_next_number FROM settings WHERE company_id = 1")
-    if row is None:
+def number_and_contact(db, client_id, want_contact):
+    """(prefix, number, primary contact id or 0) for a new ticket of `client_id`: the prefix
+    and the client's primary contact in one query, then the number, taken from settings of
+    company 1 the way ITFlow takes it (lib/db.py take_number: never shared, never queued)."""
+    row = db.row(
+        "SELECT config_ticket_prefix AS prefix, "
+        + ("(SELECT contact_id FROM contacts WHERE contact_client_id = :client AND contact_primary = 1 "
+           "ORDER BY contact_id LIMIT 1)" if want_contact else "NULL")
+        + " AS contact FROM settings WHERE company_id = 1", {"client": client_id})
+    number = None if row is None else db.take_number("settings", "config_ticket_next_number", {"company_id": 1})
+    if number is None:
         raise ServerError("The settings row of company 1 is missing: run `itflow-api init-db`.")
-    return row["config_ticket_prefix"] or "", int(row["config_ticket_next_number"]) - 1
+    return row["prefix"] or "", number, int(row["contact"] or 0)
 
 
 class TicketHooks(Hooks):
@@ -84,18 +87,16 @@ class TicketHooks(Hooks):
     def before_create(self, call, module, values):
         if sla.enabled(call.db):
             values["ticket_created_at"] = request_now(call)  # the SLA due dates count from it
-        values["ticket_prefix"], values["ticket_number"] = next_ticket_number(call.db)
+        client_id = values["ticket_client_id"]
+        want_contact = bool(client_id and not values["ticket_contact_id"])
+        values["ticket_prefix"], values["ticket_number"], contact = number_and_contact(call.db, client_id, want_contact)
+        if want_contact:
+            values["ticket_contact_id"] = contact
         values["ticket_status"] = STATUS_NEW
         values["ticket_source"] = "API"
         values["ticket_created_by"] = 0
         values["ticket_url_key"] = random_token(32, _URL_KEY_ALPHABET)
         values["ticket_details"] = (values["ticket_details"] or "< blank >") + "<br>"
-        client_id = values["ticket_client_id"]
-        if not values["ticket_contact_id"] and client_id:
-            primary = call.db.row(
-                "SELECT contact_id FROM contacts WHERE contact_client_id = :client AND contact_primary = 1 "
-                "ORDER BY contact_id LIMIT 1", {"client": client_id})
-            values["ticket_contact_id"] = int(primary["contact_id"]) if primary else 0
 
     def after_create(self, call, module, record_id, values):
         if sla.enabled(call.db):
