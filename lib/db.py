@@ -12,12 +12,14 @@ How statements run (a read is one round trip per query):
 
 * A small pool of raw driver connections (pymysql, mysqlclient or sqlite3), in autocommit
   mode. A read is its statement and nothing else: no ping before it, no BEGIN/COMMIT around
-  it. A write block, `transaction(write=True)`, is a real transaction: BEGIN (IMMEDIATE on
-  SQLite, so that it holds the write lock from its first read) ... COMMIT or ROLLBACK.
+  it. A write block, `transaction(write=True)`, is a real transaction ending in COMMIT or
+  ROLLBACK. On MySQL it runs on a second pool of connections without autocommit, where the
+  first statement begins the transaction (no BEGIN round trip); on SQLite it starts with
+  BEGIN IMMEDIATE, so that it holds the write lock from its first read.
 * A pooled connection is not checked before use. When it turns out dead (the server
-  restarted, or dropped it while idle) the other idle ones are dropped too, and a read, or
-  a BEGIN, is tried once more on a new connection. A write is never replayed: it may have
-  run before the connection broke.
+  restarted, or dropped it while idle) the other idle ones are dropped too, and a read, a
+  BEGIN or a transaction's first statement is tried once more on a new connection. Any
+  other write is never replayed: it may have run before the connection broke.
 * Connect and read timeouts are settings, so a stopped or frozen server ends in a
   DatabaseError (503) instead of a hang.
 * SQL is written with :named binds, translated once per statement text to the driver's style;
@@ -103,11 +105,12 @@ def mysql_driver(choice):
     return choice
 
 
-def _mysql_connector(driver, host, port, user, password, database, connect_timeout, read_timeout):
+def _mysql_connector(driver, host, port, user, password, database, connect_timeout, read_timeout, autocommit):
     # No CLIENT_FOUND_ROWS (neither driver sets it unasked): an UPDATE reports the rows it
-    # changed, as it does for ITFlow. Autocommit: a read needs no BEGIN/COMMIT.
+    # changed, as it does for ITFlow. Autocommit (the read pool): a read needs no BEGIN/COMMIT.
+    # Without it (the write pool) a transaction begins with its first statement: no BEGIN.
     common = dict(host=host, port=port, user=user, password=password, database=database,
-                  charset="utf8mb4", autocommit=True, client_flag=0)
+                  charset="utf8mb4", autocommit=autocommit, client_flag=0)
     if driver == "mysqlclient":
         whole = lambda seconds: max(1, math.ceil(seconds))  # noqa: E731 (libmariadb takes whole seconds)
         conv = _mysqlclient_conversions()
@@ -261,9 +264,11 @@ class Database:
         if self.dialect == "mysql":
             driver = "mysqlclient" if parts.scheme.endswith("mysqldb") else "pymysql"
             self._secret = unquote(parts.password or "")
-            connect = _mysql_connector(driver, parts.hostname or "127.0.0.1", parts.port or 3306,
-                                       unquote(parts.username or ""), self._secret,
-                                       unquote(parts.path.lstrip("/")), connect_timeout, read_timeout)
+            connect, connect_writer = (
+                _mysql_connector(driver, parts.hostname or "127.0.0.1", parts.port or 3306,
+                                 unquote(parts.username or ""), self._secret, unquote(parts.path.lstrip("/")),
+                                 connect_timeout, read_timeout, autocommit)
+                for autocommit in (True, False))
             self._errors = _MYSQL_ERRORS
             # mysqlclient builds each row's dict in C, several times faster than zipping tuples.
             self._cursor_class = MySQLdb.cursors.DictCursor if driver == "mysqlclient" else None
@@ -271,8 +276,10 @@ class Database:
             self._cursor_class = None
             self._secret = ""
             connect = _sqlite_connector(unquote(url[len("sqlite:///"):]), read_timeout)
+            connect_writer = None  # SQLite: BEGIN IMMEDIATE is a local call, not a round trip
             self._errors = (sqlite3.Error, OverflowError)
         self._pool = _Pool(connect, pool_size)
+        self._write_pool = _Pool(connect_writer, pool_size) if connect_writer else None
         self._local = threading.local()
         self._renderers = {}
         self._statements = {}  # SQL text → the driver's form of it
@@ -296,9 +303,9 @@ class Database:
             text = text.replace(self._secret, "***")
         return (WriteConflict if _code(exc) in _CONFLICT_CODES else DatabaseError)(text)
 
-    def _checkout(self):
+    def _checkout(self, pool=None):
         try:
-            return self._pool.get()
+            return (pool or self._pool).get()
         except self._errors as exc:
             raise self._unavailable_error(exc) from exc
 
@@ -311,12 +318,16 @@ class Database:
         local = self._local
         outer = getattr(local, "conn", None) is None
         if outer:
-            local.conn, local.in_write, local.broken = self._checkout(), False, False
+            local.pool = self._write_pool if write and self._write_pool else self._pool
+            local.conn, local.in_write, local.broken = self._checkout(local.pool), False, False
         began = False
         try:
             if write and not local.in_write:
-                self._begin()
+                implicit = local.pool is self._write_pool  # the first statement begins it
+                if not implicit:
+                    self._begin()
                 local.in_write = began = True
+                local.pristine = implicit
             yield self
         except BaseException:
             if began:
@@ -333,7 +344,7 @@ class Database:
                 if local.broken:
                     _close(conn)
                 else:
-                    self._pool.put(conn)
+                    local.pool.put(conn)
 
     def _begin(self):
         # Nothing has run on the connection yet, so a dead one may be swapped for a new one.
@@ -354,8 +365,8 @@ class Database:
         local = self._local
         _close(local.conn)
         local.broken = True  # until a new connection replaces it
-        self._pool.drop_idle()
-        local.conn = self._checkout()
+        self._drop_idle()
+        local.conn = self._checkout(local.pool)
         local.broken = False
 
     # --- statements ----------------------------------------------------------------------
@@ -363,13 +374,16 @@ class Database:
     def _on_connection(self, sql, params, fetch, retry=False):
         """Run `sql` on this thread's connection; returns (keys, rows) for a read,
         (rowcount, lastrowid) otherwise. `retry`: the statement may run a second time
-        on a new connection when the first one was found dead (reads and BEGIN only)."""
+        on a new connection when the first one was found dead (reads and BEGIN only, and
+        the first statement of a transaction: a broken connection took nothing with it)."""
         local = self._local
         if getattr(local, "conn", None) is None:
             with self.transaction():
                 return self._on_connection(sql, params, fetch, retry)
         native = self._native(sql)
         started = time.monotonic()
+        if local.in_write and local.pristine:
+            retry, local.pristine = True, False
         try:
             return self._run(local.conn, native, params, fetch)
         except self._errors as exc:
@@ -398,7 +412,7 @@ class Database:
         local = self._local
         if self.dialect == "mysql" and _lost(exc):
             local.broken = True
-            self._pool.drop_idle()
+            self._drop_idle()
         if isinstance(exc, OverflowError):  # sqlite3 binds 64-bit integers at most
             return ValueRefused(f"{_overflowing(params) or 'A value'} is out of range", _overflowing(params))
         if isinstance(exc, sqlite3.Error) and any(phrase in str(exc).lower() for phrase in _SQLITE_LIMITS):
@@ -519,7 +533,7 @@ class Database:
         except self._errors as exc:
             _close(conn)  # never replayed: it may have counted before the connection broke
             if _lost(exc):
-                self._pool.drop_idle()
+                self._drop_idle()
             raise (self._unavailable_error(exc) if _unavailable(exc) else exc) from exc
         self._pool.put(conn)
         return int(number) if changed else None
@@ -587,7 +601,12 @@ class Database:
 
     def close(self):
         """Close the idle connections (a connection in use is closed when it comes back)."""
-        self._pool.drop_idle()
+        self._drop_idle()
+
+    def _drop_idle(self):
+        for pool in (self._pool, self._write_pool):
+            if pool is not None:
+                pool.drop_idle()
 
 
 def _conditions(where):

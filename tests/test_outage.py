@@ -149,13 +149,15 @@ def test_stopped_database_is_503_at_once_then_served_again_when_it_returns(outag
 def test_restart_between_requests_is_not_seen_by_clients(outage):
     for _ in range(3):
         served(outage.read())
+    served(outage.write("before restart"))  # the write pool holds a connection now too
     outage.server.stop()
     outage.server.start()
     # The pooled connections died with the server: the read runs again on a new one.
     served(outage.read())
     outage.server.stop()
     outage.server.start()
-    # A write notices before it has sent anything (at BEGIN), so it may start over too.
+    # A write notices at its transaction's first statement, before anything of it can have
+    # been kept, so it may start over too.
     served(outage.write("after second restart"))
     assert outage.names().count("after second restart") == 1
 
