@@ -73,7 +73,7 @@ class EndpointResource:
         if wait:  # known here to be guessing: refused before the key is even looked at
             raise _too_many_failures(wait)
         db = service.db
-        key, sync_due, taken = None, False, None
+        key, sync_due, taken, memo = None, False, None, {}
 
         def attempt():  # one whole transaction: lib/retry.py may run it again
             nonlocal key, sync_due, taken
@@ -99,7 +99,7 @@ class EndpointResource:
                         access = load_access(db, key)
                         authorize(db, access, self.api_module, self.level)
                     call = Call(db, params, key, scope_for(key, params, access), client, self.path,
-                                service.settings)
+                                service.settings, memo)
                     return endpoint(call)
 
         try:

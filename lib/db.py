@@ -280,6 +280,8 @@ class Database:
             self._errors = (sqlite3.Error, OverflowError)
         self._pool = _Pool(connect, pool_size)
         self._write_pool = _Pool(connect_writer, pool_size) if connect_writer else None
+        # take_number() counts outside the caller's transaction (MySQL), so a rollback keeps it.
+        self.numbers_outlive_rollback = self.dialect == "mysql"
         self._local = threading.local()
         self._renderers = {}
         self._statements = {}  # SQL text → the driver's form of it

@@ -22,7 +22,7 @@ class Call:
 
     __slots__ = ("db", "params", "key", "scope", "client", "path", "settings", "memo")
 
-    def __init__(self, db, params, key, scope, client, path, settings):
+    def __init__(self, db, params, key, scope, client, path, settings, memo=None):
         self.db = db
         self.params = params
         self.key = key
@@ -30,7 +30,9 @@ class Call:
         self.client = client
         self.path = path
         self.settings = settings  # ServerConfig
-        self.memo = {}            # per-request values an endpoint works out once (a master key)
+        # Values an endpoint works out once per request (a master key, a ticket number); one
+        # dict for every attempt of a write that runs again after a conflict (lib/retry.py).
+        self.memo = {} if memo is None else memo
 
     def paging(self):
         return self.params.paging(self.settings.max_limit)

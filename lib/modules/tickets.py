@@ -55,19 +55,35 @@ def after_status_change(call, ticket, status, stamp, resolving=False):
         sla.sync_clock(call.db, ticket_id, stamp)
 
 
-def number_and_contact(db, client_id, want_contact):
-    """(prefix, number, primary contact id or 0) for a new ticket of `client_id`: the prefix
-    and the client's primary contact in one query, then the number, taken from settings of
-    company 1 the way ITFlow takes it (lib/db.py take_number: never shared, never queued)."""
+_NO_SETTINGS = "The settings row of company 1 is missing: run `itflow-api init-db`."
+
+
+def prefix_and_contact(db, client_id, want_contact):
+    """(ticket prefix, the client's primary contact id or 0), in one query."""
     row = db.row(
         "SELECT config_ticket_prefix AS prefix, "
         + ("(SELECT contact_id FROM contacts WHERE contact_client_id = :client AND contact_primary = 1 "
            "ORDER BY contact_id LIMIT 1)" if want_contact else "NULL")
         + " AS contact FROM settings WHERE company_id = 1", {"client": client_id})
-    number = None if row is None else db.take_number("settings", "config_ticket_next_number", {"company_id": 1})
+    if row is None:
+        raise ServerError(_NO_SETTINGS)
+    return row["prefix"] or "", int(row["contact"] or 0)
+
+
+def ticket_number(call):
+    """The next number from settings of company 1, taken the way ITFlow takes it (lib/db.py
+    take_number: never shared, and no create waits for another's COMMIT). On MySQL it is
+    taken once per request: a create that runs again after a write conflict (lib/retry.py)
+    keeps it, and one that fails for good leaves a gap in the numbers, as in ITFlow. (On
+    SQLite the rollback gives the number back, so each attempt takes its own.)"""
+    number = call.memo.get("ticket_number")
     if number is None:
-        raise ServerError("The settings row of company 1 is missing: run `itflow-api init-db`.")
-    return row["prefix"] or "", number, int(row["contact"] or 0)
+        number = call.db.take_number("settings", "config_ticket_next_number", {"company_id": 1})
+        if number is None:
+            raise ServerError(_NO_SETTINGS)
+        if call.db.numbers_outlive_rollback:
+            call.memo["ticket_number"] = number
+    return number
 
 
 class TicketHooks(Hooks):
@@ -89,9 +105,10 @@ class TicketHooks(Hooks):
             values["ticket_created_at"] = request_now(call)  # the SLA due dates count from it
         client_id = values["ticket_client_id"]
         want_contact = bool(client_id and not values["ticket_contact_id"])
-        values["ticket_prefix"], values["ticket_number"], contact = number_and_contact(call.db, client_id, want_contact)
+        values["ticket_prefix"], contact = prefix_and_contact(call.db, client_id, want_contact)
         if want_contact:
             values["ticket_contact_id"] = contact
+        values["ticket_number"] = ticket_number(call)
         values["ticket_status"] = STATUS_NEW
         values["ticket_source"] = "API"
         values["ticket_created_by"] = 0
