@@ -4,11 +4,12 @@ a 405 or a 500 gets the same headers and the same log line as a read.
 """
 import atexit
 import ipaddress
+import re
 import sys
 import threading
 import time
 from datetime import datetime, timezone
-from urllib.parse import parse_qsl, quote
+from urllib.parse import quote, unquote_plus
 
 # Answers carry records and credentials: never sniffed into something else, never cached.
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
@@ -28,6 +29,8 @@ class TrustedProxies:
                 raise ValueError(f"[server] trusted_proxies: {item!r} is not an address or CIDR range") from None
 
     def __contains__(self, address):
+        if not self.networks:  # the usual case, and no address parsing per request
+            return False
         try:
             ip = ipaddress.ip_address(address)
         except ValueError:
@@ -50,14 +53,25 @@ class TrustedProxies:
         return address
 
 
+# A query-string part that can go into a log line as it came: no quote, space, control
+# character or non-ASCII (anything else is re-quoted).
+_LOGGABLE = re.compile(r"[A-Za-z0-9._~%+=\-\[\]:,*/!$'()@?]*")
+
+
 def redacted_path(path, query_string):
-    """The request target with secret parameter values replaced, for logs."""
+    """The request target with secret parameter values replaced, for logs. Names are compared
+    decoded, as the server reads them (api%5Fkey is api_key too)."""
     if not query_string:
         return path
     parts = []
-    for name, value in parse_qsl(query_string, keep_blank_values=True):
-        shown = "[redacted]" if name in SECRET_PARAMETERS else value
-        parts.append(f"{quote(name, safe='[]')}={quote(shown, safe='[]:,*')}")
+    for part in query_string.split("&"):
+        name, _, value = part.partition("=")
+        plain = unquote_plus(name) if "%" in name or "+" in name else name
+        if plain in SECRET_PARAMETERS:
+            part = f"{quote(plain, safe='[]')}=[redacted]"
+        elif not _LOGGABLE.fullmatch(part):
+            part = f"{quote(plain, safe='[]')}={quote(unquote_plus(value), safe='[]:,*')}"
+        parts.append(part)
     return f"{path}?{'&'.join(parts)}"
 
 

@@ -144,6 +144,15 @@ def test_redacted_path_keeps_other_parameters():
     assert redacted_path("/x", "") == "/x"
 
 
+def test_redacted_path_reads_names_as_the_server_does():
+    # A name the server decodes to api_key is redacted however it was spelled.
+    assert redacted_path("/x", "api%5Fkey=s3cr3t&a%20b=1") == "/x?api_key=[redacted]&a%20b=1"
+    assert redacted_path("/x", "api_key_decrypt_password=pw&api_key=") == \
+        "/x?api_key_decrypt_password=[redacted]&api_key=[redacted]"
+    # What could break the log line's quoting is re-quoted; the rest is kept as sent.
+    assert redacted_path("/x", 'q="x y"&limit=5&s=a+b') == "/x?q=%22x%20y%22&limit=5&s=a+b"
+
+
 # --- across processes: two servers on one database ----------------------------------------------
 
 SERVER = """
