@@ -123,7 +123,9 @@ class Read(Operation):
         else:
             params["limit"], params["offset"] = call.paging()
             sql += f" ORDER BY {order} LIMIT :limit OFFSET :offset"
-        rows = [r for r in (m.hooks.read_row(call, m, row) for row in call.db.rows(sql, params)) if r is not None]
+        rows = call.db.rows(sql, params)
+        if m.hooks.adjusts_rows:
+            rows = [r for r in (m.hooks.read_row(call, m, row) for row in rows) if r is not None]
         return envelope.read_ok(query.project(rows))
 
     def extra_conditions(self, call):

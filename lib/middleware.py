@@ -41,7 +41,7 @@ class TrustedProxies:
         """The caller: walking X-Forwarded-For from the right (each proxy appends the peer it
         saw), the first address that is not one of ours. The leftmost entries are whatever
         the caller wrote, so they are never believed."""
-        if peer not in self or not forwarded:
+        if not forwarded or peer not in self:
             return peer
         address = peer
         for hop in reversed([h.strip() for h in forwarded.split(",")]):

@@ -116,6 +116,11 @@ class Hooks:
         """Adjust a row before it is returned (e.g. decrypt). Return None to hide it."""
         return row
 
+    @property
+    def adjusts_rows(self):
+        """Whether read_row is overridden (a list read skips the call per row otherwise)."""
+        return type(self).read_row is not Hooks.read_row
+
 
 @dataclass(eq=False)  # compared and hashed by identity: one definition per module
 class Module:

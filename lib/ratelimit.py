@@ -128,6 +128,9 @@ class _Blocklist:
         self._clock = clock
         self._lock = threading.Lock()
 
+    def __bool__(self):
+        return bool(self._until)
+
     def retry_after(self, ident):
         until = self._until.get(ident)
         if until is None:
@@ -221,7 +224,7 @@ class RateLimits:
 
     def auth_blocked(self, address, presented):
         """Seconds to wait when this address or this presented key is blocked here, else 0."""
-        if not self.enabled:
+        if not self.enabled or not self.blocked:  # nobody blocked: no hashing per request
             return 0
         return max(self.blocked.retry_after("a:" + address),
                    self.blocked.retry_after("k:" + _identifier(presented)))
