@@ -356,10 +356,11 @@ class Database:
         try:
             getattr(local.conn, how)()
         except self._errors as exc:
-            local.broken = local.broken or _lost(exc)
+            # A connection whose rollback failed may still hold the transaction: it is closed
+            # (the server then drops the transaction) rather than pooled for the next request.
+            local.broken = local.broken or _lost(exc) or how == "rollback"
             if how == "commit":  # the outcome is unknown to us: the caller must hear of it
                 raise self._unavailable_error(exc) from exc
-            # a failed rollback: the server drops the transaction with the connection
 
     def _lost_connection(self):
         """This thread's connection broke: drop it and every idle one (they most likely
