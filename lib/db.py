@@ -412,11 +412,13 @@ class Database:
         finally:
             cursor.close()
 
-    def _translate(self, exc, params):
-        """The typed error for a driver error: ValueRefused, DatabaseError, or `exc` itself."""
-        local = self._local
+    def _translate(self, exc, params, conn_is_local=True):
+        """The typed error for a driver error: ValueRefused, DatabaseError, or `exc` itself.
+        A lost connection marks this thread's connection broken (unless the statement ran on
+        one of its own) and drops the idle ones."""
         if self.dialect == "mysql" and _lost(exc):
-            local.broken = True
+            if conn_is_local:
+                self._local.broken = True
             self._drop_idle()
         if isinstance(exc, OverflowError):  # sqlite3 binds 64-bit integers at most
             return ValueRefused(f"{_overflowing(params) or 'A value'} is out of range", _overflowing(params))
@@ -455,9 +457,10 @@ class Database:
             else:
                 rows = list(raw)
             binary = [k for k in keys if k in _BINARY_COLUMNS]
-            for row in rows if binary else ():
-                for k in binary:
-                    row[k] = _mysql_value(row[k])
+            if binary:
+                for row in rows:
+                    for k in binary:
+                        row[k] = _mysql_value(row[k])
             return rows
         renderers = [self._renderer(k) for k in keys]
         return [
@@ -537,9 +540,7 @@ class Database:
             changed, number = self._run(conn, native, binds, fetch=False)
         except self._errors as exc:
             _close(conn)  # never replayed: it may have counted before the connection broke
-            if _lost(exc):
-                self._drop_idle()
-            raise (self._unavailable_error(exc) if _unavailable(exc) else exc) from exc
+            raise self._translate(exc, binds, conn_is_local=False) from exc
         self._pool.put(conn)
         return int(number) if changed else None
 
