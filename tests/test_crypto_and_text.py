@@ -55,6 +55,18 @@ def test_random_salts_and_ivs_use_the_url_safe_alphabet():
     assert len(crypto.new_master_key()) == 16
 
 
+@pytest.mark.parametrize("alphabet", ["ab", "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", crypto._URLSAFE])
+def test_random_tokens_have_the_length_asked_and_no_favourite_character(alphabet):
+    assert all(len(crypto.random_token(n, alphabet)) == n for n in (0, 1, 16, 32, 300))
+    drawn = "".join(crypto.random_token(64, alphabet) for _ in range(3000))
+    counts = [drawn.count(c) for c in alphabet]
+    assert set(drawn) == set(alphabet)
+    # 192,000 draws: each count is within 10% of the mean (a modulo bias of 62 over 256 bytes
+    # would put the first 8 characters about 25% above the rest)
+    mean = len(drawn) / len(alphabet)
+    assert max(counts) < mean * 1.1 and min(counts) > mean * 0.9, counts
+
+
 def test_wrong_passwords_never_open_a_hash():
     stored = crypto.make_decrypt_hash("v1Up0vx0rSx7HqZ5", "right")
     for attempt in range(300):  # past the ~1/256 chance of a valid-looking padding
