@@ -618,14 +618,26 @@ class Database:
 def _run_mysqlclient(conn, native, params, fetch):
     """One statement on a mysqlclient connection without a cursor: what its cursor does for
     us (bind the escaped values, run, store the result) minus the bookkeeping around it."""
-    literal = conn.literal
-    conn.query(native.encode("utf-8") % {name.encode("utf-8"): literal(value) for name, value in (params or {}).items()})
+    conn.query(native.encode("utf-8") % {name.encode("utf-8"): _literal(conn, value) for name, value in (params or {}).items()})
     result = conn.store_result()
     if fetch:
         if result is None:
             return [], ()
         return [d[0] for d in result.describe()], result.fetch_row(0, 1)
     return conn.affected_rows(), conn.insert_id()
+
+
+def _literal(conn, value):
+    """mysqlclient's `literal` for the kinds our binds hold, without its generic dispatch
+    (a Python call back per value); anything else still goes to it."""
+    kind = type(value)
+    if kind is str:
+        return conn.string_literal(value.encode("utf-8"))
+    if kind is int:
+        return b"%d" % value
+    if value is None:
+        return b"NULL"
+    return conn.literal(value)
 
 
 def _conditions(where):

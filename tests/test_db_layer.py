@@ -173,3 +173,14 @@ def test_a_statement_past_sqlite_limits_is_refused_not_an_outage(db):
     with pytest.raises(ValueRefused) as refused, db.transaction():
         db.rows(f"SELECT client_id FROM clients ORDER BY {order}")
     assert refused.value.column is None and "too many terms" in str(refused.value)
+
+
+@pytest.mark.parametrize("name", [
+    "O'Brien \\ \"quoted\" %s %(x)s", "zero\x00byte", "emoji 😀 and é", "-- ; DROP TABLE clients", "",
+])
+def test_bound_values_are_stored_exactly_as_given(db, name):
+    client = _client(db, client_name=name, client_net_terms=-7, client_rate=12.25, client_type=None)
+    with db.transaction():
+        row = db.row("SELECT client_name, client_net_terms, client_rate, client_type FROM clients "
+                     "WHERE client_id = :id AND client_name = :name", {"id": client, "name": name})
+    assert row == {"client_name": name, "client_net_terms": "-7", "client_rate": "12.25", "client_type": None}
