@@ -64,7 +64,7 @@ class DatabaseConfig:
 class ServerConfig:
     host: str = "127.0.0.1"
     port: int = setting(8080, minimum=1, maximum=65535)
-    threads: int = setting(8, minimum=1)
+    threads: int = setting(4, minimum=1)
     # processes sharing the port (POSIX; default: one per core); each has `threads` threads
     workers: int = setting(factory=_default_workers, minimum=1)
     # waitress (portable, the default) or granian (pip install 'itflow-api[granian]')
