@@ -64,6 +64,7 @@ class ITFlowSite:
         self.docroot = os.path.join(workdir, "itflow")
         self.conf = os.path.join(self.dir, "apache.conf")
         self.error_log = os.path.join(self.dir, "error.log")
+        self.access_log = os.path.join(self.dir, "access.log")
         self.opcache = None
 
     def prepare(self):
@@ -107,6 +108,9 @@ class ITFlowSite:
             f"DefaultRuntimeDir {self.dir}",
             f"ErrorLog {self.error_log}",
             "LogLevel warn",
+            # Debian's default site logs every request in this format; ours logs every request too.
+            'LogFormat "%h %l %u %t \\"%r\\" %>s %O \\"%{Referer}i\\" \\"%{User-Agent}i\\"" combined',
+            f"CustomLog {self.access_log} combined",
             "User www-data",
             "Group www-data",
             "TypesConfig /etc/mime.types",
@@ -126,7 +130,7 @@ class ITFlowSite:
         tuning = ", ".join(f"{k} {v}" for k, v in self.tuning.items())
         return (f"ITFlow: {apache_version()}, mpm_prefork + mod_php {php_version()}, "
                 f"opcache {'on' if self.opcache else 'OFF'} (asked of PHP in this Apache), "
-                f"AllowOverride All, no access log; {tuning}")
+                f"AllowOverride All, access log in Debian's combined format; {tuning}")
 
     def start(self):
         subprocess.run(["apache2", "-f", self.conf, "-k", "start"], check=True)
