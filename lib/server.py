@@ -269,7 +269,7 @@ def _granian(cfg, listener, build):
     It binds the port itself: ours was only the check that the port is free."""
     try:
         from granian import Granian
-        from granian.constants import Interfaces
+        from granian.constants import Interfaces, RuntimeModes
     except ImportError:
         raise ServeError("granian is not installed: pip install 'itflow-api[granian]', or use "
                          "--server waitress") from None
@@ -279,8 +279,12 @@ def _granian(cfg, listener, build):
     for sig in STOP_SIGNALS:  # granian handles the stop itself, in its parent and its workers
         signal.signal(sig, signal.SIG_DFL)
     s = cfg.server
+    # runtime_mode st: each worker's network side on one thread of its own. granian picks the
+    # multi-threaded runtime for WSGI, which with its one runtime thread only adds hand-offs
+    # between threads (measured on 2 cores: about 9% more requests per second with st).
     server = Granian("itflow_api", address=s.host, port=s.port, interface=Interfaces.WSGI,
-                     workers=s.workers, blocking_threads=s.threads, respawn_failed_workers=True,
-                     workers_kill_timeout=s.shutdown_timeout or None, log_access=False)
+                     workers=s.workers, blocking_threads=s.threads, runtime_mode=RuntimeModes.st,
+                     respawn_failed_workers=True, workers_kill_timeout=s.shutdown_timeout or None,
+                     log_access=False)
     server.serve(target_loader=lambda: build()[0], wrap_loader=False)
     return 0
