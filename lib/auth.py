@@ -9,7 +9,6 @@ import hashlib
 import hmac
 import os
 import secrets
-import string
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -18,7 +17,6 @@ from . import crypto
 
 HASH_PREFIX = "$hmac-sha256$"
 KEY_LENGTH = 32  # what ITFlow generates
-_KEY_ALPHABET = string.ascii_letters + string.digits
 
 from .schema import LAYOUT_CLIENT_KEYS as LAYOUT_CLIENT
 from .schema import LAYOUT_USER_KEYS as LAYOUT_USER
@@ -187,7 +185,7 @@ class KeyStore:
         if decrypt_password:
             master = self._master_key(unlock_key, unlock_password)
             decrypt_hash = crypto.make_decrypt_hash(master, decrypt_password)
-        presented = "".join(secrets.choice(_KEY_ALPHABET) for _ in range(KEY_LENGTH))
+        presented = crypto.random_token(KEY_LENGTH, crypto.ALPHANUMERIC)
         with self.db.transaction(write=True):
             key_id = self.db.insert("api_keys", {
                 "api_key_name": name,

@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
 PBKDF2_ITERATIONS = 100_000
 MAX_FIELD_BYTES = 350
 _URLSAFE = string.ascii_letters + string.digits + "-_"
-_MASTER_KEY_CHARS = string.ascii_letters + string.digits
+ALPHANUMERIC = string.ascii_letters + string.digits  # API keys, master keys, ticket URL keys
 
 
 class WrongPassword(Exception):
@@ -39,7 +39,7 @@ def random_token(length=16, alphabet=_URLSAFE):
 
 
 def new_master_key():
-    return random_token(16, _MASTER_KEY_CHARS)
+    return random_token(16, ALPHANUMERIC)
 
 
 def password_key(password, salt):

@@ -6,13 +6,12 @@ judges them (lib/sla.py); resolve and status changes leave ticket_history rows.
 from .. import fields, sla
 from ..audit import _html_escaped as key_label  # ITFlow names keys through htmlentities()
 from ..crud import RecordOperation
-from ..crypto import random_token
+from ..crypto import ALPHANUMERIC, random_token
 from ..envelope import Refused, ServerError
 from ..module import Field, Hooks, Lookup, Module, table_fields
 
 STATUS_NEW, STATUS_RESOLVED = 1, 4
 STATUS_JOIN = "tickets LEFT JOIN ticket_statuses ON ticket_status = ticket_status_id"
-_URL_KEY_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789"
 
 
 def request_now(call):
@@ -112,7 +111,7 @@ class TicketHooks(Hooks):
         values["ticket_status"] = STATUS_NEW
         values["ticket_source"] = "API"
         values["ticket_created_by"] = 0
-        values["ticket_url_key"] = random_token(32, _URL_KEY_ALPHABET)
+        values["ticket_url_key"] = random_token(32, ALPHANUMERIC)
         values["ticket_details"] = (values["ticket_details"] or "< blank >") + "<br>"
 
     def after_create(self, call, module, record_id, values):
