@@ -84,7 +84,26 @@ class PrivateMariaDB:
         self.process = None
 
     def freeze(self):
+        """SIGSTOP, then wait until every thread is stopped: kill() returns before a thread
+        running on another core has taken the signal, and such a thread still answers."""
         os.kill(self.process.pid, signal.SIGSTOP)
+        deadline = time.monotonic() + 5
+        while not self._all_threads_stopped():
+            if time.monotonic() > deadline:
+                raise RuntimeError("mariadbd did not stop within 5 s of SIGSTOP")
+            time.sleep(0.005)
+
+    def _all_threads_stopped(self):
+        tasks = f"/proc/{self.process.pid}/task"
+        for tid in os.listdir(tasks):
+            try:
+                with open(f"{tasks}/{tid}/stat", encoding="ascii") as handle:
+                    state = handle.read().rsplit(")", 1)[1].split()[0]
+            except OSError:  # the thread has just ended
+                continue
+            if state not in ("T", "t"):
+                return False
+        return True
 
     def thaw(self):
         if self.process is not None and self.process.poll() is None:
