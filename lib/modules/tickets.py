@@ -57,16 +57,18 @@ def after_status_change(call, ticket, status, stamp, resolving=False):
 _NO_SETTINGS = "The settings row of company 1 is missing: run `itflow-api init-db`."
 
 
-def prefix_and_contact(db, client_id, want_contact):
-    """(ticket prefix, the client's primary contact id or 0), in one query."""
+def create_defaults(db, client_id):
+    """(ticket prefix, the client's primary contact id or 0, whether the client exists), in
+    one query: a create's reads cost one round trip."""
     row = db.row(
         "SELECT config_ticket_prefix AS prefix, "
-        + ("(SELECT contact_id FROM contacts WHERE contact_client_id = :client AND contact_primary = 1 "
-           "ORDER BY contact_id LIMIT 1)" if want_contact else "NULL")
-        + " AS contact FROM settings WHERE company_id = 1", {"client": client_id})
+        "(SELECT contact_id FROM contacts WHERE contact_client_id = :client AND contact_primary = 1 "
+        "ORDER BY contact_id LIMIT 1) AS contact, "
+        "(SELECT COUNT(*) FROM clients WHERE client_id = :client) AS client_found "
+        "FROM settings WHERE company_id = 1", {"client": client_id})
     if row is None:
         raise ServerError(_NO_SETTINGS)
-    return row["prefix"] or "", int(row["contact"] or 0)
+    return row["prefix"] or "", int(row["contact"] or 0), int(row["client_found"]) > 0
 
 
 def ticket_number(call):
@@ -99,13 +101,19 @@ class TicketHooks(Hooks):
     def created_log_name(self, module, name):
         return f"Created ticket {name}"  # ITFlow's ticket create logs both rows alike
 
+    def client_exists(self, call, module, client_id):
+        # Kept for before_create of this same attempt only (popped there): a create run again
+        # after a write conflict reads afresh.
+        call.memo["create_defaults"] = defaults = create_defaults(call.db, client_id)
+        return defaults[2]
+
     def before_create(self, call, module, values):
         if sla.enabled(call.db):
             values["ticket_created_at"] = request_now(call)  # the SLA due dates count from it
         client_id = values["ticket_client_id"]
-        want_contact = bool(client_id and not values["ticket_contact_id"])
-        values["ticket_prefix"], contact = prefix_and_contact(call.db, client_id, want_contact)
-        if want_contact:
+        prefix, contact, _ = call.memo.pop("create_defaults", None) or create_defaults(call.db, client_id)
+        values["ticket_prefix"] = prefix
+        if client_id and not values["ticket_contact_id"]:
             values["ticket_contact_id"] = contact
         values["ticket_number"] = ticket_number(call)
         values["ticket_status"] = STATUS_NEW
