@@ -41,20 +41,12 @@ def statements(monkeypatch):
 KEY = ["SELECT"]
 
 
-def test_a_list_read_is_the_key_and_one_select(api, keys, make_client, statements):
-    make_client("Alpha")
-    key = make_key(keys)
-    statements.clear()
-    status, body = api.get("clients/read", key=key)
-    assert (status, body["success"], body["count"]) == (200, "True", 1)
-    assert statements == KEY + ["SELECT"]
-
-
-def test_a_read_by_id_is_the_key_and_one_select(api, keys, make_client, statements):
+@pytest.mark.parametrize("by_id", [False, True], ids=["list", "by id"])
+def test_a_read_is_the_key_and_one_select(api, keys, make_client, statements, by_id):
     client = make_client("Alpha")
     key = make_key(keys)
     statements.clear()
-    status, body = api.get("clients/read", key=key, client_id=client)
+    status, body = api.get("clients/read", key=key, **({"client_id": client} if by_id else {}))
     assert (status, body["success"], body["count"]) == (200, "True", 1)
     assert statements == KEY + ["SELECT"]
 
