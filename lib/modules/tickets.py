@@ -57,15 +57,17 @@ def after_status_change(call, ticket, status, stamp, resolving=False):
 _NO_SETTINGS = "The settings row of company 1 is missing: run `itflow-api init-db`."
 
 
+_PER_CLIENT = ("(SELECT contact_id FROM contacts WHERE contact_client_id = :client AND contact_primary = 1 "
+               "ORDER BY contact_id LIMIT 1) AS contact, "
+               "(SELECT COUNT(*) FROM clients WHERE client_id = :client) AS client_found")
+
+
 def create_defaults(db, client_id):
     """(ticket prefix, the client's primary contact id or 0, whether the client exists), in
-    one query: a create's reads cost one round trip."""
-    row = db.row(
-        "SELECT config_ticket_prefix AS prefix, "
-        "(SELECT contact_id FROM contacts WHERE contact_client_id = :client AND contact_primary = 1 "
-        "ORDER BY contact_id LIMIT 1) AS contact, "
-        "(SELECT COUNT(*) FROM clients WHERE client_id = :client) AS client_found "
-        "FROM settings WHERE company_id = 1", {"client": client_id})
+    one query: a create's reads cost one round trip. A ticket of no client (0) asks for the
+    prefix only."""
+    row = db.row(f"SELECT config_ticket_prefix AS prefix, {_PER_CLIENT if client_id else '0 AS contact, 0 AS client_found'} "
+                 "FROM settings WHERE company_id = 1", {"client": client_id})
     if row is None:
         raise ServerError(_NO_SETTINGS)
     return row["prefix"] or "", int(row["contact"] or 0), int(row["client_found"]) > 0
