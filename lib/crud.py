@@ -161,7 +161,7 @@ class Create(Operation):
             if not client_id and not m.client_optional:
                 raise Refused("Missing required field: client_id (this key is for all clients, "
                               "so the request must name the client).")
-            if client_id and not m.hooks.client_exists(call, m, client_id):
+            if client_id and not m.hooks.client_exists(call, m, client_id, values):
                 raise Refused(f"No client with client_id {client_id}.")
             values[m.client_column] = client_id
         check_references(call, m, values, values.get(m.client_column, 0))

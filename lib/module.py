@@ -83,9 +83,9 @@ class Hooks:
     """Per-module behaviour around the generic operations. Each hook runs inside the
     request's transaction; raising an ApiError refuses the write and undoes it all."""
 
-    def client_exists(self, call, module, client_id):
-        """Whether a create may name this client (a module whose create reads more about the
-        client anyway can answer it in that same query)."""
+    def client_exists(self, call, module, client_id, values):
+        """Whether a create of `values` may name this client (a module whose create reads more
+        about the client anyway can answer it in that same query)."""
         return bool(call.db.count("clients", {"client_id": client_id}))
 
     def before_create(self, call, module, values):

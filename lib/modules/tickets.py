@@ -57,20 +57,26 @@ def after_status_change(call, ticket, status, stamp, resolving=False):
 _NO_SETTINGS = "The settings row of company 1 is missing: run `itflow-api init-db`."
 
 
-_PER_CLIENT = ("(SELECT contact_id FROM contacts WHERE contact_client_id = :client AND contact_primary = 1 "
-               "ORDER BY contact_id LIMIT 1) AS contact, "
-               "(SELECT COUNT(*) FROM clients WHERE client_id = :client) AS client_found")
+_CONTACT = ("(SELECT contact_id FROM contacts WHERE contact_client_id = :client AND contact_primary = 1 "
+            "ORDER BY contact_id LIMIT 1)")
+_CLIENT_FOUND = "(SELECT COUNT(*) FROM clients WHERE client_id = :client)"
 
 
-def create_defaults(db, client_id):
+def create_defaults(db, client_id, want_contact):
     """(ticket prefix, the client's primary contact id or 0, whether the client exists), in
-    one query: a create's reads cost one round trip. A ticket of no client (0) asks for the
-    prefix only."""
-    row = db.row(f"SELECT config_ticket_prefix AS prefix, {_PER_CLIENT if client_id else '0 AS contact, 0 AS client_found'} "
+    one query: a create's reads cost one round trip. Only what the create will use is asked
+    for (no client: the prefix alone; a contact named: no primary contact)."""
+    row = db.row(f"SELECT config_ticket_prefix AS prefix, {_CONTACT if want_contact else '0'} AS contact, "
+                 f"{_CLIENT_FOUND if client_id else '0'} AS client_found "
                  "FROM settings WHERE company_id = 1", {"client": client_id})
     if row is None:
         raise ServerError(_NO_SETTINGS)
     return row["prefix"] or "", int(row["contact"] or 0), int(row["client_found"]) > 0
+
+
+def wants_contact(client_id, values):
+    """A ticket of a client that names no contact gets the client's primary contact."""
+    return bool(client_id and not values["ticket_contact_id"])
 
 
 def ticket_number(call):
@@ -103,19 +109,20 @@ class TicketHooks(Hooks):
     def created_log_name(self, module, name):
         return f"Created ticket {name}"  # ITFlow's ticket create logs both rows alike
 
-    def client_exists(self, call, module, client_id):
+    def client_exists(self, call, module, client_id, values):
         # Kept for before_create of this same attempt only (popped there): a create run again
         # after a write conflict reads afresh.
-        call.memo["create_defaults"] = defaults = create_defaults(call.db, client_id)
+        call.memo["create_defaults"] = defaults = create_defaults(call.db, client_id, wants_contact(client_id, values))
         return defaults[2]
 
     def before_create(self, call, module, values):
         if sla.enabled(call.db):
             values["ticket_created_at"] = request_now(call)  # the SLA due dates count from it
         client_id = values["ticket_client_id"]
-        prefix, contact, _ = call.memo.pop("create_defaults", None) or create_defaults(call.db, client_id)
+        want_contact = wants_contact(client_id, values)
+        prefix, contact, _ = call.memo.pop("create_defaults", None) or create_defaults(call.db, client_id, want_contact)
         values["ticket_prefix"] = prefix
-        if client_id and not values["ticket_contact_id"]:
+        if want_contact:
             values["ticket_contact_id"] = contact
         values["ticket_number"] = ticket_number(call)
         values["ticket_status"] = STATUS_NEW
