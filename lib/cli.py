@@ -13,18 +13,18 @@ import contextlib
 import getpass
 import logging
 import os
-import sqlite3
 import sys
 from datetime import date, timedelta
 
-import sqlalchemy
-
 from .. import __version__
-from . import config as config_module
-from . import meta, schema, server
-from .auth import (HASH_PREFIX, LAYOUT_USER, KeyManagementError, KeyStore, check_secret,
-                   load_secret)
-from .db import Database, DatabaseError
+from .access.keys import HASH_PREFIX, LAYOUT_USER, KeyManagementError, KeyStore, check_secret, load_secret
+from .db import meta
+from .db.database import Database
+from .db.drivers import DRIVER_ERRORS
+from .db.errors import DatabaseError
+from .itflow import schema
+from .web import config as config_module
+from .web import servers as server
 
 DECRYPT_ENV = "ITFLOW_API_DECRYPT_PASSWORD"
 UNLOCK_ENV = "ITFLOW_API_UNLOCK_PASSWORD"
@@ -49,7 +49,7 @@ def _describe(cfg):
     d = cfg.database
     if d.backend == "sqlite":
         return f"SQLite file {os.path.abspath(d.path)}"
-    from .db import MySQLdb, mysql_driver
+    from .db.drivers import MySQLdb, mysql_driver
     try:
         driver = mysql_driver(d.driver)
     except DatabaseError:
@@ -63,9 +63,8 @@ def _connect(cfg):
     try:
         db = Database.from_config(cfg.database)
         return db, db.table_names()
-    except (DatabaseError, sqlalchemy.exc.DBAPIError, sqlite3.Error) as exc:
-        reason = getattr(exc, "orig", None) or exc
-        raise StartFailed(f"cannot reach the database ({_describe(cfg)}): {reason}") from None
+    except (DatabaseError, *DRIVER_ERRORS) as exc:
+        raise StartFailed(f"cannot reach the database ({_describe(cfg)}): {exc}") from None
 
 
 def _open(cfg, create_sqlite_schema=False):
@@ -230,7 +229,7 @@ def _list_keys(keys):
 # --- serve ------------------------------------------------------------------------------
 
 def cmd_serve(args, cfg):
-    from .app import create_app
+    from .web.app import create_app
 
     for name in ("host", "port", "threads", "workers", "http_server"):
         if getattr(args, name, None) is not None:
@@ -290,13 +289,15 @@ def _print_key_hint(cfg, keys):
 # --- the rest ---------------------------------------------------------------------------
 
 def cmd_endpoints(args, cfg):
-    from . import docs, routing
+    from .core import routing
+    from .web import endpoint_table as docs
     print(docs.endpoint_table(routing.discover()))
     return 0
 
 
 def cmd_openapi(args, cfg):
-    from . import openapi, routing
+    from .core import routing
+    from .web import openapi
     extra = [cfg.server.custom_endpoints] if cfg.server.custom_endpoints else []
     sys.stdout.write(openapi.encoded(routing.discover(extra), cfg.server).decode("utf-8") + "\n")
     return 0
@@ -321,7 +322,7 @@ def cmd_version(args, cfg):
         print(f"database: {_describe(cfg)}: not reachable", flush=True)
         return _fail(str(exc), 1)
     if "api_keys" in tables:
-        from . import itflow_version
+        from .itflow import version as itflow_version
         print(f"database: {_describe(cfg)}, {len(tables)} tables; {itflow_version.detect(db).describe()}")
     else:
         print(f"database: {_describe(cfg)}, no ITFlow schema yet (run `itflow-api init-db`)")
@@ -418,8 +419,8 @@ def main(argv=None):
         return _fail(str(exc))
     except (StartFailed, server.ServeError, DatabaseError) as exc:
         return _fail(str(exc), 1)
-    except (sqlalchemy.exc.DBAPIError, sqlite3.Error) as exc:
-        return _fail(f"cannot use the database ({_describe(cfg)}): {getattr(exc, 'orig', None) or exc}", 1)
+    except DRIVER_ERRORS as exc:
+        return _fail(f"cannot use the database ({_describe(cfg)}): {exc}", 1)
     except KeyboardInterrupt:
         return 130
 

@@ -13,13 +13,13 @@ import time
 from dataclasses import dataclass
 from datetime import date
 
-from . import crypto
+from ..itflow import crypto
 
 HASH_PREFIX = "$hmac-sha256$"
 KEY_LENGTH = 32  # what ITFlow generates
 
-from .schema import LAYOUT_CLIENT_KEYS as LAYOUT_CLIENT
-from .schema import LAYOUT_USER_KEYS as LAYOUT_USER
+from ..itflow.schema import LAYOUT_CLIENT_KEYS as LAYOUT_CLIENT
+from ..itflow.schema import LAYOUT_USER_KEYS as LAYOUT_USER
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def check_secret(db, secret):
     """Refuse a secret other than the one the database's hashed keys were made with (they
     would all answer 401 for no visible reason); record it where nothing is recorded yet,
     or when no hashed key is left to protect."""
-    from . import meta
+    from ..db import meta
     mine, stored = secret_fingerprint(secret), meta.get(db, FINGERPRINT)
     if stored == mine:
         return

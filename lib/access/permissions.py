@@ -2,7 +2,7 @@
 their role may do per module, and which clients they may reach (api-v1.md section 8)."""
 from dataclasses import dataclass, field
 
-from .envelope import Forbidden
+from ..core.envelope import Forbidden
 
 NOT_TIED = "This API key is not tied to a user and is no longer valid. Please recreate it."
 BAD_USER = "The user linked to this API key is inactive, archived, or invalid."

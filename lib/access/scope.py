@@ -13,8 +13,8 @@ client the user may reach, else 403.
 A record outside the scope must look exactly like one that does not exist, so endpoints
 only ever add `filter()` to their WHERE clause and never check ownership after the fact.
 """
-from .envelope import Forbidden
-from .fields import parse_int
+from ..core.envelope import Forbidden
+from ..core.values import parse_int
 from .permissions import NO_CLIENT_ACCESS
 
 

@@ -3,10 +3,11 @@
 Each endpoint file is one line: `endpoint = Read(MODULE)` and so on. Every query carries
 the key's client scope; a record outside it is reported exactly like a missing one.
 """
-from . import envelope, filters, schema
-from .create_columns import written_on_create
+from ..itflow import schema
+from ..itflow.create_columns import written_on_create
+from . import envelope, filters
 from .envelope import BadRequest, NotFound, Refused
-from .fields import PARSERS, fit, now
+from .values import PARSERS, fit, now
 
 
 def find_in_scope(call, table, id_column, record_id, client_column, noun):

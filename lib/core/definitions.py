@@ -4,11 +4,11 @@ Generic operations in crud.py read these; per-module behaviour that is not data 
 asset's primary interface, a ticket's number) is a Hooks subclass beside the definition.
 The same definitions feed the endpoint table in the README and the docs.
 """
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Callable, Optional
 
-from . import schema
-from .fields import PARSERS, fit
+from ..itflow import schema
+from .values import PARSERS, fit
 
 # What a field that is not sent gets on create (api-v1.md section 5): '' for text,
 # 0 for ids and flags, NULL for dates.
@@ -26,12 +26,12 @@ class Field:
     kind: str = "text"             # a parser name from fields.PARSERS
     description: str = ""
     required: bool = False         # on create
-    column: Optional[str] = None   # where it is stored, when it differs from the name
+    column: str | None = None   # where it is stored, when it differs from the name
     default: object = "__empty__"  # on create, when not sent
     stored: bool = True            # False: handled by hooks only (e.g. asset_ip)
-    transform: Optional[Callable] = None  # applied after parsing (e.g. strip "https://")
-    limits: Optional[str] = None   # the column whose type and size bound it, when not `target`
-    references: Optional[str] = None   # the table whose record id it holds (0: none)
+    transform: Callable | None = None  # applied after parsing (e.g. strip "https://")
+    limits: str | None = None   # the column whose type and size bound it, when not `target`
+    references: str | None = None   # the table whose record id it holds (0: none)
 
     def __post_init__(self):
         if self.kind not in PARSERS:
@@ -62,12 +62,12 @@ class Lookup:
     """A read parameter that selects records: WHERE <column> = :lookup (or `condition`)."""
     param: str
     kind: str = "text"
-    column: Optional[str] = None
+    column: str | None = None
     single: bool = False                     # by id: that one record, no paging
     first_only: bool = False                 # one row at most (ITFlow's LIMIT 1 look-ups)
-    transform: Optional[Callable] = None     # applied to the parsed value
-    source: Optional[str] = None             # FROM clause when it is not the bare table (joins)
-    condition: Optional[str] = None          # SQL using :lookup, when one column is not enough
+    transform: Callable | None = None     # applied to the parsed value
+    source: str | None = None             # FROM clause when it is not the bare table (joins)
+    condition: str | None = None          # SQL using :lookup, when one column is not enough
     description: str = ""
 
     @property
@@ -132,16 +132,16 @@ class Module:
     name: str                       # URL segment, e.g. "assets"
     table: str
     id_column: str
-    client_column: Optional[str]    # None: not client-scoped
+    client_column: str | None    # None: not client-scoped
     entity: str                     # log_type, e.g. "Asset"
     name_column: str                # names the record in log descriptions
     fields: list = field(default_factory=list)
     lookups: list = field(default_factory=list)
-    archived_column: Optional[str] = None
-    list_from: Optional[str] = None    # FROM clause for reads without a look-up (joins)
+    archived_column: str | None = None
+    list_from: str | None = None    # FROM clause for reads without a look-up (joins)
     select: str = "*"                  # what reads return (joined reads may want table.* only)
-    order_by: Optional[str] = None     # list order, default the id column
-    lookup_required: Optional[str] = None  # message of the 400 when a read names no look-up
+    order_by: str | None = None     # list order, default the id column
+    lookup_required: str | None = None  # message of the 400 when a read names no look-up
     read_notes: str = ""               # read filters beyond look-ups, for the endpoint table
     create_needs_all_clients_key: bool = False
     client_optional: bool = False      # create may leave the client at 0 (tickets, documents)

@@ -7,12 +7,13 @@ the `@function_endpoint(...)` decorator on a plain function.
 """
 from dataclasses import dataclass
 
-from . import audit
+from ..itflow import audit
 
 
 @dataclass
-class Client:
-    """Who is calling, as it goes into `logs`."""
+class Caller:
+    """Who is calling over HTTP (address and user agent), as it goes into `logs`. Not an
+    ITFlow client: those are the customers every record belongs to."""
     ip: str
     user_agent: str
 
@@ -20,25 +21,25 @@ class Client:
 class Call:
     """One authenticated request, as an endpoint sees it."""
 
-    __slots__ = ("db", "params", "key", "scope", "client", "path", "settings", "memo")
+    __slots__ = ("db", "params", "key", "scope", "caller", "path", "settings", "memo")
 
-    def __init__(self, db, params, key, scope, client, path, settings, memo=None):
+    def __init__(self, db, params, key, scope, caller, path, settings, memo=None):
         self.db = db
         self.params = params
         self.key = key
         self.scope = scope
-        self.client = client
+        self.caller = caller
         self.path = path
         self.settings = settings  # ServerConfig
         # Values an endpoint works out once per request (a master key, a ticket number); one
-        # dict for every attempt of a write that runs again after a conflict (lib/retry.py).
+        # dict for every attempt of a write that runs again after a conflict (lib/core/retry.py).
         self.memo = {} if memo is None else memo
 
     def paging(self):
         return self.params.paging(self.settings.max_limit)
 
     def log_change(self, entity, action, name, client_id, entity_id, api_description=None):
-        audit.record_change(self.db, self.client, self.key, entity, action, name, client_id, entity_id,
+        audit.record_change(self.db, self.caller, self.key, entity, action, name, client_id, entity_id,
                             api_description or f"{action} {entity.lower()} {name}")
 
 

@@ -23,9 +23,9 @@ value is a bound parameter; the result is ANDed to the key's scope condition, ne
 Bad input is refused with HTTP 200 "False" naming the parameter and the culprit (contract section 4).
 """
 import re
-from functools import lru_cache
+from functools import cache
 
-from . import schema
+from ..itflow import schema
 from .envelope import Refused
 
 MAX_LENGTH = 4000        # characters of one filter
@@ -47,7 +47,7 @@ _LIKE_ESCAPE = "!"
 
 def encrypted_columns():
     # Stored as ciphertext: comparing or ordering them would mean nothing.
-    from .modules.credentials import SECRET_FIELDS
+    from ..modules.credentials import SECRET_FIELDS
     return set(SECRET_FIELDS)
 
 
@@ -218,7 +218,7 @@ class _Compiler:
 
 # --- the parameters of one read ------------------------------------------------------------
 
-@lru_cache(maxsize=None)  # per module definition (compared by identity), built on first use
+@cache  # per module definition (compared by identity), built on first use
 def filterable_columns(module):
     """{name: Column} of the module's own table that filter and sort may name."""
     hidden = encrypted_columns()
@@ -230,7 +230,7 @@ def _tables_in(source):
     return [source.split()[0]] + re.findall(r"\bJOIN\s+(\w+)", source)
 
 
-@lru_cache(maxsize=None)
+@cache
 def output_columns(module):
     """Every column a read of the module may return, in order: what `fields` may name."""
     sources = [module.table, module.list_from or module.table] + [lk.source for lk in module.lookups if lk.source]

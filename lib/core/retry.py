@@ -12,7 +12,7 @@ import logging
 import random
 import time
 
-from .db import WriteConflict
+from ..db.errors import WriteConflict
 from .envelope import ApiError
 
 log = logging.getLogger("itflow_api")

@@ -7,8 +7,9 @@ import importlib
 import importlib.util
 import os
 
-API_ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "api", "v1")
-PACKAGE = __name__.rsplit(".", 2)[0]  # "itflow_api"
+_PACKAGE_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+API_ROOT = os.path.join(_PACKAGE_ROOT, "api", "v1")
+PACKAGE = __name__.split(".")[0]  # "itflow_api"
 
 
 def _endpoint_files(root):

@@ -15,7 +15,7 @@ import re
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
-from . import text
+from ..itflow import php_text as text
 from .envelope import Refused
 
 _INT_PREFIX = re.compile(r"^[ \t\n\r\v\f]*([+-]?\d+)")

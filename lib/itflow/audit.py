@@ -8,25 +8,25 @@ Descriptions name records and keys, never secrets (no api_key, no decrypt passwo
 _IP_MAX, _AGENT_MAX, _DESCRIPTION_MAX = 200, 250, 1000
 
 
-def _row(client, log_type, action, description, client_id=0, entity_id=0, user_id=0):
+def _row(caller, log_type, action, description, client_id=0, entity_id=0, user_id=0):
     return {
         "log_type": log_type,
         "log_action": action,
         "log_description": description[:_DESCRIPTION_MAX],
-        "log_ip": (client.ip or "")[:_IP_MAX],
-        "log_user_agent": (client.user_agent or "")[:_AGENT_MAX],
+        "log_ip": (caller.ip or "")[:_IP_MAX],
+        "log_user_agent": (caller.user_agent or "")[:_AGENT_MAX],
         "log_client_id": int(client_id or 0),
         "log_entity_id": int(entity_id or 0),
         "log_user_id": int(user_id or 0),
     }
 
 
-def write(db, client, log_type, action, description, client_id=0, entity_id=0, user_id=0):
-    db.insert("logs", _row(client, log_type, action, description, client_id, entity_id, user_id))
+def write(db, caller, log_type, action, description, client_id=0, entity_id=0, user_id=0):
+    db.insert("logs", _row(caller, log_type, action, description, client_id, entity_id, user_id))
 
 
-def auth_failed(db, client, path):
-    write(db, client, "API", "Failed", f"Incorrect or expired key (endpoint: {path})")
+def auth_failed(db, caller, path):
+    write(db, caller, "API", "Failed", f"Incorrect or expired key (endpoint: {path})")
 
 
 def _html_escaped(name):
@@ -35,10 +35,10 @@ def _html_escaped(name):
             .replace('"', "&quot;").replace("'", "&#039;"))
 
 
-def record_change(db, client, key, entity, action, name, client_id, entity_id, api_description):
+def record_change(db, caller, key, entity, action, name, client_id, entity_id, api_description):
     """The two rows every successful write leaves: one for the record, one for the API call."""
     key_name, user_id = _html_escaped(key.name), key.user_id or 0
     db.insert_many("logs", [
-        _row(client, entity, action, f"{name} via API ({key_name})", client_id, entity_id, user_id),
-        _row(client, "API", "Success", f"{api_description} via API ({key_name})", client_id, 0, user_id),
+        _row(caller, entity, action, f"{name} via API ({key_name})", client_id, entity_id, user_id),
+        _row(caller, "API", "Success", f"{api_description} via API ({key_name})", client_id, 0, user_id),
     ])

@@ -20,7 +20,7 @@ without SLAs (itflow_version.of(db).slas) or for a ticket without an SLA.
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
-from . import itflow_version
+from . import version as itflow_version
 
 _FORMAT = "%Y-%m-%d %H:%M:%S"
 _CALENDAR_DAYS = 731  # ITFlow's guard: walk at most two years of calendar

@@ -1,6 +1,6 @@
 """assets: devices. Each has a primary interface (asset_interfaces) that carries its IP,
 MAC and network; list reads join it in."""
-from ..module import Field, Hooks, Lookup, Module, table_fields
+from ..core.definitions import Field, Hooks, Lookup, Module, table_fields
 from ._rules import ucfirst
 
 PRIMARY_INTERFACE_JOIN = ("assets LEFT JOIN asset_interfaces "

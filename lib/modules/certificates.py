@@ -1,5 +1,5 @@
 """certificates: TLS certificates tracked per client."""
-from ..module import Lookup, Module, table_fields
+from ..core.definitions import Lookup, Module, table_fields
 
 MODULE = Module(
     name="certificates", table="certificates", id_column="certificate_id", client_column="certificate_client_id",

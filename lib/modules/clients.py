@@ -1,9 +1,8 @@
 """clients: the MSP's customers. The client column is the id itself."""
-from ..envelope import Refused
-from ..fields import now
-from ..module import Field, Hooks, Lookup, Module, table_fields
+from ..core.definitions import Field, Hooks, Lookup, Module, table_fields
+from ..core.envelope import Refused
+from ..core.values import now
 from ._rules import strip_scheme
-
 
 # Tables whose rows belong to a client, and the column that says which.
 OWNED_BY_CLIENT = (

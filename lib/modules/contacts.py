@@ -1,8 +1,8 @@
 """contacts: people at a client. Phones keep digits only; a create refuses an email the
 client already has (an update does not check, as in ITFlow)."""
-from ..envelope import Refused
-from ..fields import now
-from ..module import Hooks, Lookup, Module, table_fields
+from ..core.definitions import Hooks, Lookup, Module, table_fields
+from ..core.envelope import Refused
+from ..core.values import now
 from ._rules import keep_flag_exclusive
 
 

@@ -8,10 +8,11 @@ so that nothing undecryptable is ever stored.
 """
 import re
 
-from .. import crypto, itflow_version, schema
-from ..envelope import NotFound, Refused
-from ..fields import now
-from ..module import CHECKED_BY_HOOKS, Hooks, Lookup, Module, table_fields
+from ..core.definitions import CHECKED_BY_HOOKS, Hooks, Lookup, Module, table_fields
+from ..core.envelope import NotFound, Refused
+from ..core.values import now
+from ..itflow import crypto, schema
+from ..itflow import version as itflow_version
 
 SECRET_FIELDS = ("credential_username", "credential_password")
 

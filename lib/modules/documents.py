@@ -3,9 +3,9 @@
 ITFlow also moves base64-embedded images into files under uploads/; this server stores the
 HTML exactly as given.
 """
-from ..fields import now
-from ..module import Hooks, Lookup, Module, table_fields
-from ..text import clean
+from ..core.definitions import Hooks, Lookup, Module, table_fields
+from ..core.values import now
+from ..itflow.php_text import clean
 
 
 def searchable_text(*parts):

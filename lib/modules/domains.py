@@ -1,5 +1,5 @@
 """domains: registered domains and their expiry."""
-from ..module import Lookup, Module, table_fields
+from ..core.definitions import Lookup, Module, table_fields
 from ._rules import strip_scheme
 
 MODULE = Module(

@@ -1,5 +1,5 @@
 """Read-only financial modules: expenses, invoices, quotes, and products (not client-scoped)."""
-from ..module import Lookup, Module
+from ..core.definitions import Lookup, Module
 
 EXPENSES = Module(
     name="expenses", table="expenses", id_column="expense_id", client_column="expense_client_id",

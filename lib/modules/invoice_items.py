@@ -1,11 +1,12 @@
 """invoice_items: the lines of an invoice. Scoped through their invoice's client."""
 from decimal import ROUND_HALF_UP, Decimal
 
-from .. import envelope, schema
-from ..crud import Operation, find_in_scope
-from ..envelope import Refused
-from ..fields import fit
-from ..module import Field, Lookup, Module
+from ..core import envelope
+from ..core.crud import Operation, find_in_scope
+from ..core.definitions import Field, Lookup, Module
+from ..core.envelope import Refused
+from ..core.values import fit
+from ..itflow import schema
 
 INVOICE_JOIN = "invoice_items JOIN invoices ON invoice_id = item_invoice_id"
 CENT = Decimal("0.01")
@@ -84,7 +85,7 @@ class AddItem(Operation):
         # since (and committed while this one waited for the invoice's row) is not in it. That
         # request also changed invoice_amount, so then the current amount plus this item is the
         # total (without it, 40 adds at once on one MariaDB left 7 items out). Through two Galera
-        # nodes at once, one loses at commit and runs again (lib/retry.py).
+        # nodes at once, one loses at commit and runs again (lib/core/retry.py).
         call.db.execute("UPDATE invoices SET invoice_amount = CASE WHEN invoice_amount = :seen THEN :amount "
                         "ELSE invoice_amount + :item END WHERE invoice_id = :invoice",
                         {"seen": invoice["invoice_amount"], "amount": str(amount),

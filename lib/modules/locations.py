@@ -1,5 +1,5 @@
 """locations: a client's sites; one of them may be primary."""
-from ..module import Hooks, Lookup, Module, table_fields
+from ..core.definitions import Hooks, Lookup, Module, table_fields
 from ._rules import keep_flag_exclusive
 
 

@@ -1,5 +1,5 @@
 """networks: a client's subnets and VLANs."""
-from ..module import Lookup, Module, table_fields
+from ..core.definitions import Lookup, Module, table_fields
 
 MODULE = Module(
     name="networks", table="networks", id_column="network_id", client_column="network_client_id",

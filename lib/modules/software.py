@@ -1,5 +1,5 @@
 """software: licences and installed software."""
-from ..module import Lookup, Module, table_fields
+from ..core.definitions import Lookup, Module, table_fields
 
 MODULE = Module(
     name="software", table="software", id_column="software_id", client_column="software_client_id",

@@ -5,8 +5,8 @@ runs unchanged on SQLite; the period is a plain range on ticket_reply_created_at
 """
 from datetime import date
 
-from .. import envelope
-from ..fields import parse_int
+from ..core import envelope
+from ..core.values import parse_int
 
 QUERY = (
     "SELECT ticket_id, ticket_prefix, ticket_number, ticket_subject, client_id, client_name, "

@@ -1,8 +1,9 @@
 """ticket_replies: the conversation on a ticket. Scoped through the ticket's client."""
-from .. import audit, envelope, sla
-from ..crud import Operation, Read, find_in_scope
-from ..envelope import Refused
-from ..module import Field, Lookup, Module
+from ..core import envelope
+from ..core.crud import Operation, Read, find_in_scope
+from ..core.definitions import Field, Lookup, Module
+from ..core.envelope import Refused
+from ..itflow import audit, sla
 from .tickets import STATUS_RESOLVED, after_status_change, key_label, log_history, request_now
 
 REPLY_TYPES = ("Internal", "Public", "Client")
@@ -105,7 +106,7 @@ class AddReply(Operation):
             if sla.enabled(call.db):
                 sla.judge_resolution(call.db, ticket_id, stamp)
             log_history(call, ticket_id, "Resolved")
-            audit.write(call.db, call.client, "Ticket", "Resolved",
+            audit.write(call.db, call.caller, "Ticket", "Resolved",
                         f"Resolved ticket {number} via API ({key_label(call.key.name)})",
                         client_id=int(ticket["ticket_client_id"]), entity_id=ticket_id,
                         user_id=call.key.user_id or 0)

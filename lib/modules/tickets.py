@@ -1,14 +1,15 @@
 """tickets: support tickets. Numbers come from settings, atomically; resolve.php closes out.
 
 On a database with SLAs (ITFlow 2.5.0+) a create stamps the SLA's due dates and resolve
-judges them (lib/sla.py); resolve and status changes leave ticket_history rows.
+judges them (lib/itflow/sla.py); resolve and status changes leave ticket_history rows.
 """
-from .. import fields, sla
-from ..audit import _html_escaped as key_label  # ITFlow names keys through htmlentities()
-from ..crud import RecordOperation
-from ..crypto import ALPHANUMERIC, random_token
-from ..envelope import Refused, ServerError
-from ..module import Field, Hooks, Lookup, Module, table_fields
+from ..core import values as fields
+from ..core.crud import RecordOperation
+from ..core.definitions import Field, Hooks, Lookup, Module, table_fields
+from ..core.envelope import Refused, ServerError
+from ..itflow import sla
+from ..itflow.audit import _html_escaped as key_label  # ITFlow names keys through htmlentities()
+from ..itflow.crypto import ALPHANUMERIC, random_token
 
 STATUS_NEW, STATUS_RESOLVED = 1, 4
 STATUS_JOIN = "tickets LEFT JOIN ticket_statuses ON ticket_status = ticket_status_id"
@@ -80,9 +81,9 @@ def wants_contact(client_id, values):
 
 
 def ticket_number(call):
-    """The next number from settings of company 1, taken the way ITFlow takes it (lib/db.py
+    """The next number from settings of company 1, taken the way ITFlow takes it (lib/db/database.py
     take_number: never shared, and no create waits for another's COMMIT). On MySQL it is
-    taken once per request: a create that runs again after a write conflict (lib/retry.py)
+    taken once per request: a create that runs again after a write conflict (lib/core/retry.py)
     keeps it, and one that fails for good leaves a gap in the numbers, as in ITFlow. (On
     SQLite the rollback gives the number back, so each attempt takes its own.)"""
     number = call.memo.get("ticket_number")

@@ -1,5 +1,5 @@
 """vendors: suppliers, per client (client 0: shared by all)."""
-from ..module import Lookup, Module, table_fields
+from ..core.definitions import Lookup, Module, table_fields
 
 MODULE = Module(
     name="vendors", table="vendors", id_column="vendor_id", client_column="vendor_client_id",

@@ -7,17 +7,20 @@ import secrets
 
 import falcon
 
-from . import audit, envelope, itflow_version, openapi, retry, routing
+from ..access.keys import KeyStore, load_secret
+from ..access.permissions import authorize, load_access, required_level
+from ..access.scope import scope_for
+from ..core import envelope, retry, routing
+from ..core.endpoint import Call, Caller
+from ..core.envelope import ApiError, MethodNotAllowed, TooManyRequests, Unauthorized
+from ..db.errors import DatabaseError, ValueRefused
+from ..itflow import audit
+from ..itflow import version as itflow_version
+from . import openapi
 from .health import HealthResource
-from .auth import KeyStore, load_secret
-from .db import DatabaseError, ValueRefused
-from .endpoint import Call, Client
-from .envelope import ApiError, MethodNotAllowed, TooManyRequests, Unauthorized
 from .middleware import EdgeMiddleware, TrustedProxies, configure_access_log
 from .params import Params
-from .permissions import authorize, load_access, required_level
 from .ratelimit import RateLimits
-from .scope import scope_for
 
 log = logging.getLogger("itflow_api")
 
@@ -42,7 +45,7 @@ class Service:
         self.itflow = itflow_version.detect(db)  # which ITFlow the database is: read once, here
         self.proxies = TrustedProxies(config.server.trusted_proxies)
         self.limits = RateLimits(config.limits, db)
-        self.write_attempts = 1 + config.database.write_retries  # lib/retry.py
+        self.write_attempts = 1 + config.database.write_retries  # lib/core/retry.py
 
 
 class EndpointResource:
@@ -67,21 +70,21 @@ class EndpointResource:
         presented = params.api_key
         if not presented:
             raise Unauthorized(envelope.NO_KEY)
-        client = Client(ip=req.context.client_ip, user_agent=req.user_agent or "")
+        caller = Caller(ip=req.context.client_ip, user_agent=req.user_agent or "")
         limits = service.limits
-        wait = limits.auth_blocked(client.ip, presented)
+        wait = limits.auth_blocked(caller.ip, presented)
         if wait:  # known here to be guessing: refused before the key is even looked at
             raise _too_many_failures(wait)
         db = service.db
         key, sync_due, taken, memo = None, False, None, {}
 
-        def attempt():  # one whole transaction: lib/retry.py may run it again
+        def attempt():  # one whole transaction: lib/core/retry.py may run it again
             nonlocal key, sync_due, taken
             with db.transaction(write=endpoint.writes):
                 key = service.keys.authenticate(presented)
                 if key is None:
                     # Logged and committed even though the caller is refused.
-                    audit.auth_failed(db, client, self.path)
+                    audit.auth_failed(db, caller, self.path)
                 else:
                     req.context.key_name = key.name
                     if taken is None:  # counted once against the quota, however often it runs
@@ -98,7 +101,7 @@ class EndpointResource:
                     if key.user_id is not None:  # ITFlow 2.4.7+: the key acts as its user
                         access = load_access(db, key)
                         authorize(db, access, self.api_module, self.level)
-                    call = Call(db, params, key, scope_for(key, params, access), client, self.path,
+                    call = Call(db, params, key, scope_for(key, params, access), caller, self.path,
                                 service.settings, memo)
                     return endpoint(call)
 
@@ -108,7 +111,7 @@ class EndpointResource:
             if sync_due:
                 _share_quota(limits, key)
         if key is None:
-            wait = limits.auth_failed(client.ip, presented)
+            wait = limits.auth_failed(caller.ip, presented)
             if wait:
                 raise _too_many_failures(wait)
             raise Unauthorized(envelope.AUTH_FAILED)
@@ -149,7 +152,7 @@ def _value_refused(req, resp, ex, params):
 
 
 def _database_error(req, resp, ex, params):
-    # The cause is the driver's error class and text (lib/db.py keeps secrets out of it);
+    # The cause is the driver's error class and text (lib/db/database.py keeps secrets out of it);
     # never the query string: it may carry the api_key.
     cause = str(ex) if isinstance(ex, DatabaseError) else type(ex).__name__
     log.error("database unavailable on %s %s: %s", req.method, req.path, cause)

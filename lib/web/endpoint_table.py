@@ -2,7 +2,7 @@
 the README lists is what the server serves."""
 from collections import defaultdict
 
-from . import schema
+from ..itflow import schema
 
 
 def _lookups(module):

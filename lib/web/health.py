@@ -9,7 +9,7 @@ import time
 
 import falcon
 
-from .db import DatabaseError
+from ..db.errors import DatabaseError
 
 
 class HealthResource:

@@ -12,10 +12,12 @@ import json
 import os
 import re
 
-from . import envelope, filters, permissions, schema
-from .crud import Read, RecordOperation, Update
-from .envelope import RouteNotFound, ServerError
-from .fields import PARSERS
+from ..access import permissions
+from ..core import envelope, filters
+from ..core.crud import Read, RecordOperation, Update
+from ..core.envelope import RouteNotFound, ServerError
+from ..core.values import PARSERS
+from ..itflow import schema
 
 OPENAPI_PATH = "/api/v1/openapi.json"
 DOCS_PATH = "/api/v1/docs"
@@ -346,7 +348,7 @@ def document(routes, max_limit=1000, max_body_bytes=1048576, version="1"):
 
 
 def encoded(routes, settings):
-    from .. import __version__
+    from ... import __version__
     body = document(routes, settings.max_limit, settings.max_body_bytes, __version__)
     return json.dumps(body, indent=1).encode("utf-8")
 

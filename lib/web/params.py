@@ -9,9 +9,9 @@ from urllib.parse import parse_qsl
 
 from falcon.uri import parse_query_string
 
-from . import text
-from .envelope import BadRequest, PayloadTooLarge, Refused
-from .fields import parse_int
+from ..core.envelope import BadRequest, PayloadTooLarge, Refused
+from ..core.values import parse_int
+from ..itflow import php_text as text
 
 DEFAULT_LIMIT = 50
 

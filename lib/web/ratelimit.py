@@ -27,10 +27,9 @@ import limits
 from limits.storage import Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
-from . import retry
+from ..core import retry
+from ..db.errors import DatabaseError
 from .config import ConfigError
-from .db import DatabaseError
-
 
 # Our own table (ITFlow has none like it). The statements below are plain SQL that both
 # backends run unchanged, so nothing here needs to know which database it is.

@@ -4,7 +4,7 @@ client sees one kind of answer whatever refused it."""
 from waitress.channel import HTTPChannel
 from waitress.task import ErrorTask
 
-from . import envelope
+from ..core import envelope
 from .middleware import SECURITY_HEADERS
 
 

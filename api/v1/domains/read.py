@@ -1,4 +1,4 @@
-from itflow_api.lib.crud import Read
+from itflow_api.lib.core.crud import Read
 from itflow_api.lib.modules.domains import MODULE
 
 endpoint = Read(MODULE)

@@ -1,4 +1,4 @@
-from itflow_api.lib.crud import Unarchive
+from itflow_api.lib.core.crud import Unarchive
 from itflow_api.lib.modules.locations import MODULE
 
 endpoint = Unarchive(MODULE)

@@ -1,4 +1,4 @@
-from itflow_api.lib.crud import Archive
+from itflow_api.lib.core.crud import Archive
 from itflow_api.lib.modules.networks import MODULE
 
 endpoint = Archive(MODULE)

@@ -1,4 +1,4 @@
-from itflow_api.lib.endpoint import function_endpoint
+from itflow_api.lib.core.endpoint import function_endpoint
 from itflow_api.lib.modules.technicians import time_report
 
 endpoint = function_endpoint(

@@ -1,4 +1,4 @@
-from itflow_api.lib.crud import Delete
+from itflow_api.lib.core.crud import Delete
 from itflow_api.lib.modules.vendors import MODULE
 
 endpoint = Delete(MODULE)

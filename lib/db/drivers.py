@@ -1,0 +1,114 @@
+"""The three drivers (pymysql, mysqlclient, sqlite3): how each connects and runs a statement.
+
+Rows come back as MySQL's text protocol renders them: the MySQL drivers run without result
+decoders, so the server's own text is passed through untouched (lib/db/rendering.py does the
+same for SQLite from the column types).
+"""
+from __future__ import annotations
+
+import math
+import sqlite3
+from collections.abc import Callable
+from typing import Any
+
+import pymysql
+
+from .errors import DatabaseError
+
+try:  # optional C driver (pip install 'itflow-api[fast]'): same rows, parsed several times faster
+    import MySQLdb
+    from MySQLdb.constants import FIELD_TYPE as _F
+except ImportError:
+    MySQLdb = None
+
+Connect = Callable[[], Any]
+
+# Every error a driver raises, for callers that must tell "the database said no" from a bug.
+DRIVER_ERRORS: tuple[type[BaseException], ...] = (
+    (pymysql.err.Error, sqlite3.Error) + ((MySQLdb.Error,) if MySQLdb is not None else ()))
+MYSQL_ERRORS: tuple[type[BaseException], ...] = (
+    (pymysql.err.Error,) + ((MySQLdb.Error,) if MySQLdb is not None else ()))
+MYSQL_INTERFACE_ERRORS: tuple[type[BaseException], ...] = (
+    (pymysql.err.InterfaceError,) + ((MySQLdb.InterfaceError,) if MySQLdb is not None else ()))
+
+# Encoders only (keyed by Python type): with no decoders pymysql hands back the server's text.
+_PYMYSQL_ENCODERS = {k: v for k, v in pymysql.converters.conversions.items() if not isinstance(k, int)}
+
+
+def _mysqlclient_conversions() -> dict:
+    # `str` as the converter of every number and date type: mysqlclient (2.1+) then decodes
+    # the server's text itself, in C, with no Python call per value; exactly pymysql's text.
+    from MySQLdb.converters import conversions
+    encoders = {k: v for k, v in conversions.items() if not isinstance(k, int)}  # Python → SQL, kept
+    decoders = {getattr(_F, name): str for name in (
+        "TINY", "SHORT", "INT24", "LONG", "LONGLONG", "FLOAT", "DOUBLE", "YEAR",
+        "DECIMAL", "NEWDECIMAL", "DATE", "TIME", "DATETIME", "TIMESTAMP")}
+    return {**encoders, **decoders}
+
+
+def mysql_driver(choice: str) -> str:
+    """'pymysql' or 'mysqlclient' for a [database] driver setting of auto/pymysql/mysqlclient."""
+    if choice == "auto":
+        return "mysqlclient" if MySQLdb is not None else "pymysql"
+    if choice == "mysqlclient" and MySQLdb is None:
+        raise DatabaseError("driver = mysqlclient, but it is not installed: pip install 'itflow-api[fast]'")
+    return choice
+
+
+def mysql_connector(driver: str, host: str, port: int, user: str, password: str, database: str,
+                    connect_timeout: float, read_timeout: float, autocommit: bool) -> Connect:
+    # No CLIENT_FOUND_ROWS (neither driver sets it unasked): an UPDATE reports the rows it
+    # changed, as it does for ITFlow. Autocommit (the read pool): a read needs no BEGIN/COMMIT.
+    # Without it (the write pool) a transaction begins with its first statement: no BEGIN.
+    common = dict(host=host, port=port, user=user, password=password, database=database,
+                  charset="utf8mb4", autocommit=autocommit, client_flag=0)
+    if driver == "mysqlclient":
+        whole = lambda seconds: max(1, math.ceil(seconds))  # noqa: E731 (libmariadb takes whole seconds)
+        conv = _mysqlclient_conversions()
+        return lambda: MySQLdb.connect(conv=conv, connect_timeout=whole(connect_timeout),
+                                       read_timeout=whole(read_timeout), write_timeout=whole(read_timeout),
+                                       **common)
+    return lambda: pymysql.connect(conv=_PYMYSQL_ENCODERS, connect_timeout=connect_timeout,
+                                   read_timeout=read_timeout, write_timeout=read_timeout, **common)
+
+
+def sqlite_connector(path: str, busy_timeout: float) -> Connect:
+    # isolation_level=None: sqlite3 starts no transactions of its own; we BEGIN for writes.
+    return lambda: sqlite3.connect(path, timeout=busy_timeout, check_same_thread=False, isolation_level=None)
+
+
+def run_on_cursor(conn: Any, native: str, params: dict | None, fetch: bool, mysql: bool):
+    """One statement through the driver's cursor: (keys, rows) for a read, else (rowcount, lastrowid)."""
+    cursor = conn.cursor()
+    try:
+        cursor.execute(native, params or ({} if mysql else ()))
+        if fetch:
+            return [d[0] for d in cursor.description], cursor.fetchall()
+        return cursor.rowcount, cursor.lastrowid
+    finally:
+        cursor.close()
+
+
+def run_on_mysqlclient(conn: Any, native: str, params: dict | None, fetch: bool):
+    """One statement on a mysqlclient connection without a cursor: what its cursor does for
+    us (bind the escaped values, run, store the result) minus the bookkeeping around it."""
+    conn.query(native.encode("utf-8") % {name.encode("utf-8"): _literal(conn, value) for name, value in (params or {}).items()})
+    result = conn.store_result()
+    if fetch:
+        if result is None:
+            return [], ()
+        return [d[0] for d in result.describe()], result.fetch_row(0, 1)
+    return conn.affected_rows(), conn.insert_id()
+
+
+def _literal(conn: Any, value: Any) -> bytes:
+    """mysqlclient's `literal` for the kinds our binds hold, without its generic dispatch
+    (a Python call back per value); anything else still goes to it."""
+    kind = type(value)
+    if kind is str:
+        return conn.string_literal(value.encode("utf-8"))
+    if kind is int:
+        return b"%d" % value
+    if value is None:
+        return b"NULL"
+    return conn.literal(value)

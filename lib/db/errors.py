@@ -1,0 +1,22 @@
+"""The database layer's typed errors: what every other layer catches, without importing a driver."""
+from __future__ import annotations
+
+
+class DatabaseError(Exception):
+    """The database cannot be reached or cannot serve now (lost connection, timeout, locked,
+    deadlock): a 503 for the caller. The message names the driver's error class and text."""
+
+
+class WriteConflict(DatabaseError):
+    """The transaction lost to another one (deadlock, lock wait timeout, a Galera certification
+    conflict, which is reported as a deadlock) or the node is not ready (WSREP, 1047). It was
+    rolled back whole, so running all of it again is safe (lib/core/retry.py)."""
+
+
+class ValueRefused(Exception):
+    """The database refused a value from the request (out of range, too long, wrong type).
+    `column` names the column when the database said which one, else None."""
+
+    def __init__(self, message: str, column: str | None = None) -> None:
+        super().__init__(message)
+        self.column = column
