@@ -153,7 +153,7 @@ BENCH_QUOTA = "1000000000/minute"
 
 def has_key_quota():
     """Whether this checkout's configuration has [limits] requests_per_key."""
-    probe = "import dataclasses, itflow_api.lib.config as c; " \
+    probe = "import dataclasses, itflow_api.lib.web.config as c; " \
             "print('requests_per_key' in {f.name for f in dataclasses.fields(c.LimitsConfig)})"
     out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True).stdout
     return out.strip() == "True"

@@ -51,7 +51,7 @@ def recreate(admin, db, ours_cmd, ini_path, itflow_sql=None):
     with open(itflow_sql, "rb") as dump:
         subprocess.run(["mysql", f"--host={admin['host']}", f"--port={admin['port']}", f"--user={admin['user']}",
                         db["name"]], stdin=dump, check=True, env=dict(os.environ, MYSQL_PWD=admin["password"]))
-    from itflow_api.lib.schema import seed_rows  # companies, settings, modules, ticket statuses
+    from itflow_api.lib.itflow.schema import seed_rows  # companies, settings, modules, ticket statuses
     with connect(admin, db["name"]) as conn, conn.cursor() as cur:
         for table, _key, row in seed_rows():
             _insert(cur, table, [row])

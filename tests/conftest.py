@@ -19,12 +19,12 @@ import pymysql
 import pytest
 from falcon import testing
 
-from itflow_api.lib import schema
-from itflow_api.lib.app import create_app
-from itflow_api.lib.auth import KeyStore
-from itflow_api.lib.config import Config
-from itflow_api.lib.db import Database
-from itflow_api.lib.middleware import access_log
+from itflow_api.lib.itflow import schema
+from itflow_api.lib.web.app import create_app
+from itflow_api.lib.access.keys import KeyStore
+from itflow_api.lib.web.config import Config
+from itflow_api.lib.db.database import Database
+from itflow_api.lib.web.middleware import access_log
 
 BACKEND = os.environ.get("ITFLOW_TEST_BACKEND", "sqlite")
 MYSQL = {

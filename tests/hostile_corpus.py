@@ -8,7 +8,8 @@ import json
 import os
 from urllib.parse import quote_from_bytes
 
-from itflow_api.lib import routing, schema
+from itflow_api.lib.core import routing
+from itflow_api.lib.itflow import schema
 
 DECRYPT = "hostile-decrypt-pw-1"
 ROUTES = routing.discover()

@@ -149,11 +149,11 @@ def test_readme_endpoint_table_is_current(capsys):
 
 def test_custom_endpoint_folder_adds_endpoints(config, db, keys, tmp_path, monkeypatch):
     from conftest import Api
-    from itflow_api.lib.app import create_app
+    from itflow_api.lib.web.app import create_app
     (tmp_path / "custom").mkdir()
     (tmp_path / "custom" / "hello.py").write_text(
-        "from itflow_api.lib import envelope\n"
-        "from itflow_api.lib.endpoint import function_endpoint\n\n\n"
+        "from itflow_api.lib.core import envelope\n"
+        "from itflow_api.lib.core.endpoint import function_endpoint\n\n\n"
         "@function_endpoint(method='GET')\n"
         "def endpoint(call):\n"
         "    return envelope.read_ok([{'hello': str(call.params.get('name', 'world'))}])\n")

@@ -11,8 +11,8 @@ from conftest import BACKEND, SECRET, fresh_config, make_key
 from helpers import fetch, free_port, insert, wait_until_listening
 from test_edge import SERVER, _environment
 
-from itflow_api.lib.auth import KeyStore
-from itflow_api.lib.db import Database
+from itflow_api.lib.access.keys import KeyStore
+from itflow_api.lib.db.database import Database
 
 pytestmark = pytest.mark.skipif(BACKEND != "mysql", reason="shown on MariaDB (ITFLOW_TEST_BACKEND=mysql)")
 

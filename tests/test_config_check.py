@@ -12,9 +12,12 @@ from dataclasses import dataclass, field
 import pytest
 from conftest import BACKEND, SECRET, fresh_config, make_key
 
-from itflow_api.lib import cli, config, meta, schema
-from itflow_api.lib.auth import KeyStore
-from itflow_api.lib.db import Database
+from itflow_api.lib import cli
+from itflow_api.lib.web import config
+from itflow_api.lib.db import meta
+from itflow_api.lib.itflow import schema
+from itflow_api.lib.access.keys import KeyStore
+from itflow_api.lib.db.database import Database
 
 
 def load(tmp_path, text=None, environ=None):
@@ -306,7 +309,7 @@ def test_relative_secret_file_is_found_from_any_directory(tmp_path, monkeypatch)
     elsewhere.mkdir()
     cfg = config.load(str(ini), environ={})
     db = Database.from_config(cfg.database)
-    from itflow_api.lib.auth import load_secret
+    from itflow_api.lib.access.keys import load_secret
     assert KeyStore(db, load_secret(cfg.security)).authenticate(key) is not None
     monkeypatch.chdir(elsewhere)
     code, out, err = run(["--config", "../site/config.ini", "keys", "list"], elsewhere)

@@ -5,8 +5,8 @@ import pytest
 from conftest import make_key
 from helpers import log_rows, one
 
-from itflow_api.lib import envelope
-from itflow_api.lib.auth import HASH_PREFIX
+from itflow_api.lib.core import envelope
+from itflow_api.lib.access.keys import HASH_PREFIX
 
 NO_RESOURCE = {"success": "False",
                "message": "No resource (for this client and company) with the specified parameter(s).",

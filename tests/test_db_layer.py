@@ -1,8 +1,8 @@
-"""The data-access layer itself (lib/db.py), on whichever backend the run uses."""
+"""The data-access layer itself (lib/db/database.py), on whichever backend the run uses."""
 import pytest
 
 from conftest import BACKEND, _admin_connection
-from itflow_api.lib.db import DatabaseError, ValueRefused
+from itflow_api.lib.db.errors import DatabaseError, ValueRefused
 
 
 def _client(db, **columns):

@@ -12,8 +12,8 @@ from conftest import BACKEND, SECRET, fresh_config, make_key
 from falcon import testing
 from helpers import free_port, log_rows, read_status, wait_until_listening
 
-from itflow_api.lib.app import create_app
-from itflow_api.lib.middleware import TrustedProxies, redacted_path
+from itflow_api.lib.web.app import create_app
+from itflow_api.lib.web.middleware import TrustedProxies, redacted_path
 
 
 # --- the caller's address --------------------------------------------------------------------
@@ -157,9 +157,9 @@ def test_redacted_path_reads_names_as_the_server_does():
 
 SERVER = """
 import sys, waitress
-from itflow_api.lib import config as c
-from itflow_api.lib.app import create_app
-from itflow_api.lib.db import Database
+from itflow_api.lib.web import config as c
+from itflow_api.lib.web.app import create_app
+from itflow_api.lib.db.database import Database
 cfg = c.load(None, environ=__import__("os").environ)
 waitress.serve(create_app(cfg, Database.from_config(cfg.database)), host="127.0.0.1", port=int(sys.argv[1]),
                threads=2, clear_untrusted_proxy_headers=False, _quiet=True)
@@ -180,8 +180,8 @@ def _environment(cfg, **limits):
 
 @pytest.mark.skipif(BACKEND != "mysql", reason="cross-process limits are shown on MariaDB (ITFLOW_TEST_BACKEND=mysql)")
 def test_limits_hold_across_two_server_processes_on_one_database(tmp_path):
-    from itflow_api.lib.auth import KeyStore
-    from itflow_api.lib.db import Database
+    from itflow_api.lib.access.keys import KeyStore
+    from itflow_api.lib.db.database import Database
     with fresh_config(tmp_path) as cfg:
         shared = Database.from_config(cfg.database)
         shared.create_schema()
@@ -219,7 +219,7 @@ def test_health_needs_no_key_and_reports_the_database(app):
 
 
 def test_health_is_503_when_the_database_does_not_answer(app, monkeypatch):
-    from itflow_api.lib.db import DatabaseError
+    from itflow_api.lib.db.errors import DatabaseError
 
     def down(*args, **kwargs):
         raise DatabaseError("OperationalError: can't connect")
@@ -241,7 +241,7 @@ def test_waitress_refusals_are_the_json_envelope(raw, status):
 
     import waitress
 
-    from itflow_api.lib import waitress_errors
+    from itflow_api.lib.web import waitress_errors
     waitress_errors.install()
     server = waitress.create_server(lambda env, start: [], host="127.0.0.1", port=0, max_request_body_size=10,
                                     ident="")
@@ -266,7 +266,7 @@ def test_waitress_refusals_are_the_json_envelope(raw, status):
     {"success": "True", "count": "1", "data": [{"insert_id": 12}]},
 ])
 def test_encoding_is_php_compatible_with_or_without_orjson(body, monkeypatch):
-    from itflow_api.lib import envelope
+    from itflow_api.lib.core import envelope
     expected = json.dumps(body, separators=(",", ":")).encode("ascii")
     assert envelope.encode(body) == expected
     monkeypatch.setattr(envelope, "orjson", None)
@@ -274,7 +274,7 @@ def test_encoding_is_php_compatible_with_or_without_orjson(body, monkeypatch):
 
 
 def test_a_value_the_database_refuses_is_a_200_refusal_and_writes_nothing(api, db, all_key, monkeypatch):
-    from itflow_api.lib.db import ValueRefused
+    from itflow_api.lib.db.errors import ValueRefused
     real_insert = type(db).insert
 
     def refusing(self, table, values):

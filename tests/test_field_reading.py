@@ -4,8 +4,8 @@ import pytest
 from conftest import make_key
 from helpers import fetch, log_rows, one, refused, succeeded
 
-from itflow_api.lib import schema
-from itflow_api.lib.create_columns import CREATE_COLUMNS
+from itflow_api.lib.itflow import schema
+from itflow_api.lib.itflow.create_columns import CREATE_COLUMNS
 
 DECRYPT = "field-test-pw"
 

@@ -1,8 +1,8 @@
-"""filter / filter[col] / sort / order / fields on module reads (lib/filters.py), on whichever
+"""filter / filter[col] / sort / order / fields on module reads (lib/core/filters.py), on whichever
 backend the run uses: every operator, the scope never widened, hostile input refused by name."""
 import pytest
 
-from itflow_api.lib import filters
+from itflow_api.lib.core import filters
 from itflow_api.lib.modules import assets, ticket_replies
 
 from conftest import make_key

@@ -2,7 +2,7 @@
 
 Two parts:
 
-* The retry of a write that lost to a concurrent one (lib/retry.py), on any backend: a
+* The retry of a write that lost to a concurrent one (lib/core/retry.py), on any backend: a
   WriteConflict is injected into a ticket create, which must run again whole (one ticket,
   the next number) or, when it keeps losing, answer 503 with Retry-After and leave nothing.
 * A real 3-node cluster (deploy/galera/cluster.py) with three API processes, one per node:
@@ -26,8 +26,8 @@ import pytest
 from conftest import SECRET, make_key
 from helpers import read_status
 
-from itflow_api.lib import retry
-from itflow_api.lib.db import WriteConflict
+from itflow_api.lib.core import retry
+from itflow_api.lib.db.errors import WriteConflict
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, os.pardir, "deploy", "galera"))
@@ -90,7 +90,7 @@ def test_a_write_that_keeps_losing_is_503_with_retry_after_and_leaves_nothing(ap
 def test_a_retried_write_counts_once_against_the_quota(config, db, keys, monkeypatch):
     from falcon import testing
 
-    from itflow_api.lib.app import create_app
+    from itflow_api.lib.web.app import create_app
     config.limits.requests_per_key = "100/minute"
     try:
         client = testing.TestClient(create_app(config, db, keys))
@@ -149,9 +149,9 @@ needs_cluster = pytest.mark.skipif(bool(_cluster_skip_reason()), reason=_cluster
 
 SERVER = """
 import sys, waitress
-from itflow_api.lib import config as c
-from itflow_api.lib.app import create_app
-from itflow_api.lib.db import Database
+from itflow_api.lib.web import config as c
+from itflow_api.lib.web.app import create_app
+from itflow_api.lib.db.database import Database
 cfg = c.load(None, environ=__import__("os").environ)
 waitress.serve(create_app(cfg, Database.from_config(cfg.database)), host="127.0.0.1", port=int(sys.argv[1]),
                threads=8, clear_untrusted_proxy_headers=False, _quiet=True)
@@ -237,8 +237,8 @@ def hosts(cluster):
 
 @pytest.fixture(scope="module")
 def cluster_key(cluster):
-    from itflow_api.lib.auth import KeyStore
-    from itflow_api.lib.db import Database
+    from itflow_api.lib.access.keys import KeyStore
+    from itflow_api.lib.db.database import Database
     db = Database(cluster.url(0), "mysql")
     try:  # (not conftest's make_key: these processes keep no log for its leak check to read)
         return KeyStore(db, SECRET.encode()).create("galera", "2099-01-01", 0, None)[0]
@@ -363,7 +363,7 @@ def test_without_sync_wait_reads_elsewhere_can_miss_the_write(cluster, cluster_k
 
 @needs_cluster
 def test_invoice_totals_and_primary_flags_through_three_nodes_at_once(cluster, hosts, cluster_key):
-    from itflow_api.lib.db import Database
+    from itflow_api.lib.db.database import Database
     db = Database(cluster.url(0), "mysql")
     try:
         with db.transaction(write=True):
@@ -413,7 +413,7 @@ def test_rate_limits_hold_across_hosts_on_different_nodes(cluster, cluster_key):
         wrong = [read_status(limited[i % len(limited)].port, f"wrong-{i}", "203.0.113.1") for i in range(9)]
         assert wrong == [401] * 6 + [429] * 3, wrong
         # At once: two nodes bumping one counter conflict, and the loser's bump runs again
-        # (lib/ratelimit.py through lib/retry.py), so still exactly 6 get through to a 401.
+        # (lib/web/ratelimit.py through lib/core/retry.py), so still exactly 6 get through to a 401.
         with ThreadPoolExecutor(12) as pool:
             burst = list(pool.map(lambda i: read_status(limited[i % len(limited)].port, f"burst-{i}", "203.0.113.2"),
                                   range(30)))

@@ -40,10 +40,10 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 import hostile_corpus as hc
-from itflow_api.lib import schema
-from itflow_api.lib.app import create_app
-from itflow_api.lib.auth import KeyStore
-from itflow_api.lib.db import Database
+from itflow_api.lib.itflow import schema
+from itflow_api.lib.web.app import create_app
+from itflow_api.lib.access.keys import KeyStore
+from itflow_api.lib.db.database import Database
 
 LONG = os.environ.get("HYPOTHESIS_PROFILE") == "long"
 EXAMPLES = hc.examples(1000 if LONG else 40)
@@ -399,7 +399,7 @@ def test_every_field_refuses_what_its_column_cannot_hold(fresh, module_name):
 import socket  # noqa: E402
 import threading  # noqa: E402
 
-from itflow_api.lib import server as server_module  # noqa: E402
+from itflow_api.lib.web import servers as server_module  # noqa: E402
 
 
 @pytest.fixture(scope="module")

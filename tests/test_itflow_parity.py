@@ -21,7 +21,7 @@ from datetime import datetime
 import pytest
 from helpers import fetch, insert
 
-from itflow_api.lib import crypto
+from itflow_api.lib.itflow import crypto
 
 RECORDED = json.load(open(os.path.join(os.path.dirname(__file__), "itflow_recorded", "itflow-2.4.6.json"),
                           encoding="utf-8"))

@@ -9,7 +9,7 @@ from helpers import (NO_RESOURCE, assert_recent, assert_write_logged, fetch, ins
                      set_columns, succeeded)
 from conftest import make_key
 
-from itflow_api.lib import crypto
+from itflow_api.lib.itflow import crypto
 
 DECRYPT = "pw"
 

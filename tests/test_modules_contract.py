@@ -242,7 +242,7 @@ def test_update_changes_only_the_fields_sent(api, db, keyset, module):
 
 def test_a_refused_write_rolls_back_everything(api, db, keyset, monkeypatch):
     """A failure after the record was inserted leaves neither record nor log rows."""
-    from itflow_api.lib.envelope import Refused
+    from itflow_api.lib.core.envelope import Refused
 
     def refuse(*args):
         raise Refused("refused after insert")

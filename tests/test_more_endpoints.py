@@ -12,7 +12,7 @@ import pytest
 from helpers import (NO_RESOURCE, assert_recent, assert_write_logged, fetch, insert, log_rows, one, refused,
                      set_columns)
 
-from itflow_api.lib import schema
+from itflow_api.lib.itflow import schema
 
 MISSING_ID = 987654
 

@@ -6,7 +6,9 @@ import pytest
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
-from itflow_api.lib import cli, openapi, routing
+from itflow_api.lib import cli
+from itflow_api.lib.web import openapi
+from itflow_api.lib.core import routing
 
 from conftest import make_key
 from helpers import insert

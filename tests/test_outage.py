@@ -17,10 +17,10 @@ import pytest
 from falcon import testing
 
 from conftest import BACKEND, MYSQL_DRIVER, SECRET
-from itflow_api.lib.app import create_app
-from itflow_api.lib.auth import KeyStore
-from itflow_api.lib.config import Config
-from itflow_api.lib.db import Database
+from itflow_api.lib.web.app import create_app
+from itflow_api.lib.access.keys import KeyStore
+from itflow_api.lib.web.config import Config
+from itflow_api.lib.db.database import Database
 from mariadb_private import PrivateMariaDB, missing
 
 CONNECT_TIMEOUT = READ_TIMEOUT = 0.5

@@ -26,10 +26,10 @@ from helpers import fetch, serving
 from test_itflow_parity import (CASES, DECRYPT_PASSWORD, Same, expectation, fill, insert_id, seed_and_keys, text,
                                touches_credentials)
 
-from itflow_api.lib import schema
-from itflow_api.lib.app import create_app
-from itflow_api.lib.auth import KeyStore
-from itflow_api.lib.db import Database
+from itflow_api.lib.itflow import schema
+from itflow_api.lib.web.app import create_app
+from itflow_api.lib.access.keys import KeyStore
+from itflow_api.lib.db.database import Database
 
 
 class ClientError(Exception):

@@ -6,8 +6,8 @@ import dataclasses
 import pytest
 
 from conftest import BACKEND, Api, make_key
-from itflow_api.lib.app import create_app
-from itflow_api.lib.db import Database
+from itflow_api.lib.web.app import create_app
+from itflow_api.lib.db.database import Database
 
 
 @pytest.fixture

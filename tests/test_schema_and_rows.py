@@ -4,7 +4,7 @@ import os
 
 from conftest import BACKEND
 
-from itflow_api.lib import schema
+from itflow_api.lib.itflow import schema
 
 LAYOUT = json.load(open(os.path.join(os.path.dirname(__file__), "vectors", "schema-2.4.6.json")))["tables"]
 

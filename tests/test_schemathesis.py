@@ -19,11 +19,12 @@ schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, Phase, settings  # noqa: E402  (after the skip)
 from schemathesis import checks  # noqa: E402
 
-from itflow_api.lib import openapi, routing  # noqa: E402
-from itflow_api.lib.app import create_app  # noqa: E402
-from itflow_api.lib.auth import KeyStore  # noqa: E402
-from itflow_api.lib.config import Config  # noqa: E402
-from itflow_api.lib.db import Database  # noqa: E402
+from itflow_api.lib.web import openapi
+from itflow_api.lib.core import routing  # noqa: E402
+from itflow_api.lib.web.app import create_app  # noqa: E402
+from itflow_api.lib.access.keys import KeyStore  # noqa: E402
+from itflow_api.lib.web.config import Config  # noqa: E402
+from itflow_api.lib.db.database import Database  # noqa: E402
 
 MAX_EXAMPLES = 6
 SENT = []  # (method, path, status) of every generated request

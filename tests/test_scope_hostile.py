@@ -29,10 +29,10 @@ from conftest import SECRETS_USED, Api, SECRET, fresh_config
 from helpers import fetch
 
 import hostile_corpus as hc
-from itflow_api.lib import schema
-from itflow_api.lib.app import create_app
-from itflow_api.lib.auth import KeyStore
-from itflow_api.lib.db import Database
+from itflow_api.lib.itflow import schema
+from itflow_api.lib.web.app import create_app
+from itflow_api.lib.access.keys import KeyStore
+from itflow_api.lib.db.database import Database
 
 MARK = "zzbravozz"
 TALLY = Counter()
@@ -229,7 +229,7 @@ def cross_references(w):
 
 
 def test_every_reference_field_is_declared_and_tested():
-    """The module definitions declare each reference with its table (lib/module.py), and this
+    """The module definitions declare each reference with its table (lib/core/definitions.py), and this
     file tries each: a new declaration without a test, or a reference left undeclared, fails."""
     declared = {}
     for module in RECORD_MODULES:

@@ -17,8 +17,8 @@ from conftest import SECRET, make_key
 SLOW_ENDPOINT = '''\
 import time
 
-from itflow_api.lib import envelope
-from itflow_api.lib.endpoint import function_endpoint
+from itflow_api.lib.core import envelope
+from itflow_api.lib.core.endpoint import function_endpoint
 
 
 @function_endpoint(method="GET")

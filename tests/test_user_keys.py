@@ -6,10 +6,11 @@ import pytest
 from conftest import Api, fresh_config
 from helpers import log_rows
 
-from itflow_api.lib import permissions, schema
-from itflow_api.lib.app import create_app
-from itflow_api.lib.auth import LAYOUT_USER, KeyStore
-from itflow_api.lib.db import Database
+from itflow_api.lib.access import permissions
+from itflow_api.lib.itflow import schema
+from itflow_api.lib.web.app import create_app
+from itflow_api.lib.access.keys import LAYOUT_USER, KeyStore
+from itflow_api.lib.db.database import Database
 
 SECRET = b"user-key-tests"
 

@@ -27,9 +27,9 @@ import cluster as galera  # noqa: E402
 
 SERVER = """
 import sys, waitress
-from itflow_api.lib import config as c
-from itflow_api.lib.app import create_app
-from itflow_api.lib.db import Database
+from itflow_api.lib.web import config as c
+from itflow_api.lib.web.app import create_app
+from itflow_api.lib.db.database import Database
 cfg = c.load(None, environ=__import__("os").environ)
 waitress.serve(create_app(cfg, Database.from_config(cfg.database)), host="127.0.0.1", port=int(sys.argv[1]),
                threads=8, clear_untrusted_proxy_headers=False, _quiet=True)
@@ -69,8 +69,8 @@ def start_api(port, db_port, user, password, log):
 
 
 def seed(db_url):
-    from itflow_api.lib.auth import KeyStore
-    from itflow_api.lib.db import Database
+    from itflow_api.lib.access.keys import KeyStore
+    from itflow_api.lib.db.database import Database
     db = Database(db_url, "mysql")
     try:
         with db.transaction(write=True):

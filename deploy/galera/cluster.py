@@ -211,7 +211,7 @@ class Cluster:
 
     def create_schema(self):
         """ITFlow's tables and seed rows, created through node 1 by this project's code."""
-        from itflow_api.lib.db import Database  # the installed package (pip install -e .)
+        from itflow_api.lib.db.database import Database  # the installed package (pip install -e .)
         db = Database(self.url(0), "mysql")
         try:
             db.create_schema()

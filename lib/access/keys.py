@@ -14,12 +14,11 @@ from dataclasses import dataclass
 from datetime import date
 
 from ..itflow import crypto
+from ..itflow.schema import LAYOUT_CLIENT_KEYS as LAYOUT_CLIENT
+from ..itflow.schema import LAYOUT_USER_KEYS as LAYOUT_USER
 
 HASH_PREFIX = "$hmac-sha256$"
 KEY_LENGTH = 32  # what ITFlow generates
-
-from ..itflow.schema import LAYOUT_CLIENT_KEYS as LAYOUT_CLIENT
-from ..itflow.schema import LAYOUT_USER_KEYS as LAYOUT_USER
 
 
 @dataclass(frozen=True)

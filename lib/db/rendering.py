@@ -19,11 +19,11 @@ BINARY_COLUMNS = {c.name for c in schema.column_types().values() if "binary" in 
 def mysql_rows(keys: list[str], raw: Any, dict_rows: bool) -> list[dict]:
     """Dicts from the MySQL drivers' rows: tuples (pymysql) or mysqlclient's C dicts."""
     if not dict_rows:
-        rows = [dict(zip(keys, row)) for row in raw]
+        rows = [dict(zip(keys, row, strict=True)) for row in raw]
     elif len(set(keys)) < len(keys):
         # The C dicts name a repeated column "table.column"; PHP's fetch_assoc keeps
         # the last value under the plain name, and so do we.
-        rows = [dict(zip(keys, row.values())) for row in raw]
+        rows = [dict(zip(keys, row.values(), strict=True)) for row in raw]
     else:
         rows = list(raw)
     binary = [k for k in keys if k in BINARY_COLUMNS]
@@ -44,7 +44,7 @@ class SqliteRenderers:
     def rows(self, keys: list[str], raw: Any) -> list[dict]:
         renderers = [self._renderer(k) for k in keys]
         return [
-            {k: (None if v is None else (v if type(v) is str else r(v))) for k, r, v in zip(keys, renderers, row)}
+            {k: (None if v is None else (v if type(v) is str else r(v))) for k, r, v in zip(keys, renderers, row, strict=True)}
             for row in raw
         ]
 

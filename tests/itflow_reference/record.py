@@ -458,7 +458,7 @@ class Recorder:
         return out
 
     def decrypt(self, stored):
-        from itflow_api.lib import crypto
+        from itflow_api.lib.itflow import crypto
         clear = crypto.decrypt_field(stored, self.master_key)
         return "<undecryptable>" if clear is None else clear
 
