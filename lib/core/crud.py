@@ -162,11 +162,14 @@ class Create(Operation):
             if not client_id and not m.client_optional:
                 raise Refused("Missing required field: client_id (this key is for all clients, "
                               "so the request must name the client).")
-            if client_id and not m.hooks.client_exists(call, m, client_id, values):
+            client = m.hooks.client_exists(call, m, client_id, values) if client_id else None
+            if client_id and not client:
                 raise Refused(f"No client with client_id {client_id}.")
             values[m.client_column] = client_id
+        else:
+            client = None
         check_references(call, m, values, values.get(m.client_column, 0))
-        m.hooks.before_create(call, m, values)
+        m.hooks.before_create(call, m, values, client)
         record_id = call.db.insert(m.table, self.columns(values))
         m.hooks.after_create(call, m, record_id, values)
         client_id = values.get(m.client_column, 0) if m.client_column != m.id_column else record_id

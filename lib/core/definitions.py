@@ -32,6 +32,7 @@ class Field:
     transform: Callable | None = None  # applied after parsing (e.g. strip "https://")
     limits: str | None = None   # the column whose type and size bound it, when not `target`
     references: str | None = None   # the table whose record id it holds (0: none)
+    secret: bool = False            # stored encrypted: never filtered, sorted or shown without the password
 
     def __post_init__(self):
         if self.kind not in PARSERS:
@@ -84,12 +85,14 @@ class Hooks:
     request's transaction; raising an ApiError refuses the write and undoes it all."""
 
     def client_exists(self, call, module, client_id, values):
-        """Whether a create of `values` may name this client (a module whose create reads more
-        about the client anyway can answer it in that same query)."""
+        """Whether a create of `values` may name this client: falsy when it may not, else
+        anything truthy, which the create hands to before_create as `client`. A module whose
+        create reads more about the client anyway can answer in that same query and pass
+        what it read on (tickets: the prefix and the primary contact)."""
         return bool(call.db.count("clients", {"client_id": client_id}))
 
-    def before_create(self, call, module, values):
-        pass
+    def before_create(self, call, module, values, client=None):
+        """`client`: what client_exists answered for the create's client (None: no client)."""
 
     def after_create(self, call, module, record_id, values):
         pass
@@ -148,6 +151,11 @@ class Module:
     update_counts_found: bool = False  # update answers 1 even when nothing changed (ITFlow's documents)
     hooks: Hooks = field(default_factory=Hooks)
     description: str = ""
+
+    @property
+    def secret_columns(self) -> tuple[str, ...]:
+        """The columns stored encrypted, in field order (credentials' username and password)."""
+        return tuple(f.target for f in self.fields if f.secret)
 
     def field(self, name):
         return next(f for f in self.fields if f.name == name)

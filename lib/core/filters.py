@@ -45,12 +45,6 @@ _TRUE, _FALSE = ("true", "1", "yes"), ("false", "0", "no")
 _LIKE_ESCAPE = "!"
 
 
-def encrypted_columns():
-    # Stored as ciphertext: comparing or ordering them would mean nothing.
-    from ..modules.credentials import SECRET_FIELDS
-    return set(SECRET_FIELDS)
-
-
 def _refuse(parameter, message):
     raise Refused(f"Parameter '{parameter}': {message}")
 
@@ -221,7 +215,7 @@ class _Compiler:
 @cache  # per module definition (compared by identity), built on first use
 def filterable_columns(module):
     """{name: Column} of the module's own table that filter and sort may name."""
-    hidden = encrypted_columns()
+    hidden = module.secret_columns  # ciphertext: comparing or ordering it would mean nothing
     return {c.name: c for c in schema.columns(module.table) if c.name not in hidden}
 
 

@@ -16,7 +16,7 @@ OWNED_BY_CLIENT = (
 
 
 class ClientHooks(Hooks):
-    def before_create(self, call, module, values):
+    def before_create(self, call, module, values, client=None):
         values["client_accessed_at"] = now()
 
     def before_delete(self, call, module, current):

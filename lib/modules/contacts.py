@@ -23,7 +23,7 @@ class ContactHooks(Hooks):
     def _primary(self, call, client_id, values):
         keep_flag_exclusive(call.db, "contacts", "contact_primary", "contact_client_id", client_id, values)
 
-    def before_create(self, call, module, values):
+    def before_create(self, call, module, values, client=None):
         self._check_email(call, values["contact_client_id"], values["contact_email"])
         self._primary(call, values["contact_client_id"], values)
 

@@ -14,8 +14,6 @@ from ..core.values import now
 from ..itflow import crypto, schema
 from ..itflow import version as itflow_version
 
-SECRET_FIELDS = ("credential_username", "credential_password")
-
 
 def _column_width(db, column):
     # ITFlow 2.6.5 widened credential_password from varbinary(200) to varchar(500).
@@ -47,9 +45,9 @@ class CredentialHooks(Hooks):
         return self.master_key(call, Refused(
             "Missing api_key_decrypt_password: credentials are encrypted and need the key's decrypt password."))
 
-    def _encrypt(self, call, values):
+    def _encrypt(self, call, module, values):
         master = self._need(call)
-        for name in SECRET_FIELDS:
+        for name in module.secret_columns:
             if name in values and values[name]:  # ITFlow stores an empty one as '', not encrypted
                 stored = crypto.encrypt_field(values[name], master) if len(values[name].encode()) <= \
                     crypto.MAX_FIELD_BYTES else None
@@ -57,11 +55,11 @@ class CredentialHooks(Hooks):
                     raise Refused(f"{name} is too long to store.")  # ITFlow's words (26.08), nothing written
                 values[name] = stored
 
-    def before_create(self, call, module, values):
-        self._encrypt(call, values)
+    def before_create(self, call, module, values, client=None):
+        self._encrypt(call, module, values)
 
     def before_update(self, call, module, current, values):
-        self._encrypt(call, values)
+        self._encrypt(call, module, values)
         if "credential_password" in values:
             values["credential_password_changed_at"] = now()
 
@@ -81,7 +79,7 @@ class CredentialHooks(Hooks):
 
     def read_row(self, call, module, row):
         master = call.memo["master_key"]
-        for name in SECRET_FIELDS:
+        for name in module.secret_columns:
             row[name] = False if master is None else crypto.decrypt_field(row[name], master)
         return row
 
@@ -96,8 +94,10 @@ MODULE = Module(
         "credential_contact_id": "contacts", "credential_asset_id": "assets",
     }, overrides={
         "credential_name": {"required": True},
-        "credential_username": {"kind": "html", "description": "stored encrypted", "limits": CHECKED_BY_HOOKS},
-        "credential_password": {"kind": "html", "description": "stored encrypted", "limits": CHECKED_BY_HOOKS},
+        "credential_username": {"kind": "html", "description": "stored encrypted", "limits": CHECKED_BY_HOOKS,
+                                "secret": True},
+        "credential_password": {"kind": "html", "description": "stored encrypted", "limits": CHECKED_BY_HOOKS,
+                                "secret": True},
     }),
     lookups=[Lookup("credential_id", "int", single=True)],
 )

@@ -16,7 +16,7 @@ def searchable_text(*parts):
 
 
 class DocumentHooks(Hooks):
-    def before_create(self, call, module, values):
+    def before_create(self, call, module, values, client=None):
         # On create ITFlow builds it from the fields as sent, before they are cleaned.
         sent = {name: str(call.params.get(name) or "") for name in ("document_name", "document_description")}
         values["document_content_raw"] = searchable_text(

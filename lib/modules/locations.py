@@ -7,7 +7,7 @@ class LocationHooks(Hooks):
     def _primary(self, call, client_id, values):
         keep_flag_exclusive(call.db, "locations", "location_primary", "location_client_id", client_id, values)
 
-    def before_create(self, call, module, values):
+    def before_create(self, call, module, values, client=None):
         self._primary(call, values["location_client_id"], values)
 
     def before_update(self, call, module, current, values):

@@ -111,17 +111,17 @@ class TicketHooks(Hooks):
         return f"Created ticket {name}"  # ITFlow's ticket create logs both rows alike
 
     def client_exists(self, call, module, client_id, values):
-        # Kept for before_create of this same attempt only (popped there): a create run again
-        # after a write conflict reads afresh.
-        call.memo["create_defaults"] = defaults = create_defaults(call.db, client_id, wants_contact(client_id, values))
-        return defaults[2]
+        # The create's defaults, read with the client check in one query, go on to
+        # before_create as its `client` (each attempt of a retried create reads afresh).
+        defaults = create_defaults(call.db, client_id, wants_contact(client_id, values))
+        return defaults if defaults[2] else None
 
-    def before_create(self, call, module, values):
+    def before_create(self, call, module, values, client=None):
         if sla.enabled(call.db):
             values["ticket_created_at"] = request_now(call)  # the SLA due dates count from it
         client_id = values["ticket_client_id"]
         want_contact = wants_contact(client_id, values)
-        prefix, contact, _ = call.memo.pop("create_defaults", None) or create_defaults(call.db, client_id, want_contact)
+        prefix, contact, _ = client or create_defaults(call.db, client_id, want_contact)
         values["ticket_prefix"] = prefix
         if want_contact:
             values["ticket_contact_id"] = contact

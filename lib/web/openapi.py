@@ -201,7 +201,7 @@ def _decrypt_parameters(method):
 
 
 def _needs_decrypt(module):
-    return module is not None and module.table == "credentials"
+    return module is not None and bool(module.secret_columns)
 
 
 def _read_parameters(module, max_limit):
@@ -237,7 +237,7 @@ def _read_parameters(module, max_limit):
 def _row_schema(module):
     properties = {name: _ROW_VALUE for name in filters.output_columns(module)}
     if _needs_decrypt(module):  # ITFlow answers false for a field it cannot decrypt
-        for name in filters.encrypted_columns():
+        for name in module.secret_columns:
             properties[name] = {"type": ["string", "boolean", "null"]}
     return {"type": "object", "properties": properties, "additionalProperties": _ROW_VALUE}
 
