@@ -3,12 +3,7 @@ their role may do per module, and which clients they may reach (api-v1.md sectio
 from dataclasses import dataclass, field
 
 from ..core.envelope import Forbidden
-
-NOT_TIED = "This API key is not tied to a user and is no longer valid. Please recreate it."
-BAD_USER = "The user linked to this API key is inactive, archived, or invalid."
-NO_PERMISSION = "The user linked to this API key does not have permission for this action."
-NO_CLIENT_ACCESS = "The user linked to this API key does not have access to the target client for this write."
-UNMAPPED = "This API resource is not mapped to a permission module."
+from ..core.messages import BAD_USER, NO_CLIENT_ACCESS, NO_PERMISSION, NOT_TIED, UNMAPPED  # noqa: F401 (re-exported)
 
 # Which ITFlow permission module guards each API module.
 PERMISSION_MODULE = {

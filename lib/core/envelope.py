@@ -1,16 +1,12 @@
-"""The response envelope: the one place that knows its shapes, statuses and messages.
+"""The response envelope: the one place that knows its shapes and statuses (the texts are
+in messages.py).
 
 ITFlow answers `success` as the *string* "True"/"False"; `count` is an int for reads,
 updates and deletes but the string "1" for creates. Clients depend on both.
 """
 import json
 
-# ITFlow's own wording, kept to the letter because scripts match on it.
-AUTH_FAILED = "Authentication failed. API key is invalid or has expired."
-NO_RESOURCE = "No resource (for this client and company) with the specified parameter(s)."
-ONLY_METHOD = "Can only send {method} requests to this endpoint."
-NO_KEY = ("Missing API key: send api_key in the query string or JSON body, "
-          "or an X-API-KEY or 'Authorization: Bearer' header.")
+from .messages import NO_RESOURCE, ONLY_METHOD
 
 
 def read_ok(rows):

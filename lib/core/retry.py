@@ -14,6 +14,7 @@ import time
 
 from ..db.errors import WriteConflict
 from .envelope import ApiError
+from .messages import WRITE_CONFLICTS
 
 log = logging.getLogger("itflow_api")
 
@@ -23,8 +24,6 @@ FIRST_PAUSE = 0.05
 LONGEST_PAUSE = 0.4
 RETRY_AFTER = 1  # seconds, for the caller that still lost
 
-BUSY = ("The database refused this write {attempts} times because of concurrent changes to the "
-        "same data; nothing of it was saved. Send it again in a moment.")
 
 
 class Busy(ApiError):
@@ -33,7 +32,7 @@ class Busy(ApiError):
     status = 503
 
     def __init__(self, attempts):
-        super().__init__(BUSY.format(attempts=attempts), headers={"Retry-After": str(RETRY_AFTER)})
+        super().__init__(WRITE_CONFLICTS.format(attempts=attempts), headers={"Retry-After": str(RETRY_AFTER)})
 
 
 def run(block, attempts):

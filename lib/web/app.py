@@ -10,7 +10,7 @@ import falcon
 from ..access.keys import KeyStore, load_secret
 from ..access.permissions import authorize, load_access, required_level
 from ..access.scope import scope_for
-from ..core import envelope, retry, routing
+from ..core import envelope, messages, retry, routing
 from ..core.endpoint import Call, Caller
 from ..core.envelope import ApiError, MethodNotAllowed, TooManyRequests, Unauthorized
 from ..db.errors import DatabaseError, ValueRefused
@@ -69,7 +69,7 @@ class EndpointResource:
         params = Params.from_request(req, service.settings.max_body_bytes)
         presented = params.api_key
         if not presented:
-            raise Unauthorized(envelope.NO_KEY)
+            raise Unauthorized(messages.NO_KEY)
         caller = Caller(ip=req.context.client_ip, user_agent=req.user_agent or "")
         limits = service.limits
         wait = limits.auth_blocked(caller.ip, presented)
@@ -114,13 +114,12 @@ class EndpointResource:
             wait = limits.auth_failed(caller.ip, presented)
             if wait:
                 raise _too_many_failures(wait)
-            raise Unauthorized(envelope.AUTH_FAILED)
+            raise Unauthorized(messages.AUTH_FAILED)
         _send(resp, 200, body)
 
 
 def _too_many_failures(wait):
-    return TooManyRequests(f"Too many failed authentications from this address or with this key; "
-                           f"try again in {wait} seconds.", headers={"Retry-After": str(wait)})
+    return TooManyRequests(messages.TOO_MANY_FAILURES.format(wait=wait), headers={"Retry-After": str(wait)})
 
 
 def _share_quota(limits, key):
@@ -138,7 +137,7 @@ def _api_error(req, resp, ex, params):
 
 def _http_error(req, resp, ex, params):
     if ex.status_code == 404:
-        message = f"Unknown endpoint {req.path}: endpoints are /api/v1/<module>/<function>.php."
+        message = messages.UNKNOWN_ENDPOINT.format(path=req.path)
     else:
         message = ex.description or ex.title
     headers = {k: v for k, v in (ex.headers or {}).items() if k.lower() == "allow"}
@@ -148,7 +147,7 @@ def _http_error(req, resp, ex, params):
 def _value_refused(req, resp, ex, params):
     # The database refused a value the field checks let through: a refusal like any other
     # (HTTP 200, "False"); the request's transaction was rolled back, so nothing was written.
-    _send(resp, 200, envelope.failure(f"{ex}: nothing was written."))
+    _send(resp, 200, envelope.failure(messages.VALUE_REFUSED.format(reason=ex)))
 
 
 def _database_error(req, resp, ex, params):
@@ -156,9 +155,7 @@ def _database_error(req, resp, ex, params):
     # never the query string: it may carry the api_key.
     cause = str(ex) if isinstance(ex, DatabaseError) else type(ex).__name__
     log.error("database unavailable on %s %s: %s", req.method, req.path, cause)
-    _send(resp, 503, envelope.failure("The database is not reachable or refused the request; "
-                                      "try again shortly, or ask the administrator to check the server log."),
-          {"Retry-After": "1"})
+    _send(resp, 503, envelope.failure(messages.DATABASE_UNAVAILABLE), {"Retry-After": "1"})
 
 
 def _unexpected(req, resp, ex, params):
@@ -166,8 +163,7 @@ def _unexpected(req, resp, ex, params):
         return _http_error(req, resp, ex, params)
     reference = secrets.token_hex(4)
     log.exception("unexpected error %s on %s %s", reference, req.method, req.path)
-    _send(resp, 500, envelope.failure(f"Internal error (reference {reference}); "
-                                      "the server log has the details."))
+    _send(resp, 500, envelope.failure(messages.INTERNAL_ERROR.format(reference=reference)))
 
 
 class ApiApp(falcon.App):

@@ -12,8 +12,7 @@ import json
 import os
 import re
 
-from ..access import permissions
-from ..core import envelope, filters
+from ..core import envelope, filters, messages
 from ..core.crud import Read, RecordOperation, Update
 from ..core.envelope import RouteNotFound, ServerError
 from ..core.values import PARSERS
@@ -45,22 +44,19 @@ EXAMPLES = {
     "read": envelope.read_ok([_READ_EXAMPLE_ROW]),
     "created": envelope.created(12),
     "changed": envelope.changed(1),
-    "nothing_found": envelope.failure(envelope.NO_RESOURCE),
+    "nothing_found": envelope.failure(messages.NO_RESOURCE),
     "refused": envelope.failure("Missing required field(s): client_name."),
     "bad_filter": envelope.failure("Parameter 'filter': unknown column 'nope' for clients (its columns: ...)."),
-    "bad_json": envelope.failure("Request body is not valid JSON: send a JSON object (Content-Type: application/json)."),
-    "no_key": envelope.failure(envelope.NO_KEY),
-    "bad_key": envelope.failure(envelope.AUTH_FAILED),
-    "forbidden": envelope.failure(permissions.NO_PERMISSION),
-    "unknown_endpoint": envelope.failure("Unknown endpoint /api/v1/nope/read.php: endpoints are "
-                                         "/api/v1/<module>/<function>.php."),
-    "wrong_method_get": envelope.failure(envelope.ONLY_METHOD.format(method="GET")),
-    "wrong_method_post": envelope.failure(envelope.ONLY_METHOD.format(method="POST")),
-    "too_large": envelope.failure("Request body is larger than the 1048576 bytes this server accepts."),
-    "rate_limited": envelope.failure("Too many failed authentications from this address or with this key; "
-                                     "try again in 42 seconds."),
-    "unavailable": envelope.failure("The database is not reachable or refused the request; try again shortly, "
-                                    "or ask the administrator to check the server log."),
+    "bad_json": envelope.failure(messages.BODY_NOT_JSON),
+    "no_key": envelope.failure(messages.NO_KEY),
+    "bad_key": envelope.failure(messages.AUTH_FAILED),
+    "forbidden": envelope.failure(messages.NO_PERMISSION),
+    "unknown_endpoint": envelope.failure(messages.UNKNOWN_ENDPOINT.format(path="/api/v1/nope/read.php")),
+    "wrong_method_get": envelope.failure(messages.ONLY_METHOD.format(method="GET")),
+    "wrong_method_post": envelope.failure(messages.ONLY_METHOD.format(method="POST")),
+    "too_large": envelope.failure(messages.BODY_TOO_LARGE.format(max_bytes=1048576)),
+    "rate_limited": envelope.failure(messages.TOO_MANY_FAILURES.format(wait=42)),
+    "unavailable": envelope.failure(messages.DATABASE_UNAVAILABLE),
 }
 
 _DESCRIPTION = """An ITFlow-compatible v1 API: ITFlow's scripts and integrations work unchanged.
@@ -118,7 +114,7 @@ def _failure_response(description, *example_names):
 
 def _shared_responses(max_body_bytes):
     too_large = dict(EXAMPLES["too_large"])
-    too_large["message"] = f"Request body is larger than the {max_body_bytes} bytes this server accepts."
+    too_large["message"] = messages.BODY_TOO_LARGE.format(max_bytes=max_body_bytes)
     responses = {
         "BadRequest": _failure_response("The body is not a JSON object.", "bad_json"),
         "Unauthorized": _failure_response("No key, or a wrong or expired one.", "no_key", "bad_key"),

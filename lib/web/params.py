@@ -9,6 +9,7 @@ from urllib.parse import parse_qsl
 
 from falcon.uri import parse_query_string
 
+from ..core import messages
 from ..core.envelope import BadRequest, PayloadTooLarge, Refused
 from ..core.values import parse_int
 from ..itflow import php_text as text
@@ -23,10 +24,10 @@ def _first(value):
 def _read_body(req, max_bytes):
     length = req.content_length
     if length is not None and length > max_bytes:
-        raise PayloadTooLarge(f"Request body is larger than the {max_bytes} bytes this server accepts.")
+        raise PayloadTooLarge(messages.BODY_TOO_LARGE.format(max_bytes=max_bytes))
     raw = req.bounded_stream.read(max_bytes + 1)
     if len(raw) > max_bytes:
-        raise PayloadTooLarge(f"Request body is larger than the {max_bytes} bytes this server accepts.")
+        raise PayloadTooLarge(messages.BODY_TOO_LARGE.format(max_bytes=max_bytes))
     return raw
 
 
@@ -42,10 +43,9 @@ def _parse_body(req, raw):
     try:
         body = json.loads(decoded)
     except (ValueError, RecursionError):  # RecursionError: nesting deeper than any client sends
-        raise BadRequest("Request body is not valid JSON: send a JSON object "
-                         "(Content-Type: application/json).") from None
+        raise BadRequest(messages.BODY_NOT_JSON) from None
     if not isinstance(body, dict):
-        raise BadRequest("Request body must be a JSON object of field names and values.")
+        raise BadRequest(messages.BODY_NOT_OBJECT)
     return body
 
 

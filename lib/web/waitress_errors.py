@@ -4,7 +4,7 @@ client sees one kind of answer whatever refused it."""
 from waitress.channel import HTTPChannel
 from waitress.task import ErrorTask
 
-from ..core import envelope
+from ..core import envelope, messages
 from .middleware import SECURITY_HEADERS
 
 
@@ -13,7 +13,7 @@ class JsonErrorTask(ErrorTask):
         error = self.request.error
         message = f"{error.reason}: {error.body}".strip().rstrip(".") + "."
         if error.code == 413:
-            message = "Request body is larger than this server accepts."
+            message = messages.BODY_TOO_LARGE_UNSIZED
         body = envelope.encode(envelope.failure(message))
         self.status = f"{error.code} {error.reason}"
         self.response_headers.extend([("Content-Type", "application/json"), ("Content-Length", str(len(body))),
