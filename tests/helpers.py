@@ -1,11 +1,114 @@
-"""Small helpers the test modules share: rows written or read straight from the database,
-and assertions on envelopes and logs."""
+"""Small helpers the test modules share: the test backend and its settings, a contract-speaking
+test client, keys, rows written or read straight from the database, and assertions on envelopes
+and logs. conftest.py builds its fixtures from these; test modules import them from here."""
 import contextlib
-from datetime import datetime
+import json
+import os
+import secrets
+import tempfile
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import pymysql
+from falcon import testing
+
+from itflow_api.lib.itflow import schema
+from itflow_api.lib.web.config import Config
+
+# --- the backend under test --------------------------------------------------------------------
+
+BACKEND = os.environ.get("ITFLOW_TEST_BACKEND", "sqlite")
+MYSQL = {
+    "host": os.environ.get("ITFLOW_TEST_MYSQL_HOST", "127.0.0.1"),
+    "port": int(os.environ.get("ITFLOW_TEST_MYSQL_PORT", "3306")),
+    "user": os.environ.get("ITFLOW_TEST_MYSQL_USER", "root"),
+    "password": os.environ.get("ITFLOW_TEST_MYSQL_PASSWORD", ""),
+}
+MYSQL_DRIVER = os.environ.get("ITFLOW_TEST_MYSQL_DRIVER", "pymysql")
+SECRET = "test-secret-" + secrets.token_hex(8)
+
+# Everything the server logs during the run (access log and the itflow_api logger), and every
+# key and decrypt password the tests made: none of the latter may appear in the former (the
+# session fixture no_secret_reaches_the_server_log in conftest.py checks).
+SERVER_LOG = Path(tempfile.mkdtemp(prefix="itflow-api-test-log-")) / "server.log"
+SECRETS_USED = set()
+APP_USED = []  # set once an in-process app has been made (subprocess servers log elsewhere)
+
+
+def admin_connection():
+    return pymysql.connect(autocommit=True, **MYSQL)
+
+
+@contextlib.contextmanager
+def fresh_config(directory):
+    """A Config pointing at a brand-new empty database, dropped afterwards."""
+    cfg = Config()
+    cfg.security.key_hash_secret = SECRET
+    cfg.server.max_body_bytes = 64 * 1024
+    cfg.log.access_log = str(SERVER_LOG)
+    if BACKEND == "mysql":
+        name = f"itflow_test_{secrets.token_hex(4)}"
+        with admin_connection() as conn, conn.cursor() as cur:
+            cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4")
+        cfg.database.backend = "mysql"
+        cfg.database.host, cfg.database.port = MYSQL["host"], MYSQL["port"]
+        cfg.database.user, cfg.database.password = MYSQL["user"], MYSQL["password"]
+        cfg.database.name = name
+        cfg.database.driver = MYSQL_DRIVER
+    else:
+        cfg.database.path = str(directory / "test.sqlite3")
+    try:
+        yield cfg
+    finally:
+        if BACKEND == "mysql":
+            with admin_connection() as conn, conn.cursor() as cur:
+                cur.execute(f"DROP DATABASE IF EXISTS `{cfg.database.name}`")
+
+
+# --- calling the API -----------------------------------------------------------------------------
+
+class Api:
+    """A test client that speaks the contract: every answer must be a JSON envelope."""
+
+    def __init__(self, app):
+        self.client = testing.TestClient(app)
+
+    def _check(self, result):
+        assert result.headers.get("content-type", "").startswith("application/json"), result.text
+        body = json.loads(result.text)
+        assert body["success"] in ("True", "False"), body
+        return result.status_code, body
+
+    def get(self, path, key=None, headers=None, **params):
+        if key is not None:
+            params["api_key"] = key
+        return self._check(self.client.simulate_get(f"/api/v1/{path}.php", params=params, headers=headers))
+
+    def post(self, path, body=None, key=None, headers=None, raw=None, query=None):
+        payload = dict(body or {})
+        if key is not None:
+            payload["api_key"] = key
+        kwargs = {"body": raw} if raw is not None else {"json": payload}
+        return self._check(self.client.simulate_post(
+            f"/api/v1/{path}.php", headers=headers, params=query, **kwargs))
+
+    def request(self, method, path, **kwargs):
+        return self._check(self.client.simulate_request(method, path, **kwargs))
+
+
+def make_key(keys, client_id=0, expire=None, decrypt_password=None, **kwargs):
+    expire = expire or (date.today() + timedelta(days=30)).isoformat()
+    presented, _ = keys.create("test key", expire, client_id, decrypt_password, **kwargs)
+    SECRETS_USED.update(s for s in (presented, decrypt_password, kwargs.get("unlock_password")) if s)
+    return presented
+
+
+# --- rows and envelopes --------------------------------------------------------------------------
 
 NO_RESOURCE = {"success": "False",
                "message": "No resource (for this client and company) with the specified parameter(s).",
                "count": 0, "data": []}
+MISSING_ID = 987654  # an id no test row has
 
 
 def insert(db, table, **values):
@@ -69,6 +172,98 @@ def assert_write_logged(db, entity, action, record_id, client_id, name):
     assert api_row["log_description"].endswith("via API (test key)")
     for row in rows:
         assert row["log_ip"] and row["log_user_agent"] is not None
+
+
+# --- exact envelopes (the endpoint modules beyond the nine documented ones) ----------------------
+
+def clear_logs(db):
+    with db.transaction(write=True):
+        db.execute("DELETE FROM logs")
+
+
+def columns(table):
+    return [c.name for c in schema.columns(table)]
+
+
+def created_id(result):
+    """A create's exact envelope; returns the insert id."""
+    status, body = result
+    assert status == 200, body
+    assert list(body) == ["success", "count", "data"], body
+    insert_id = body["data"][0]["insert_id"] if body.get("data") else None
+    assert isinstance(insert_id, int) and insert_id > 0, body
+    assert body == {"success": "True", "count": "1", "data": [{"insert_id": insert_id}]}
+    return insert_id
+
+
+def changed_one(result):
+    assert result == (200, {"success": "True", "count": 1}), result
+
+
+def read_rows(result):
+    """A read's exact envelope; returns its rows (every value a string or None)."""
+    status, body = result
+    assert status == 200, body
+    assert list(body) == ["success", "count", "data"], body
+    assert body["success"] == "True" and body["count"] == len(body["data"]) > 0, body
+    for row in body["data"]:
+        assert all(v is None or isinstance(v, str) for v in row.values()), row
+    return body["data"]
+
+
+def ids(rows, column):
+    return [r[column] for r in rows]
+
+
+def same_refusal(theirs, missing, their_id):
+    """B's record must look exactly like one that does not exist."""
+    assert theirs[0] == missing[0]
+    assert theirs[1]["message"].replace(str(their_id), "N") == missing[1]["message"].replace(str(MISSING_ID), "N")
+    assert {k: v for k, v in theirs[1].items() if k != "message"} == \
+        {k: v for k, v in missing[1].items() if k != "message"}
+
+
+# --- documents, locations, vendors: made through the API ----------------------------------------
+
+# module: (id column, the fields a create needs, a text field, the archived column,
+#          the log entity, the name column)
+WRITABLE = {
+    "documents": ("document_id", {"document_name": "Runbook", "document_content": "<p>Step 1</p>"},
+                  "document_description", "document_archived_at", "Document", "document_name"),
+    "locations": ("location_id", {"location_name": "HQ"}, "location_notes", "location_archived_at",
+                  "Location", "location_name"),
+    "vendors": ("vendor_id", {"vendor_name": "Dell"}, "vendor_notes", "vendor_archived_at", "Vendor", "vendor_name"),
+}
+CLIENT_COLUMN = {"documents": "document_client_id", "locations": "location_client_id",
+                 "vendors": "vendor_client_id"}
+
+
+def new_record(api, module, key, client_id=None, **fields):
+    body = {**WRITABLE[module][1], **fields}
+    if client_id is not None:
+        body["client_id"] = client_id
+    return created_id(api.post(f"{module}/create", body, key=key))
+
+
+# --- invoices and tickets: rows written straight to the database ---------------------------------
+
+def new_invoice(db, client_id, number=1, status="Sent", **columns):
+    values = {"invoice_prefix": "INV-", "invoice_number": number, "invoice_status": status,
+              "invoice_date": "2024-01-31", "invoice_due": "2024-02-29", "invoice_currency_code": "USD",
+              "invoice_category_id": 0, "invoice_client_id": client_id}
+    return insert(db, "invoices", **{**values, **columns})
+
+
+def new_ticket(db, client_id, number=1, subject="Printer on fire", **columns):
+    values = {"ticket_prefix": "TCK-", "ticket_number": number, "ticket_subject": subject,
+              "ticket_details": "<p>Help</p>", "ticket_status": 1, "ticket_created_by": 0,
+              "ticket_client_id": client_id}
+    return insert(db, "tickets", **{**values, **columns})
+
+
+def reply(db, ticket_id, text, reply_type="Internal", by=0, worked=None, **columns):
+    return insert(db, "ticket_replies", ticket_reply=text, ticket_reply_type=reply_type, ticket_reply_by=by,
+                  ticket_reply_time_worked=worked, ticket_reply_ticket_id=ticket_id, **columns)
 
 
 # --- live servers ------------------------------------------------------------------------------

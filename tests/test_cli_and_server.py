@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 import waitress
-from conftest import BACKEND, make_key
+from helpers import BACKEND, make_key
 
 from itflow_api.lib import cli
 
@@ -148,7 +148,8 @@ def test_readme_endpoint_table_is_current(capsys):
 
 
 def test_custom_endpoint_folder_adds_endpoints(config, db, keys, tmp_path, monkeypatch):
-    from conftest import Api
+    from helpers import Api
+
     from itflow_api.lib.web.app import create_app
     (tmp_path / "custom").mkdir()
     (tmp_path / "custom" / "hello.py").write_text(

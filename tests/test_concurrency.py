@@ -7,8 +7,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import BACKEND, SECRET, fresh_config, make_key
-from helpers import fetch, free_port, insert, wait_until_listening
+from helpers import BACKEND, SECRET, fetch, free_port, fresh_config, insert, make_key, wait_until_listening
 from test_edge import SERVER, _environment
 
 from itflow_api.lib.access.keys import KeyStore

@@ -10,14 +10,14 @@ import threading
 from dataclasses import dataclass, field
 
 import pytest
-from conftest import BACKEND, SECRET, fresh_config, make_key
+from helpers import BACKEND, SECRET, fresh_config, make_key
 
 from itflow_api.lib import cli
-from itflow_api.lib.web import config
-from itflow_api.lib.db import meta
-from itflow_api.lib.itflow import schema
 from itflow_api.lib.access.keys import KeyStore
+from itflow_api.lib.db import meta
 from itflow_api.lib.db.database import Database
+from itflow_api.lib.itflow import schema
+from itflow_api.lib.web import config
 
 
 def load(tmp_path, text=None, environ=None):

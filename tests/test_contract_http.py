@@ -2,11 +2,10 @@
 from datetime import date, timedelta
 
 import pytest
-from conftest import make_key
-from helpers import log_rows, one
+from helpers import log_rows, make_key, one
 
-from itflow_api.lib.core import envelope
 from itflow_api.lib.access.keys import HASH_PREFIX
+from itflow_api.lib.core import envelope
 
 NO_RESOURCE = {"success": "False",
                "message": "No resource (for this client and company) with the specified parameter(s).",

@@ -7,7 +7,8 @@ import os
 import pytest
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from itflow_api.lib.itflow import crypto, php_text as text
+from itflow_api.lib.itflow import crypto
+from itflow_api.lib.itflow import php_text as text
 
 HERE = os.path.dirname(__file__)
 VECTORS = json.load(open(os.path.join(HERE, "vectors", "crypto-vectors.json"), encoding="utf-8"))

@@ -1,7 +1,7 @@
 """The data-access layer itself (lib/db/database.py), on whichever backend the run uses."""
 import pytest
+from helpers import BACKEND, admin_connection
 
-from conftest import BACKEND, _admin_connection
 from itflow_api.lib.db.errors import DatabaseError, ValueRefused
 
 
@@ -108,7 +108,7 @@ mysql_only = pytest.mark.skipif(BACKEND != "mysql", reason="connection handling 
 
 
 def _kill(connection_id):
-    with _admin_connection() as conn, conn.cursor() as cur:
+    with admin_connection() as conn, conn.cursor() as cur:
         cur.execute(f"KILL {int(connection_id)}")
 
 

@@ -6,9 +6,7 @@ import tempfile
 
 import pytest
 from falcon import testing
-
-from conftest import make_key
-from helpers import insert, serving
+from helpers import insert, make_key, serving
 
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")

@@ -1,20 +1,18 @@
 """The layer every answer passes through (issue 10, 11): the caller's address behind a proxy,
 security headers, rate limits with 429 / Retry-After / X-RateLimit-*, and the access log."""
 import json
-import re
 import os
+import re
 import socket
 import subprocess
 import sys
 
 import pytest
-from conftest import BACKEND, SECRET, fresh_config, make_key
 from falcon import testing
-from helpers import free_port, log_rows, read_status, wait_until_listening
+from helpers import BACKEND, SECRET, free_port, fresh_config, log_rows, make_key, read_status, wait_until_listening
 
 from itflow_api.lib.web.app import create_app
 from itflow_api.lib.web.middleware import TrustedProxies, redacted_path
-
 
 # --- the caller's address --------------------------------------------------------------------
 

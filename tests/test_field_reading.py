@@ -1,8 +1,7 @@
 """Values read the way ITFlow + MariaDB read them (api-v1.md 2, 4, 5, 6.1): every table
 row below is a request a real client sends and what ends up stored, on both backends."""
 import pytest
-from conftest import make_key
-from helpers import fetch, log_rows, one, refused, succeeded
+from helpers import fetch, log_rows, make_key, one, refused, succeeded
 
 from itflow_api.lib.itflow import schema
 from itflow_api.lib.itflow.create_columns import CREATE_COLUMNS

@@ -1,12 +1,10 @@
 """filter / filter[col] / sort / order / fields on module reads (lib/core/filters.py), on whichever
 backend the run uses: every operator, the scope never widened, hostile input refused by name."""
 import pytest
+from helpers import NO_RESOURCE, fetch, insert, make_key, refused, succeeded
 
 from itflow_api.lib.core import filters
 from itflow_api.lib.modules import assets, ticket_replies
-
-from conftest import make_key
-from helpers import NO_RESOURCE, fetch, insert, refused, succeeded
 
 ASSETS = [  # (client, name, make, status, purchase date); client "a" or "b"
     ("a", "srv-web-01", "Dell", "Deployed", "2023-01-15"),

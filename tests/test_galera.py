@@ -23,8 +23,7 @@ import urllib.request
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import SECRET, make_key
-from helpers import read_status
+from helpers import SECRET, make_key, read_status
 
 from itflow_api.lib.core import retry
 from itflow_api.lib.db.errors import WriteConflict

@@ -33,17 +33,17 @@ import logging
 import os
 from collections import Counter
 
+import hostile_corpus as hc
 import pytest
-from conftest import Api, SECRET, fresh_config, make_key
 from falcon import testing
+from helpers import SECRET, Api, fresh_config, make_key
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-import hostile_corpus as hc
-from itflow_api.lib.itflow import schema
-from itflow_api.lib.web.app import create_app
 from itflow_api.lib.access.keys import KeyStore
 from itflow_api.lib.db.database import Database
+from itflow_api.lib.itflow import schema
+from itflow_api.lib.web.app import create_app
 
 LONG = os.environ.get("HYPOTHESIS_PROFILE") == "long"
 EXAMPLES = hc.examples(1000 if LONG else 40)

@@ -5,9 +5,19 @@ exactly: every value in a row is a string, SQL NULL is None.
 """
 
 import pytest
-from helpers import (NO_RESOURCE, assert_recent, assert_write_logged, fetch, insert, log_rows, one, refused,
-                     set_columns, succeeded)
-from conftest import make_key
+from helpers import (
+    NO_RESOURCE,
+    assert_recent,
+    assert_write_logged,
+    fetch,
+    insert,
+    log_rows,
+    make_key,
+    one,
+    refused,
+    set_columns,
+    succeeded,
+)
 
 from itflow_api.lib.itflow import crypto
 

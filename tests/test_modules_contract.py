@@ -5,11 +5,9 @@ import itertools
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from conftest import make_key
-from helpers import log_rows
+from helpers import log_rows, make_key
 
-from itflow_api.lib.modules import (assets, certificates, clients, contacts, credentials, domains, networks,
-                                    software, tickets)
+from itflow_api.lib.modules import assets, certificates, clients, contacts, credentials, domains, networks, software, tickets
 
 DECRYPT = "module-test-pw"
 

@@ -9,8 +9,7 @@ in a row is a string, SQL NULL is None.
 from datetime import date, datetime
 
 import pytest
-from helpers import (NO_RESOURCE, assert_recent, assert_write_logged, fetch, insert, log_rows, one, refused,
-                     set_columns)
+from helpers import NO_RESOURCE, assert_recent, assert_write_logged, fetch, insert, log_rows, one, refused, set_columns
 
 from itflow_api.lib.itflow import schema
 

@@ -13,15 +13,15 @@ import sys
 from datetime import date, datetime, time, timedelta
 
 import pytest
-from conftest import Api, fresh_config, make_key
-from helpers import NO_RESOURCE, fetch, insert, one, refused, succeeded
+from helpers import NO_RESOURCE, Api, fetch, fresh_config, insert, make_key, one, refused, succeeded
 
-from itflow_api.lib.core import values as fields
-from itflow_api.lib.itflow import version as itflow_version, schema, sla
 from itflow_api.lib.access import permissions
-from itflow_api.lib.web.app import create_app
 from itflow_api.lib.access.keys import KeyStore
+from itflow_api.lib.core import values as fields
 from itflow_api.lib.db.database import Database
+from itflow_api.lib.itflow import schema, sla
+from itflow_api.lib.itflow import version as itflow_version
+from itflow_api.lib.web.app import create_app
 
 HERE = os.path.dirname(__file__)
 sys.path.insert(0, os.path.join(HERE, "itflow_recorded"))

@@ -3,15 +3,13 @@ by the CLI, and the server's real answers match the schemas it declares."""
 import json
 
 import pytest
+from helpers import insert, make_key
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
 from itflow_api.lib import cli
-from itflow_api.lib.web import openapi
 from itflow_api.lib.core import routing
-
-from conftest import make_key
-from helpers import insert
+from itflow_api.lib.web import openapi
 
 ROUTES = routing.discover()
 

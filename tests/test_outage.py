@@ -15,13 +15,13 @@ from datetime import date, timedelta
 
 import pytest
 from falcon import testing
-
-from conftest import BACKEND, MYSQL_DRIVER, SECRET
-from itflow_api.lib.web.app import create_app
-from itflow_api.lib.access.keys import KeyStore
-from itflow_api.lib.web.config import Config
-from itflow_api.lib.db.database import Database
+from helpers import BACKEND, MYSQL_DRIVER, SECRET
 from mariadb_private import PrivateMariaDB, missing
+
+from itflow_api.lib.access.keys import KeyStore
+from itflow_api.lib.db.database import Database
+from itflow_api.lib.web.app import create_app
+from itflow_api.lib.web.config import Config
 
 CONNECT_TIMEOUT = READ_TIMEOUT = 0.5
 # mysqlclient (libmariadb) takes whole seconds: 0.5 becomes 1.

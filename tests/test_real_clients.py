@@ -21,15 +21,23 @@ import urllib.request
 
 import pytest
 import requests
-from conftest import SECRET, fresh_config
-from helpers import fetch, serving
-from test_itflow_parity import (CASES, DECRYPT_PASSWORD, Same, expectation, fill, insert_id, seed_and_keys, text,
-                               touches_credentials)
+from helpers import SECRET, fetch, fresh_config, serving
+from test_itflow_parity import (
+    CASES,
+    DECRYPT_PASSWORD,
+    Same,
+    expectation,
+    fill,
+    insert_id,
+    seed_and_keys,
+    text,
+    touches_credentials,
+)
 
-from itflow_api.lib.itflow import schema
-from itflow_api.lib.web.app import create_app
 from itflow_api.lib.access.keys import KeyStore
 from itflow_api.lib.db.database import Database
+from itflow_api.lib.itflow import schema
+from itflow_api.lib.web.app import create_app
 
 
 class ClientError(Exception):

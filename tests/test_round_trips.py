@@ -4,10 +4,10 @@ so that a change that adds one is seen; one that removes one updates them here."
 import dataclasses
 
 import pytest
+from helpers import BACKEND, Api, make_key
 
-from conftest import BACKEND, Api, make_key
-from itflow_api.lib.web.app import create_app
 from itflow_api.lib.db.database import Database
+from itflow_api.lib.web.app import create_app
 
 
 @pytest.fixture

@@ -2,7 +2,7 @@
 import json
 import os
 
-from conftest import BACKEND
+from helpers import BACKEND
 
 from itflow_api.lib.itflow import schema
 

@@ -9,9 +9,7 @@ filter tests cover MariaDB)."""
 import json
 
 import pytest
-
-from conftest import BACKEND, SECRET, fresh_config, make_key
-from helpers import insert, serving
+from helpers import BACKEND, SECRET, fresh_config, insert, make_key, serving
 
 if BACKEND != "sqlite":
     pytest.skip("schemathesis runs against the SQLite backend", allow_module_level=True)
@@ -19,12 +17,12 @@ schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, Phase, settings  # noqa: E402  (after the skip)
 from schemathesis import checks  # noqa: E402
 
-from itflow_api.lib.web import openapi
-from itflow_api.lib.core import routing  # noqa: E402
-from itflow_api.lib.web.app import create_app  # noqa: E402
 from itflow_api.lib.access.keys import KeyStore  # noqa: E402
-from itflow_api.lib.web.config import Config  # noqa: E402
+from itflow_api.lib.core import routing  # noqa: E402
 from itflow_api.lib.db.database import Database  # noqa: E402
+from itflow_api.lib.web import openapi  # noqa: E402
+from itflow_api.lib.web.app import create_app  # noqa: E402
+from itflow_api.lib.web.config import Config  # noqa: E402
 
 MAX_EXAMPLES = 6
 SENT = []  # (method, path, status) of every generated request

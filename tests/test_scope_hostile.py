@@ -24,15 +24,14 @@ import os
 from collections import Counter
 from datetime import date, timedelta
 
-import pytest
-from conftest import SECRETS_USED, Api, SECRET, fresh_config
-from helpers import fetch
-
 import hostile_corpus as hc
-from itflow_api.lib.itflow import schema
-from itflow_api.lib.web.app import create_app
+import pytest
+from helpers import SECRET, SECRETS_USED, Api, fetch, fresh_config
+
 from itflow_api.lib.access.keys import KeyStore
 from itflow_api.lib.db.database import Database
+from itflow_api.lib.itflow import schema
+from itflow_api.lib.web.app import create_app
 
 MARK = "zzbravozz"
 TALLY = Counter()

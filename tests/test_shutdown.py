@@ -12,7 +12,7 @@ import time
 
 import pytest
 import requests
-from conftest import SECRET, make_key
+from helpers import SECRET, make_key
 
 SLOW_ENDPOINT = '''\
 import time

@@ -3,14 +3,13 @@ their own: role levels per module, admin roles, allow/deny client lists and the 
 from datetime import date, timedelta
 
 import pytest
-from conftest import Api, fresh_config
-from helpers import log_rows
+from helpers import Api, fresh_config, log_rows
 
 from itflow_api.lib.access import permissions
-from itflow_api.lib.itflow import schema
-from itflow_api.lib.web.app import create_app
 from itflow_api.lib.access.keys import LAYOUT_USER, KeyStore
 from itflow_api.lib.db.database import Database
+from itflow_api.lib.itflow import schema
+from itflow_api.lib.web.app import create_app
 
 SECRET = b"user-key-tests"
 
