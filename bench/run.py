@@ -14,8 +14,8 @@ every server and mysqlslap log in as, are created for the run and dropped after 
 """
 import argparse
 import os
-import shutil
 import secrets
+import shutil
 import signal
 import socket
 import statistics
@@ -31,8 +31,8 @@ from datetime import datetime, timezone
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-import load  # noqa: E402
 import hotspots  # noqa: E402
+import load  # noqa: E402
 import seed  # noqa: E402
 from itflow_site import ITFlowSite  # noqa: E402
 
@@ -246,7 +246,9 @@ def parse_args():
     p.add_argument("--output", help="write the report here (default bench/RESULTS.md; none with --quick)")
     p.add_argument("--profile", action="store_true",
                    help="after the rounds, py-spy each of our servers on the first workload (needs py-spy)")
-    p.add_argument("--update-readme", action="store_true", help="put the summary table into README.md")
+    p.add_argument("--update-docs", "--update-readme", dest="update_docs", action="store_true",
+                   help="put the summary table into docs/performance.md, between its bench markers "
+                        "(--update-readme: the older name)")
     p.add_argument("--keep", action="store_true", help="leave the servers' directory and the database in place")
     args = p.parse_args()
     args.duration = args.duration or (2 if args.quick else 10)
@@ -316,18 +318,18 @@ def main():
         with open(args.output, "w", encoding="utf-8") as handle:
             handle.write(report + "\n")
         print(f"\nwritten to {args.output}")
-    if args.update_readme:
-        update_readme(run)
+    if args.update_docs:
+        update_docs(run)
 
 
-def update_readme(run):
-    """The summary table and the machine between README's bench markers."""
-    path = os.path.join(os.path.dirname(HERE), "README.md")
+def update_docs(run):
+    """The summary table and the machine between the bench markers of docs/performance.md."""
+    path = os.path.join(os.path.dirname(HERE), "docs", "performance.md")
     with open(path, encoding="utf-8") as handle:
         text = handle.read()
     start, end = "<!-- bench:start -->\n", "<!-- bench:end -->"
     if start not in text or end not in text:
-        raise SystemExit("README.md has no bench markers")
+        raise SystemExit(f"{path} has no bench markers")
     a = run["args"]
     block = [f"Latest full run ({datetime.now(timezone.utc):%Y-%m-%d}, {os.cpu_count()} cores shared by wrk, "
              f"MariaDB and the servers; wrk -t{a.wrk_threads} -c{a.connections} -d{a.duration}s, {a.rounds} rounds, "

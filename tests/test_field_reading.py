@@ -1,4 +1,4 @@
-"""Values read the way ITFlow + MariaDB read them (api-v1.md 2, 4, 5, 6.1): every table
+"""Values read the way ITFlow + MariaDB read them (docs/contract.md sections 2, 4, 5, 6.1): every table
 row below is a request a real client sends and what ends up stored, on both backends."""
 import pytest
 from helpers import fetch, log_rows, make_key, one, refused, succeeded

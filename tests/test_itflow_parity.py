@@ -7,7 +7,7 @@ included.
 Normalised only where values cannot repeat: ids (matched pairwise: ITFlow's id of a record
 created in the case against ours), datetimes the server set to now, ticket_url_key (random),
 credential username/password (encrypted under a different master key: compared decrypted).
-Messages are compared for successes only (ours say more on failure; api-v1.md section 4).
+Messages are compared for successes only (ours say more on failure; docs/contract.md section 4).
 
 Where ours deliberately differs from the recorded ITFlow, DELIBERATE below turns ITFlow's
 facts into our expectation, with the contract line that says so. Nothing is skipped.

@@ -1,4 +1,4 @@
-"""Module-specific field rules (api-v1.md 6.1 / 6.2) and the hooks in lib/modules/*.py.
+"""Module-specific field rules (docs/contract.md sections 6.1 / 6.2) and the hooks in lib/modules/*.py.
 
 Each test sets up what it needs, makes one or two calls and asserts the stored values
 exactly: every value in a row is a string, SQL NULL is None.
@@ -158,7 +158,7 @@ def test_contact_update_keeping_its_own_email_is_allowed(api, db, all_key, clien
 
 
 def test_contact_update_may_take_an_email_the_client_already_has(api, db, all_key, client_a):
-    # ITFlow checks for a duplicate email on create only (api-v1.md 6.1).
+    # ITFlow checks for a duplicate email on create only (docs/contract.md section 6.1).
     new_contact(api, all_key, client_a, "Pat", "pat@example.com")
     sam = new_contact(api, all_key, client_a, "Sam", "sam@example.com")
     succeeded(api.post("contacts/update", {"contact_id": sam, "contact_email": "pat@example.com"}, key=all_key))
@@ -514,7 +514,7 @@ def test_wrong_decrypt_password_is_refused_with_200_and_writes_nothing(api, db, 
 
 
 def test_wrong_decrypt_password_on_read_shows_false_for_the_secrets(api, decrypt_key, client_a):
-    # ITFlow returns the row with `false` for the two encrypted fields (api-v1.md 6.2).
+    # ITFlow returns the row with `false` for the two encrypted fields (docs/contract.md section 6.2).
     credential_id = new_credential(api, decrypt_key, client_a)
     status, body = api.get("credentials/read", key=decrypt_key, api_key_decrypt_password="wrong")
     assert (status, body["success"], body["count"]) == (200, "True", 1)

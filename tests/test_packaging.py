@@ -142,7 +142,7 @@ def test_dockerfile_lints():
     if hadolint:
         done = subprocess.run([hadolint, "--no-color", str(dockerfile)], capture_output=True, text=True, timeout=60)
         assert done.returncode == 0, done.stdout + done.stderr
-    # and the facts the README relies on, with or without hadolint
+    # and the facts docs/operations.md relies on, with or without hadolint
     import json
     keywords = {"FROM", "RUN", "COPY", "WORKDIR", "USER", "ENV", "EXPOSE", "HEALTHCHECK", "ENTRYPOINT", "CMD",
                 "ARG", "LABEL"}

@@ -95,9 +95,9 @@ class Node:
             "wsrep_node_name": self.name, "wsrep_node_address": "127.0.0.1",
             "wsrep_provider_options": f'"{options}"',
             "wsrep_sst_method": "rsync", "wsrep_sst_receive_address": f"127.0.0.1:{self.sst}",
-            # Read-your-writes for every client of this node (README, "Several hosts on a
-            # Galera cluster"): a read first waits until this node has applied every write
-            # the cluster committed before it.
+            # Read-your-writes for every client of this node (docs/galera.md, "Several hosts
+            # on a Galera cluster"): a read first waits until this node has applied every
+            # write the cluster committed before it.
             "wsrep_sync_wait": sync_wait,
             "wsrep_slave_threads": 2,
         }
