@@ -27,7 +27,7 @@ class Key:
     name: str
     client_id: int          # 0: all clients (client layout)
     decrypt_hash: str
-    user_id: int = None     # set on the user layout
+    user_id: int | None = None  # set on the user layout
 
     @property
     def all_clients(self):

@@ -1,5 +1,5 @@
 """Keys that act as a user (ITFlow 2.4.7+, api_keys.api_key_user_id): who the user is, what
-their role may do per module, and which clients they may reach (api-v1.md section 8)."""
+their role may do per module, and which clients they may reach (docs/contract.md section 8)."""
 from dataclasses import dataclass, field
 
 from ..core.envelope import Forbidden

@@ -1,4 +1,4 @@
-"""Client scope, decided once per request and applied to every query (api-v1.md 3 and 8).
+"""Client scope, decided once per request and applied to every query (docs/contract.md sections 3 and 8).
 
 Keys scoped per client (ITFlow <= 2.4.6):
 

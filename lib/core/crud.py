@@ -3,14 +3,23 @@
 Each endpoint file is one line: `endpoint = Read(MODULE)` and so on. Every query carries
 the key's client scope; a record outside it is reported exactly like a missing one.
 """
+from __future__ import annotations
+
+from typing import Any
+
 from ..itflow import schema
 from ..itflow.create_columns import written_on_create
 from . import envelope, filters
-from .envelope import BadRequest, NotFound, Refused
+from .definitions import Module
+from .endpoint import Call
+from .envelope import BadRequest, Body, NotFound, Refused
 from .values import PARSERS, fit, now
 
+Row = dict[str, Any]  # a record's columns (or the values of a write) by name
 
-def find_in_scope(call, table, id_column, record_id, client_column, noun):
+
+def find_in_scope(call: Call, table: str, id_column: str, record_id: int, client_column: str | None,
+                  noun: str) -> Row:
     """The row of `table` with that id, if the key may write to it. A row outside the scope
     raises the same NotFound as a missing one."""
     where, params = [f"{id_column} = :record_id"], {"record_id": record_id}
@@ -24,7 +33,7 @@ def find_in_scope(call, table, id_column, record_id, client_column, noun):
     return row
 
 
-def check_references(call, module, values, client_id):
+def check_references(call: Call, module: Module, values: Row, client_id: int) -> None:
     """Refuse a write whose reference fields name a record of another client: such a record
     behaves like a missing one. 0 means none; records of client 0 are shared by all clients
     (ITFlow keeps the MSP's own vendors there) and may be named by any."""
@@ -44,36 +53,36 @@ class Operation:
     writes = True
     verb = ""
 
-    def __init__(self, module):
+    def __init__(self, module: Module) -> None:
         self.module = module
 
     @property
-    def summary(self):
+    def summary(self) -> str:
         return f"{self.verb} {self.module.name}"
 
     # --- shared building blocks --------------------------------------------------------
 
-    def record_id(self, call):
+    def record_id(self, call: Call) -> int:
         m = self.module
         column = m.id_column
         if column == m.client_column and call.key.client_id and call.key.user_id is None:
             # A client-scoped key's client writes go to its own client, whatever client_id
-            # says (api-v1.md 3 and 6.1), as in ITFlow.
+            # says (docs/contract.md sections 3 and 6.1), as in ITFlow.
             return call.key.client_id
         if not call.params.has(column) or call.params.get(column) == "":
             raise Refused(f"Missing required field: {column}.")
         return call.params.int(column)
 
-    def current(self, call, record_id):
+    def current(self, call: Call, record_id: int) -> Row:
         """The record as stored, if the key may touch it; otherwise NotFound."""
         m = self.module
         return find_in_scope(call, m.table, m.id_column, record_id, m.client_column, m.entity.lower())
 
-    def parse_given(self, call):
+    def parse_given(self, call: Call) -> Row:
         """{field name: parsed value} for every field the request sends."""
         return {f.name: f.parse(call.params.get(f.name)) for f in self.module.fields if call.params.has(f.name)}
 
-    def columns(self, values):
+    def columns(self, values: Row) -> Row:
         """Request-named values → column-named row (fields handled by hooks are left out)."""
         fields = {f.name: f for f in self.module.fields}
         row = {}
@@ -85,7 +94,7 @@ class Operation:
                 row[f.target] = value
         return row
 
-    def display_name(self, values, current=None):
+    def display_name(self, values: Row, current: Row | None = None) -> str:
         return self.module.hooks.display_name(self.module, {**(current or {}), **values})
 
 
@@ -94,10 +103,11 @@ class Read(Operation):
     writes = False
     verb = "Read"
 
-    def __call__(self, call):
+    def __call__(self, call: Call) -> Body:
         m = self.module
         m.hooks.before_read(call, m)
-        where, params = [], {}
+        where: list[str] = []
+        params: dict[str, Any] = {}
         if m.client_column:
             call.scope.restrict(m.client_column, where, params)
         # ITFlow tries its look-ups in a fixed order and uses the first one given.
@@ -129,7 +139,7 @@ class Read(Operation):
             rows = [r for r in (m.hooks.read_row(call, m, row) for row in rows) if r is not None]
         return envelope.read_ok(query.project(rows))
 
-    def extra_conditions(self, call):
+    def extra_conditions(self, call: Call) -> tuple[list[str], dict[str, Any]]:
         """([SQL condition, ...], bind params) a module's read adds (filters beyond look-ups)."""
         return [], {}
 
@@ -144,7 +154,7 @@ class Read(Operation):
 class Create(Operation):
     verb = "Create"
 
-    def __call__(self, call):
+    def __call__(self, call: Call) -> Body:
         m = self.module
         given = self.parse_given(call)
         # What is not sent is written only where ITFlow's create writes it (create_columns.py);
@@ -184,7 +194,7 @@ class RecordOperation(Operation):
     action = ""   # log_action of the record's row
     past = ""     # how the API row says it: "Edited asset PC-01"
 
-    def __call__(self, call):
+    def __call__(self, call: Call) -> Body:
         m = self.module
         record_id = self.record_id(call)
         current = self.current(call, record_id)
@@ -199,23 +209,23 @@ class RecordOperation(Operation):
                                     "these values (ITFlow answers \"False\" when nothing changes).")
         return envelope.changed(count)
 
-    def apply(self, call, record_id, current):
+    def apply(self, call: Call, record_id: int, current: Row) -> tuple[int, Row]:
         """Make the change; returns (rows matched, values written)."""
         raise NotImplementedError
 
-    def describe(self, current, values):
+    def describe(self, current: Row, values: Row) -> tuple[str, str]:
         """(name in the record's log row, description of the API row)."""
         name = self.display_name(values, current)
         return name, f"{self.past} {self.module.entity.lower()} {name}"
 
-    def client_of(self, current):
+    def client_of(self, current: Row) -> int:
         return int(current.get(self.module.client_column) or 0) if self.module.client_column else 0
 
 
 class Update(RecordOperation):
     verb, action, past = "Update", "Edit", "Edited"
 
-    def apply(self, call, record_id, current):
+    def apply(self, call: Call, record_id: int, current: Row) -> tuple[int, Row]:
         m = self.module
         values = self.parse_given(call)
         values.pop(m.id_column, None)
@@ -235,7 +245,7 @@ class Update(RecordOperation):
 class Delete(RecordOperation):
     verb, action, past = "Delete", "Delete", "Deleted"
 
-    def apply(self, call, record_id, current):
+    def apply(self, call: Call, record_id: int, current: Row) -> tuple[int, Row]:
         self.module.hooks.before_delete(call, self.module, current)
         return call.db.delete(self.module.table, {self.module.id_column: record_id}), {}
 
@@ -243,13 +253,13 @@ class Delete(RecordOperation):
 class Archive(RecordOperation):
     """archive.php / unarchive.php: set or clear the module's *_archived_at."""
 
-    def __init__(self, module, archived=True):
+    def __init__(self, module: Module, archived: bool = True) -> None:
         super().__init__(module)
         self.archived = archived
         self.verb = self.action = "Archive" if archived else "Unarchive"
         self.past = f"{self.verb}d"
 
-    def apply(self, call, record_id, current):
+    def apply(self, call: Call, record_id: int, current: Row) -> tuple[int, Row]:
         m = self.module
         count = call.db.update(m.table, {m.archived_column: now() if self.archived else None},
                                {m.id_column: record_id})
@@ -257,5 +267,5 @@ class Archive(RecordOperation):
         return count, {}
 
 
-def Unarchive(module):
+def Unarchive(module: Module) -> Archive:
     return Archive(module, archived=False)

@@ -4,13 +4,21 @@ Generic operations in crud.py read these; per-module behaviour that is not data 
 asset's primary interface, a ticket's number) is a Hooks subclass beside the definition.
 The same definitions feed the endpoint table in the README and the docs.
 """
-from collections.abc import Callable
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from ..itflow import schema
 from .values import PARSERS, fit
 
-# What a field that is not sent gets on create (api-v1.md section 5): '' for text,
+if TYPE_CHECKING:
+    from .endpoint import Call
+
+Row = dict[str, Any]
+
+# What a field that is not sent gets on create (docs/contract.md section 5): '' for text,
 # 0 for ids and flags, NULL for dates.
 _EMPTY = {"text": "", "html": "", "phone": "", "int": 0, "flag": 0, "decimal": 0,
           "date": None, "datetime": None, "time": None}
@@ -34,24 +42,24 @@ class Field:
     references: str | None = None   # the table whose record id it holds (0: none)
     secret: bool = False            # stored encrypted: never filtered, sorted or shown without the password
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.kind not in PARSERS:
             raise ValueError(f"field {self.name}: unknown kind {self.kind!r}")
 
     @property
-    def target(self):
+    def target(self) -> str:
         return self.column or self.name
 
     @property
-    def empty(self):
+    def empty(self) -> Any:
         return _EMPTY[self.kind] if self.default == "__empty__" else self.default
 
     @property
-    def column_spec(self):
+    def column_spec(self) -> schema.Column | None:
         """The layout's Column this field is stored in (None for a value no column holds)."""
         return schema.column_types().get(self.limits or self.target)
 
-    def parse(self, value):
+    def parse(self, value: Any) -> Any:
         parsed = PARSERS[self.kind](self.name, value)
         if self.transform and parsed is not None:
             parsed = self.transform(parsed)
@@ -72,11 +80,11 @@ class Lookup:
     description: str = ""
 
     @property
-    def target(self):
+    def target(self) -> str:
         return self.column or self.param
 
     @property
-    def where(self):
+    def where(self) -> str:
         return self.condition or f"{self.target} = :lookup"
 
 
@@ -84,48 +92,48 @@ class Hooks:
     """Per-module behaviour around the generic operations. Each hook runs inside the
     request's transaction; raising an ApiError refuses the write and undoes it all."""
 
-    def client_exists(self, call, module, client_id, values):
+    def client_exists(self, call: Call, module: Module, client_id: int, values: Row) -> Any:
         """Whether a create of `values` may name this client: falsy when it may not, else
         anything truthy, which the create hands to before_create as `client`. A module whose
         create reads more about the client anyway can answer in that same query and pass
         what it read on (tickets: the prefix and the primary contact)."""
         return bool(call.db.count("clients", {"client_id": client_id}))
 
-    def before_create(self, call, module, values, client=None):
+    def before_create(self, call: Call, module: Module, values: Row, client: Any = None) -> None:
         """`client`: what client_exists answered for the create's client (None: no client)."""
 
-    def after_create(self, call, module, record_id, values):
+    def after_create(self, call: Call, module: Module, record_id: int, values: Row) -> None:
         pass
 
-    def before_update(self, call, module, current, values):
+    def before_update(self, call: Call, module: Module, current: Row, values: Row) -> None:
         pass
 
-    def after_update(self, call, module, current, values):
+    def after_update(self, call: Call, module: Module, current: Row, values: Row) -> None:
         pass
 
-    def before_delete(self, call, module, current):
+    def before_delete(self, call: Call, module: Module, current: Row) -> None:
         pass
 
-    def on_archive(self, call, module, current, archived):
+    def on_archive(self, call: Call, module: Module, current: Row, archived: bool) -> None:
         pass
 
-    def before_read(self, call, module):
+    def before_read(self, call: Call, module: Module) -> None:
         pass
 
-    def display_name(self, module, row):
+    def display_name(self, module: Module, row: Row) -> str:
         """How the record is named in log lines."""
         return row.get(module.name_column) or ""
 
-    def created_log_name(self, module, name):
+    def created_log_name(self, module: Module, name: str) -> str:
         """The record's log row on create: its name, as most of ITFlow's creates log it."""
         return name
 
-    def read_row(self, call, module, row):
+    def read_row(self, call: Call, module: Module, row: Row) -> Row | None:
         """Adjust a row before it is returned (e.g. decrypt). Return None to hide it."""
         return row
 
     @property
-    def adjusts_rows(self):
+    def adjusts_rows(self) -> bool:
         """Whether read_row is overridden (a list read skips the call per row otherwise)."""
         return type(self).read_row is not Hooks.read_row
 
@@ -157,11 +165,11 @@ class Module:
         """The columns stored encrypted, in field order (credentials' username and password)."""
         return tuple(f.target for f in self.fields if f.secret)
 
-    def field(self, name):
+    def field(self, name: str) -> Field:
         return next(f for f in self.fields if f.name == name)
 
     @property
-    def required(self):
+    def required(self) -> list[str]:
         return [f.name for f in self.fields if f.required]
 
 
@@ -178,7 +186,9 @@ def _kind_of(column):
     return _KIND_OF_TYPE.get(column.base_type, "text")
 
 
-def table_fields(table, client_column=None, skip=(), overrides=None, extra=(), references=None):
+def table_fields(table: str, client_column: str | None = None, skip: tuple[str, ...] = (),
+                 overrides: dict[str, dict[str, Any]] | None = None, extra: Sequence[Field] = (),
+                 references: dict[str, str] | None = None) -> list[Field]:
     """Every writable column of `table` as a Field (kind from its type), in table order.
 
     Left out: the id, the client column, timestamps the server manages (created, updated,

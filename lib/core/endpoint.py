@@ -5,9 +5,17 @@ An endpoint file `api/v1/<module>/<function>.py` defines `endpoint`: any object 
 Module endpoints build it from their module definition; a site's own endpoint can use
 the `@function_endpoint(...)` decorator on a plain function.
 """
+from __future__ import annotations
+
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 from ..itflow import audit
+from .envelope import Body
+
+if TYPE_CHECKING:
+    from ..db.database import Database
 
 
 @dataclass
@@ -23,7 +31,11 @@ class Call:
 
     __slots__ = ("db", "params", "key", "scope", "caller", "path", "settings", "memo")
 
-    def __init__(self, db, params, key, scope, caller, path, settings, memo=None):
+    def __init__(self, db: Database, params: Any, key: Any, scope: Any, caller: Caller, path: str,
+                 settings: Any, memo: dict[str, Any] | None = None) -> None:
+        # params (lib/web/params.Params), key (lib/access/keys.Key), scope (lib/access/scope.Scope)
+        # and settings (the [server] section) come from the floors above: this one hands them
+        # on without importing them.
         self.db = db
         self.params = params
         self.key = key
@@ -35,28 +47,31 @@ class Call:
         # dict for every attempt of a write that runs again after a conflict (lib/core/retry.py).
         self.memo = {} if memo is None else memo
 
-    def paging(self):
+    def paging(self) -> tuple[int, int]:
         return self.params.paging(self.settings.max_limit)
 
-    def log_change(self, entity, action, name, client_id, entity_id, api_description=None):
+    def log_change(self, entity: str, action: str, name: str, client_id: int, entity_id: int,
+                   api_description: str | None = None) -> None:
         audit.record_change(self.db, self.caller, self.key, entity, action, name, client_id, entity_id,
                             api_description or f"{action} {entity.lower()} {name}")
 
 
 class FunctionEndpoint:
-    def __init__(self, func, method, summary, writes, parameters=""):
+    def __init__(self, func: Callable[[Call], Body], method: str, summary: str, writes: bool,
+                 parameters: str = "") -> None:
         self.func = func
         self.method = method
         self.summary = summary or (func.__doc__ or "").strip().split("\n")[0]
         self.writes = writes
         self.parameters = parameters  # one line for the endpoint table
 
-    def __call__(self, call):
+    def __call__(self, call: Call) -> Body:
         return self.func(call)
 
 
-def function_endpoint(method="GET", summary="", writes=None, parameters=""):
+def function_endpoint(method: str = "GET", summary: str = "", writes: bool | None = None,
+                      parameters: str = "") -> Callable[[Callable[[Call], Body]], FunctionEndpoint]:
     """Decorator for a hand-written endpoint function taking a Call."""
-    def wrap(func):
+    def wrap(func: Callable[[Call], Body]) -> FunctionEndpoint:
         return FunctionEndpoint(func, method, summary, method != "GET" if writes is None else writes, parameters)
     return wrap

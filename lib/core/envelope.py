@@ -4,36 +4,41 @@ in messages.py).
 ITFlow answers `success` as the *string* "True"/"False"; `count` is an int for reads,
 updates and deletes but the string "1" for creates. Clients depend on both.
 """
+from __future__ import annotations
+
 import json
+from typing import Any
 
 from .messages import NO_RESOURCE, ONLY_METHOD
 
+Body = dict[str, Any]  # an envelope, before it is encoded
 
-def read_ok(rows):
+
+def read_ok(rows: list[dict[str, Any]]) -> Body:
     if not rows:
         return failure(NO_RESOURCE)
     return {"success": "True", "count": len(rows), "data": rows}
 
 
-def created(insert_id):
+def created(insert_id: int | str) -> Body:
     return {"success": "True", "count": "1", "data": [{"insert_id": int(insert_id)}]}
 
 
-def changed(count):
+def changed(count: int) -> Body:
     return {"success": "True", "count": int(count)}
 
 
-def failure(message):
+def failure(message: str) -> Body:
     return {"success": "False", "message": message, "count": 0, "data": []}
 
 
 try:  # optional (pip install 'itflow-api[fast]'): several times faster on list reads
     import orjson
 except ImportError:
-    orjson = None
+    orjson = None  # type: ignore[assignment]
 
 
-def encode(body):
+def encode(body: Body) -> bytes:
     """Compact like PHP's json_encode, non-ASCII escaped as \\uXXXX as PHP does by default.
     orjson writes UTF-8, so its output is used only when it is plain ASCII anyway."""
     if orjson is not None:
@@ -51,14 +56,14 @@ class ApiError(Exception):
 
     status = 200
 
-    def __init__(self, message, status=None, headers=None):
+    def __init__(self, message: str, status: int | None = None, headers: dict[str, str] | None = None) -> None:
         super().__init__(message)
         self.message = message
         if status is not None:
             self.status = status
         self.headers = headers or {}
 
-    def body(self):
+    def body(self) -> Body:
         return failure(self.message)
 
 
@@ -70,7 +75,7 @@ class Refused(ApiError):
 class NotFound(Refused):
     """Nothing matched (or it is outside the key's scope, which looks the same)."""
 
-    def __init__(self, message=NO_RESOURCE):
+    def __init__(self, message: str = NO_RESOURCE) -> None:
         super().__init__(message)
 
 
@@ -93,7 +98,7 @@ class RouteNotFound(ApiError):
 class MethodNotAllowed(ApiError):
     status = 405
 
-    def __init__(self, allowed):
+    def __init__(self, allowed: str) -> None:
         super().__init__(ONLY_METHOD.format(method=allowed), headers={"Allow": allowed})
 
 

@@ -20,7 +20,7 @@ No parser library fitted (the PyPI ones are unmaintained, 0.0.x, or lack =in=(..
 ORM-free SQL), so this is a small recursive-descent parser. Columns are only the module's own
 table's (checked by name before any SQL exists, then written from our own column list); every
 value is a bound parameter; the result is ANDed to the key's scope condition, never replacing it.
-Bad input is refused with HTTP 200 "False" naming the parameter and the culprit (contract section 4).
+Bad input is refused with HTTP 200 "False" naming the parameter and the culprit (docs/contract.md section 4).
 """
 import re
 from functools import cache

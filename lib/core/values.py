@@ -1,6 +1,6 @@
 """Field parsers: the one place where a request value becomes what is stored.
 
-Values are read the way ITFlow + MariaDB read them (api-v1.md section 2), because real
+Values are read the way ITFlow + MariaDB read them (docs/contract.md section 2), because real
 clients send what that pair accepts: PHP's intval() makes "12", " 12", 12 and 12.7 the
 same and "" 0; MariaDB takes dates with any punctuation, YYYYMMDD, one-digit parts and
 the zero date. Only what ITFlow + MariaDB would refuse or mangle beyond recognition

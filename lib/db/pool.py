@@ -19,7 +19,12 @@ class Pool:
         self.size = size
         self._idle: collections.deque = collections.deque()  # append/pop are atomic: no lock needed
         this = weakref.ref(self)
-        os.register_at_fork(after_in_child=lambda: this() and this()._forget())
+
+        def after_fork() -> None:
+            pool = this()
+            if pool is not None:
+                pool._forget()
+        os.register_at_fork(after_in_child=after_fork)
 
     def get(self) -> Any:
         try:

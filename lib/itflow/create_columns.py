@@ -1,4 +1,4 @@
-"""Which columns a create writes when the caller does not send them (api-v1.md section 5).
+"""Which columns a create writes when the caller does not send them (docs/contract.md section 5).
 
 ITFlow's create statements name a fixed list of columns per table, each with its model's
 empty value when not sent; every other column is left out of the INSERT and keeps its

@@ -1,6 +1,6 @@
 """ITFlow's credential encryption, byte-compatible in both directions.
 
-Layouts (api-v1.md 6.2):
+Layouts (docs/contract.md section 6.2):
   decrypt hash    = salt(16 chars) + iv(16 chars) + base64(AES-128-CBC(master key))
                     under the key PBKDF2-HMAC-SHA256(password, salt, 100000) rendered as
                     16 lowercase hex characters (ITFlow uses that *text* as the AES key)

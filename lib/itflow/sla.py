@@ -50,8 +50,8 @@ def _clock_time(value):
 @dataclass(frozen=True)
 class BusinessCalendar:
     days: frozenset       # ISO weekdays
-    start: time = None
-    end: time = None
+    start: time | None = None
+    end: time | None = None
 
     @classmethod
     def of(cls, db):

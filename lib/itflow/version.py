@@ -102,7 +102,7 @@ def detect(db):
     return found
 
 
-_detected = weakref.WeakKeyDictionary()
+_detected: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def of(db):

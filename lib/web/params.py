@@ -4,9 +4,14 @@ GET endpoints read their parameters from the query string; POST endpoints from t
 (JSON, or form-encoded as a convenience). The API key and decrypt password may come from
 either place or a header; limit/offset from the query first, then the body.
 """
+from __future__ import annotations
+
+import builtins
 import json
+from typing import Any
 from urllib.parse import parse_qsl
 
+import falcon
 from falcon.uri import parse_query_string
 
 from ..core import messages
@@ -50,7 +55,8 @@ def _parse_body(req, raw):
 
 
 class Params:
-    def __init__(self, method, query, body, headers):
+    def __init__(self, method: str, query: dict[str, Any], body: dict[str, Any],
+                 headers: dict[str, str | None]) -> None:
         self.method = method
         self.query = query
         self.body = body
@@ -59,7 +65,7 @@ class Params:
         self._headers = headers
 
     @classmethod
-    def from_request(cls, req, max_body_bytes):
+    def from_request(cls, req: falcon.Request, max_body_bytes: builtins.int) -> Params:
         query = {k: _first(v) for k, v in parse_query_string(req.query_string, keep_blank=True).items()}
         body = _parse_body(req, _read_body(req, max_body_bytes))
         headers = {
@@ -71,7 +77,7 @@ class Params:
 
     # --- credentials of the caller -----------------------------------------------------
 
-    def _secret(self, name, header):
+    def _secret(self, name: str, header: str) -> str | None:
         for source in (self.body, self.query):
             value = source.get(name)
             if value not in (None, ""):
@@ -79,7 +85,7 @@ class Params:
         return self._headers.get(header) or None
 
     @property
-    def api_key(self):
+    def api_key(self) -> str | None:
         key = self._secret("api_key", "x-api-key")
         if key:
             return key
@@ -90,25 +96,25 @@ class Params:
         return None
 
     @property
-    def decrypt_password(self):
+    def decrypt_password(self) -> str | None:
         return self._secret("api_key_decrypt_password", "x-api-decrypt-password")
 
     # --- endpoint fields ---------------------------------------------------------------
 
-    def has(self, name):
+    def has(self, name: str) -> bool:
         """Given and not JSON null (null means "not given")."""
         return self.values.get(name) is not None
 
-    def get(self, name, default=None):
+    def get(self, name: str, default: Any = None) -> Any:
         value = self.values.get(name)
         return default if value is None else value
 
-    def int(self, name, default=None):
+    def int(self, name: str, default: builtins.int | None = None) -> builtins.int | None:
         return parse_int(name, self.values[name]) if self.has(name) else default
 
-    def paging(self, max_limit):
+    def paging(self, max_limit: builtins.int) -> tuple[builtins.int, builtins.int]:
         """(limit, offset): query string first, then body; defaults 50 and 0."""
-        def pick(name):
+        def pick(name: str) -> builtins.int | None:
             for source in (self.query, self.body):
                 if source.get(name) not in (None, ""):
                     return parse_int(name, source[name])

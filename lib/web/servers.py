@@ -20,7 +20,7 @@ log = logging.getLogger("itflow_api.server")
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 _LOOP_TIMEOUT = 0.2  # seconds between looks at the stop flag while serving
-_stopping = []  # the stop signals received by this process
+_stopping: list[int] = []  # the stop signals received by this process
 
 
 def catch_stop_signals():
