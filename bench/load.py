@@ -63,7 +63,7 @@ def differences(ours, theirs):
     a, b = ours.get("data") or [], theirs.get("data") or []
     if len(a) != len(b):
         return f"{len(a)} rows against {len(b)}"
-    for i, (x, y) in enumerate(zip(a, b)):
+    for i, (x, y) in enumerate(zip(a, b, strict=True)):
         if x != y:
             keys = sorted(set(x) ^ set(y))
             if keys:

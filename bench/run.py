@@ -69,7 +69,7 @@ def workloads():
         load.Workload("assets list (50 rows, interface join)", "/api/v1/assets/read.php?api_key={key}", 50,
                       "interface_ip", [KEY_SQL, f"SELECT * FROM assets {join} WHERE asset_client_id LIKE '%' "
                                                 "ORDER BY asset_id LIMIT 50 OFFSET 0"]),
-        load.Workload("asset by id", "/api/v1/assets/read.php?api_key={key}&asset_id=%d" % ASSET_ID, 1, "asset_name",
+        load.Workload("asset by id", f"/api/v1/assets/read.php?api_key={{key}}&asset_id={ASSET_ID:d}", 1, "asset_name",
                       [KEY_SQL, f"SELECT * FROM assets WHERE asset_id = {ASSET_ID} AND asset_client_id LIKE '%'"]),
         load.Workload("ticket create", "/api/v1/tickets/create.php", 1, "insert_id", ticket_sql,
                       body={"client_id": TICKET_CLIENT, "ticket_subject": "Bench ticket",
@@ -441,7 +441,8 @@ def check_answers(chosen, servers, itflow):
             for label, answer in answers.items():
                 if label != itflow:
                     diff = load.differences(answer, answers[itflow])
-                    notes.append(f"{w.name}: {label} and ITFlow return " + (f"different data ({diff})" if diff else "identical data"))
+                    notes.append(f"{w.name}: {label} and ITFlow return "
+                                 + (f"different data ({diff})" if diff else "identical data"))
     return notes
 
 
@@ -452,13 +453,15 @@ def build_report(run):
     command = "python bench/run.py " + " ".join(sys.argv[1:])
     settings = [
         f"- Machine: {os.cpu_count()} cores ({os.uname().machine}), everything on it: wrk, MariaDB, both servers; "
-        f"load average {run['load'][0]:.1f} before the run, {os.getloadavg()[0]:.1f} after (other work on the machine adds noise).",
+        f"load average {run['load'][0]:.1f} before the run, {os.getloadavg()[0]:.1f} after "
+        "(other work on the machine adds noise).",
         f"- Database: MariaDB {run['mariadb']} at {db['host']}:{db['port']}"
         f"{' (socket)' if db['host'] == 'localhost' else ' over TCP'} for every client, user {db['user']}, schema from "
         f"{run['schema']}, seeded with {', '.join(f'{n:,} {t}' for t, n in seed.SIZES.items())} "
         f"(every asset with one primary interface), random seed {SEED}; one clear-text all-clients key.",
         f"- Load: wrk -t{args.wrk_threads} -c{args.connections} -d{args.duration}s (keep-alive), "
-        f"{args.rounds} round(s) in the order {', '.join(order)}; {args.warmup} s warm-up per server and workload before round 1.",
+        f"{args.rounds} round(s) in the order {', '.join(order)}; "
+        f"{args.warmup} s warm-up per server and workload before round 1.",
         f"- Ours: `itflow-api --config <ini> serve --workers {args.workers}"
         + (f" --threads {args.threads}" if args.threads else "") + "` (servers: "
         + ", ".join(label[6:-1] for label in order if label != itflow) + "), ini: mysql backend, driver auto"
@@ -467,7 +470,8 @@ def build_report(run):
         *(f"  - {banner}" for banner in run.get("banners", [])),
     ]
     if site:
-        settings.append(f"- {site.settings()}; ITFlow tree `{args.itflow_tree}` (copied, config.php written for the bench database).")
+        settings.append(f"- {site.settings()}; ITFlow tree `{args.itflow_tree}` "
+                        "(copied, config.php written for the bench database).")
     settings.append(f"- DB ceiling: mysqlslap --concurrency={args.connections} with ITFlow's SQL for one request "
                     "(key look-up and the endpoint's statements) over persistent connections, about "
                     f"{args.duration} s per workload.")

@@ -25,7 +25,7 @@ def endpoint_table():
 
 
 def module_of(name):
-    for path, module_name, function, method, module in endpoint_table():
+    for _path, module_name, _function, _method, module in endpoint_table():
         if module_name == name and module is not None:
             return module
     return None
@@ -182,7 +182,8 @@ BIG = [2 ** 31 - 1, 2 ** 31, 2 ** 32, 2 ** 53 + 1, 2 ** 63 - 1, 2 ** 63, 2 ** 64
        -1, -2 ** 31 - 1, -2 ** 63, -2 ** 63 - 1, -10 ** 30]
 STRINGS = [
     "", " ", " 12", "12abc", "0x1A", "1e3", "-0", "+5", "٣", "NaN", "Infinity", "-Infinity", "null", "true",
-    "' OR '1'='1", "1; DROP TABLE clients; --", "\" OR 1=1 --", "%", "_", "%_%", "\\", "\\'", "`", "0' UNION SELECT * FROM api_keys --",
+    "' OR '1'='1", "1; DROP TABLE clients; --", "\" OR 1=1 --", "%", "_", "%_%", "\\", "\\'", "`",
+    "0' UNION SELECT * FROM api_keys --",
     "\x00", "a\x00b", "\r\n", "\t", "\x0b", "\x1b[31m", "<script>alert(1)</script>", "<b>x</b>", "&amp;",
     "\ud800", "\udfff", "a\udc00b", "\ud83d\ude00", "😀" * 3, "\u202e", "\ufeff", "\u0301", "Ω≈ç√", "\U0010ffff",
     "ｆｕｌｌｗｉｄｔｈ", "İ", "ß", "0000-00-00", "2024-13-45", "9999-12-31 23:59:59", "1970-01-01",

@@ -61,9 +61,9 @@ class PrivateMariaDB:
             try:
                 self.connect().close()
                 return
-            except pymysql.err.OperationalError:
+            except pymysql.err.OperationalError as err:
                 if time.monotonic() > deadline:
-                    raise RuntimeError(f"mariadbd did not answer within {self.start_timeout} s: {self._log_tail()}")
+                    raise RuntimeError(f"mariadbd did not answer within {self.start_timeout} s: {self._log_tail()}") from err
                 time.sleep(0.05)
 
     def connect(self, **kwargs):

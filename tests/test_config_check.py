@@ -10,7 +10,7 @@ import threading
 from dataclasses import dataclass, field
 
 import pytest
-from helpers import BACKEND, SECRET, fresh_config, make_key
+from helpers import BACKEND, SECRET, fresh_config
 
 from itflow_api.lib import cli
 from itflow_api.lib.access.keys import KeyStore

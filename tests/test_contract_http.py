@@ -122,15 +122,30 @@ def test_oversized_body_is_413(api, db, all_key):
         assert db.count("clients", {}) == 0
 
 
-@pytest.mark.parametrize("params, name", [
-    ({"limit": "abc"}, "limit"), ({"limit": "0"}, "limit"), ({"offset": "-1"}, "offset"),
-    ({"client_id": "abc"}, "client_id"),
-])
-def test_bad_paging_or_integer_parameters_are_refused_with_200_naming_them(api, all_key, params, name):
-    # Section 4: after authentication every refusal is HTTP 200 (PowerShell throws on a 4xx).
+@pytest.mark.parametrize("params, name", [({"offset": "-1"}, "offset"), ({"limit": "-5"}, "limit")])
+def test_negative_paging_is_refused_with_200_naming_it(api, all_key, make_client, params, name):
+    # Section 2: ITFlow sends a negative limit/offset into SQL and answers an empty 500;
+    # ours is a 200 "False" naming the parameter (section 4: no 4xx after authentication).
+    make_client("Paged")
     status, body = api.get("clients/read", key=all_key, **params)
     assert (status, body["success"], body["count"], body["data"]) == (200, "False", 0, [])
     assert f"'{name}'" in body["message"]
+
+
+@pytest.mark.parametrize("limit", ["", "abc", "0", "0.9", "-0"])
+def test_an_empty_non_numeric_or_zero_limit_finds_nothing_as_in_itflow(api, all_key, make_client, limit):
+    # Section 2: ITFlow's intval() makes these LIMIT 0 (validate_api_key.php:100-106), which
+    # answers "No resource" (HTTP 200), whatever there is to read.
+    make_client("Paged")
+    status, body = api.get("clients/read", key=all_key, limit=limit)
+    assert (status, body["success"], body["message"]) == (200, "False", envelope.NO_RESOURCE)
+
+
+def test_a_limit_with_trailing_text_reads_its_leading_number(api, all_key, make_client):
+    make_client("A")
+    make_client("B")
+    status, body = api.get("clients/read", key=all_key, limit="1x")
+    assert (status, body["count"]) == (200, 1)
 
 
 def test_paging_reads_numbers_as_php_intval_does(api, all_key, make_client):

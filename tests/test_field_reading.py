@@ -93,7 +93,7 @@ def test_values_no_column_can_hold_are_refused_naming_the_field(api, db, all_key
 
 
 def test_a_lone_surrogate_in_json_text_is_refused_naming_the_field(api, db, all_key, client_a):
-    raw = '{"api_key": "%s", "client_id": %d, "asset_name": "PC \\ud800"}' % (all_key, client_a)
+    raw = f'{{"api_key": "{all_key}", "client_id": {client_a:d}, "asset_name": "PC \\ud800"}}'
     assert "asset_name" in refused(api.post("assets/create", raw=raw))["message"]
     assert fetch(db, "assets") == []
 

@@ -330,8 +330,8 @@ def test_three_hosts_600_mixed_updates_and_reads_read_their_writes(cluster, host
     # every read wait for the writes committed before it, wherever they were made.
     stale, last = _write_then_read_elsewhere(hosts, cluster_key, ids, 25)
     assert not stale, f"{len(stale)} reads through another node did not see the write just made"
-    per_node = _on_every_node(cluster, "SELECT ticket_id, ticket_subject FROM tickets WHERE ticket_id IN (%s)"
-                              % ",".join(map(str, ids)))
+    per_node = _on_every_node(cluster, "SELECT ticket_id, ticket_subject FROM tickets "
+                                       f"WHERE ticket_id IN ({','.join(map(str, ids))})")
     assert [dict(rows) for rows in per_node] == [last] * 3, per_node
 
 

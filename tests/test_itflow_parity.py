@@ -113,8 +113,8 @@ def keep_unsent(fields):
     interface's IP, MAC and network become ''/0 unless sent (its model reads them from a row
     of `assets` alone, which has no interface columns). Ours keeps what is stored."""
     def apply(expect, before, body):
-        for theirs, ours in zip(expect["stored"], before):
-            for row, old in zip(theirs, ours):
+        for theirs, ours in zip(expect["stored"], before, strict=True):  # one list of rows per read
+            for row, old in zip(theirs, ours, strict=False):  # a row count that differs is reported later
                 touched = False
                 for column, field in fields.items():
                     if column in row and field not in body:
@@ -149,8 +149,8 @@ def update_counts_changed_rows(expect, before, body):
     then sets it back, so MySQL reports the row changed and the answer is "True" even when
     nothing was sent; ours reports what really changed."""
     expect["answer"] = {"status": 200, "success": "False"}
-    for theirs, ours in zip(expect["stored"], before):
-        for row, old in zip(theirs, ours):
+    for theirs, ours in zip(expect["stored"], before, strict=True):  # one list of rows per read
+        for row, old in zip(theirs, ours, strict=False):  # a row count that differs is reported later
             for column in row:
                 if column.endswith("_updated_at"):
                     row[column] = old[column]
@@ -282,7 +282,7 @@ class Same:
         problems = []
         if len(theirs) != len(ours):
             return [f"{where}: ITFlow has {len(theirs)} rows, ours {len(ours)}: {ours}"]
-        for n, (a, b) in enumerate(zip(theirs, ours)):
+        for n, (a, b) in enumerate(zip(theirs, ours, strict=True)):
             if set(a) != set(b):
                 problems.append(f"{where}[{n}] columns differ: ITFlow only {sorted(set(a) - set(b))}, "
                                 f"ours only {sorted(set(b) - set(a))}")
@@ -368,7 +368,7 @@ def test_same_as_itflow(case, api, db, keys):
     expect = expectation(case, before, final_body)
     same = Same(replay, id_pairs)
     problems += compare_answer(same, expect, status, body)
-    for spec, theirs in zip(case["reads"], expect["stored"]):
+    for spec, theirs in zip(case["reads"], expect["stored"], strict=True):
         problems += same.rows(f"{spec['table']} {spec['where']}", theirs, replay.read(spec, ids))
     assert not problems, "\n".join([case["name"]] + problems)
 

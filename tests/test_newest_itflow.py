@@ -180,7 +180,7 @@ def _instants():
 
 def _replay(newest, clock):
     ticket_ids, answers = [], []
-    for (label, endpoint, body), instant in zip(sequence.STEPS, _instants()):
+    for (label, endpoint, body), instant in zip(sequence.STEPS, _instants(), strict=True):
         clock.at(instant)
         status, answer = newest["api"].post(endpoint, sequence.resolve_ids(body, ticket_ids), key=newest["key"])
         assert status == 200, (label, answer)
@@ -215,8 +215,8 @@ SAME_REQUEST_STAMPS = {"ticket_history_created_at", "sla_history_ended_at"}
 
 def _compare(table, theirs, ours, their_ids, our_ids):
     assert len(ours) == len(theirs), (table, theirs, ours)
-    ticket_of = dict(zip(map(str, their_ids), map(str, our_ids)))
-    for their_row, our_row in zip(theirs, ours):
+    ticket_of = dict(zip(map(str, their_ids), map(str, our_ids), strict=True))
+    for their_row, our_row in zip(theirs, ours, strict=True):
         assert list(our_row) == list(their_row), table  # same columns, same order
         for column, expected in their_row.items():
             got = our_row[column]
@@ -259,7 +259,7 @@ def test_same_sequence_stores_what_itflow_26_08_stores(newest, monkeypatch):
     # Known difference 2: ITFlow 26.08 answers "False" to resolving a ticket that has a
     # resolution target although it resolved it (mysqli_affected_rows after the SLA
     # statements); here resolve answers what it did.
-    for (label, endpoint, _), theirs, ours in zip(sequence.STEPS, RECORDED["answers"], answers):
+    for (label, endpoint, _), theirs, ours in zip(sequence.STEPS, RECORDED["answers"], answers, strict=True):
         if endpoint == "tickets/resolve":
             assert ours == {"success": "True", "count": 1}, label
         elif endpoint == "tickets/create":

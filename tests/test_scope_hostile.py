@@ -216,7 +216,7 @@ def cross_references(w):
             b_ids[module] = {int(r[definition.id_column]) for r in w.db.rows(
                 f"SELECT {definition.id_column} FROM {definition.table} WHERE {definition.client_column} = :b",
                 {"b": w.b})}
-        for ref, (owner, target, (table, column)) in REFERENCES.items():
+        for owner, target, (table, column) in REFERENCES.values():
             if table == "asset_interfaces":
                 rows = w.db.rows("SELECT interface_network_id AS v FROM asset_interfaces JOIN assets "
                                  "ON interface_asset_id = asset_id WHERE asset_client_id <> :b", {"b": w.b})

@@ -155,7 +155,7 @@ def main():
     print("| database | workload | API processes | 2xx req/s | x | 503 answers | CPU s: API | MariaDB | wrk |")
     print("|---|---|---|---|---|---|---|---|---|")
     done = {(r[0], r[1], r[2]): r[3] - r[4] / args.seconds for r in rows}  # answers that did the work
-    for label, workload, count, rate, bad, api_cpu, db_cpu, wrk_cpu in rows:
+    for label, workload, count, _rate, bad, api_cpu, db_cpu, wrk_cpu in rows:
         ok, one = done[label, workload, count], done[label, workload, 1]
         print(f"| {label} | {workload} | {count} | {ok:.0f} | {ok / one:.2f} | {bad} | {api_cpu:.1f} | "
               f"{db_cpu:.1f} | {wrk_cpu:.1f} |")

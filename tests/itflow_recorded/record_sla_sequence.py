@@ -98,7 +98,7 @@ def dump(connection, ticket_ids):
         with connection.cursor() as cursor:
             cursor.execute(sql, args)
             names = [d[0] for d in cursor.description]
-            return [{n: (None if v is None else str(v)) for n, v in zip(names, row)} for row in cursor.fetchall()]
+            return [{n: (None if v is None else str(v)) for n, v in zip(names, row, strict=True)} for row in cursor.fetchall()]
     marks = ",".join(["%s"] * len(ticket_ids))
     return {
         "tickets": rows(f"SELECT {', '.join(TICKET_COLUMNS)} FROM tickets WHERE ticket_id IN ({marks}) "

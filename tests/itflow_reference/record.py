@@ -482,8 +482,9 @@ class Recorder:
             results.append({**case, "answers": answers, "insert_ids": ids, "stored": rows,
                             "logs": [{k: v.decode() if isinstance(v, bytes) else v for k, v in log.items()}
                                      for log in logs]})
-            print(f"{case['name']:60} {answers[-1]['status']} "
-                  f"{(answers[-1]['json'] or {}).get('success') if isinstance(answers[-1]['json'], dict) else answers[-1]['text'][:40]!r}")
+            last = answers[-1]
+            outcome = (last['json'] or {}).get('success') if isinstance(last['json'], dict) else last['text'][:40]
+            print(f"{case['name']:60} {last['status']} {outcome!r}")
         return results
 
 
