@@ -71,6 +71,38 @@ def parse_int(name, value):
     return _in_64_bits(name, int(match.group(1)))
 
 
+def intval(value):
+    """PHP's intval() itself, which never refuses: the leading integer of the text (with a
+    fraction or exponent read as PHP 8 reads a numeric string), 0 when there is none, held
+    to 64 bits as PHP saturates it. Used where ITFlow interpolates intval() into SQL with no
+    further check (limit, offset: validate_api_key.php:99-114)."""
+    if isinstance(value, list):
+        value = value[0] if value else ""
+    if isinstance(value, dict):
+        return 1 if value else 0
+    if isinstance(value, bool):
+        return int(value)
+    if isinstance(value, float):
+        if value != value or value in (float("inf"), float("-inf")):
+            return 0
+        number = int(value)
+    elif isinstance(value, int):
+        number = value
+    else:
+        raw = str(value)
+        match = _NUMBER.match(raw)
+        number = 0
+        if match and (match.group(2) or "." in match.group(1)):
+            try:
+                number = int(Decimal(match.group(0).strip()))
+            except (InvalidOperation, OverflowError, ValueError):
+                number = 0
+        else:
+            match = _INT_PREFIX.match(raw)
+            number = int(match.group(1)) if match else 0
+    return max(-2 ** 63, min(2 ** 63 - 1, number))
+
+
 def _in_64_bits(name, number):
     # Beyond any column and any bound parameter either database takes.
     if not -2 ** 63 <= number < 2 ** 63:

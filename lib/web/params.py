@@ -16,7 +16,7 @@ from falcon.uri import parse_query_string
 
 from ..core import messages
 from ..core.envelope import BadRequest, PayloadTooLarge, Refused
-from ..core.values import parse_int
+from ..core.values import intval, parse_int
 from ..itflow import php_text as text
 
 DEFAULT_LIMIT = 50
@@ -113,18 +113,20 @@ class Params:
         return parse_int(name, self.values[name]) if self.has(name) else default
 
     def paging(self, max_limit: builtins.int) -> tuple[builtins.int, builtins.int]:
-        """(limit, offset): query string first, then body; defaults 50 and 0."""
-        def pick(name: str) -> builtins.int | None:
+        """(limit, offset): query string first, then body; defaults 50 and 0. Read as ITFlow
+        reads them (validate_api_key.php:99-114): isset() then intval(), so an empty,
+        non-numeric or zero limit is LIMIT 0, which finds nothing ("No resource")."""
+        def pick(name: str, default: builtins.int) -> builtins.int:
             for source in (self.query, self.body):
-                if source.get(name) not in (None, ""):
-                    return parse_int(name, source[name])
-            return None
+                if source.get(name) is not None:
+                    return intval(source[name])
+            return default
 
-        limit, offset = pick("limit"), pick("offset")
-        limit = DEFAULT_LIMIT if limit is None else limit
-        offset = 0 if offset is None else offset
-        if limit < 1:
-            raise Refused("Parameter 'limit' must be 1 or more.")
+        limit, offset = pick("limit", DEFAULT_LIMIT), pick("offset", 0)
+        # ITFlow sends a negative one into LIMIT/OFFSET and answers an empty 500 (SQL
+        # syntax error); ours says which (docs/contract.md section 2).
+        if limit < 0:
+            raise Refused("Parameter 'limit' must be 0 or more.")
         if offset < 0:
             raise Refused("Parameter 'offset' must be 0 or more.")
         return min(limit, max_limit), offset
