@@ -120,6 +120,25 @@ def test_full_lifecycle_with_exact_envelopes(api, db, keyset, module):
 
 
 @pytest.mark.parametrize("module", MODULES, ids=lambda m: m.name)
+def test_archive_twice_or_unarchive_when_not_archived_writes_nothing(api, db, keyset, module):
+    # ITFlow looks the record up in the state the change needs (clients/archive.php:12-17,
+    # contacts/unarchive.php:15-20, ...): otherwise no UPDATE, no logs row, "False" (HTTP 200).
+    key, record_id = keyset["all"], new_record(api, module, keyset)
+    ident = {module.id_column: record_id}
+    logs = len(log_rows(db))
+    status, body = write(api, module, "unarchive", key, **ident)
+    assert (status, body["success"], body["count"], body["data"]) == (200, "False", 0, [])
+    assert "not archived" in body["message"]
+    assert len(log_rows(db)) == logs
+    assert write(api, module, "archive", key, **ident)[1] == {"success": "True", "count": 1}
+    archived_at, logs = stored(db, module, record_id)[module.archived_column], len(log_rows(db))
+    status, body = write(api, module, "archive", key, **ident)
+    assert (status, body["success"]) == (200, "False") and "already archived" in body["message"]
+    assert len(log_rows(db)) == logs and stored(db, module, record_id)[module.archived_column] == archived_at
+
+
+
+@pytest.mark.parametrize("module", MODULES, ids=lambda m: m.name)
 def test_every_write_logs_the_record_row_and_the_api_row(api, db, keyset, module):
     record_id = new_record(api, module, keyset)
     entity_rows = log_rows(db, log_type=module.entity, log_action="Create")

@@ -259,6 +259,19 @@ class Archive(RecordOperation):
         self.verb = self.action = "Archive" if archived else "Unarchive"
         self.past = f"{self.verb}d"
 
+    def current(self, call: Call, record_id: int) -> Row:
+        """The record, only in the state the change needs: ITFlow's archive.php looks it up
+        with `*_archived_at IS NULL`, unarchive.php with `IS NOT NULL` (clients/archive.php:12-17,
+        contacts/archive.php:15-20 and their unarchive.php twins). Otherwise it writes nothing,
+        no log row either, and answers "False"."""
+        row = super().current(call, record_id)
+        m = self.module
+        if m.archived_column and (row.get(m.archived_column) is None) != self.archived:
+            state = "already archived" if self.archived else "not archived"
+            raise Refused(f"{m.entity} {record_id} is {state}: nothing was changed "
+                          "(ITFlow answers \"False\" here and writes nothing).")
+        return row
+
     def apply(self, call: Call, record_id: int, current: Row) -> tuple[int, Row]:
         m = self.module
         count = call.db.update(m.table, {m.archived_column: now() if self.archived else None},
