@@ -1,1 +1,3 @@
-"""Shared machinery: everything the endpoint files stand on."""
+"""The server's machinery, in floors that import only downwards: cli.py (the command) →
+web/ (HTTP edge) → modules/ (definitions) → access/ (keys, roles, scope) → core/ (the call
+pipeline) → db/ (the database) → itflow/ (ITFlow's own rules). README.md, "Layout", says more."""
