@@ -10,7 +10,7 @@ from typing import Any
 from ..itflow import schema
 from ..itflow.create_columns import written_on_create
 from . import envelope, filters
-from .definitions import Module
+from .definitions import Lookup, Module
 from .endpoint import Call
 from .envelope import BadRequest, Body, NotFound, Refused
 from .values import PARSERS, fit, now
@@ -144,7 +144,7 @@ class Read(Operation):
         return [], {}
 
     @staticmethod
-    def _lookup_value(lookup, raw):
+    def _lookup_value(lookup: Lookup, raw: Any) -> Any:
         value = PARSERS[lookup.kind](lookup.param, raw)
         if lookup.transform:
             value = lookup.transform(value)

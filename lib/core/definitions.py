@@ -180,7 +180,7 @@ _KIND_OF_TYPE = {"int": "int", "smallint": "int", "mediumint": "int", "bigint": 
 _MANAGED_SUFFIXES = ("_created_at", "_updated_at", "_archived_at", "_accessed_at")
 
 
-def _kind_of(column):
+def _kind_of(column: schema.Column) -> str:
     if column.type == "tinyint(1)":
         return "flag"
     return _KIND_OF_TYPE.get(column.base_type, "text")
@@ -204,7 +204,7 @@ def table_fields(table: str, client_column: str | None = None, skip: tuple[str, 
         name = column.name
         if column.auto_increment or name == client_column or name in skip or name.endswith(_MANAGED_SUFFIXES):
             continue
-        options = {"kind": _kind_of(column)}
+        options: dict[str, Any] = {"kind": _kind_of(column)}
         if column.default not in (None, "current_timestamp()"):
             # A declared default (document_client_visible = 1, product_type 'service') beats
             # the kind's empty value when the field is not sent.

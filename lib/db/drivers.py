@@ -77,7 +77,7 @@ def sqlite_connector(path: str, busy_timeout: float) -> Connect:
     return lambda: sqlite3.connect(path, timeout=busy_timeout, check_same_thread=False, isolation_level=None)
 
 
-def run_on_cursor(conn: Any, native: str, params: dict | None, fetch: bool, mysql: bool):
+def run_on_cursor(conn: Any, native: str, params: dict | None, fetch: bool, mysql: bool) -> tuple[Any, Any]:
     """One statement through the driver's cursor: (keys, rows) for a read, else (rowcount, lastrowid)."""
     cursor = conn.cursor()
     try:
@@ -89,7 +89,7 @@ def run_on_cursor(conn: Any, native: str, params: dict | None, fetch: bool, mysq
         cursor.close()
 
 
-def run_on_mysqlclient(conn: Any, native: str, params: dict | None, fetch: bool):
+def run_on_mysqlclient(conn: Any, native: str, params: dict | None, fetch: bool) -> tuple[Any, Any]:
     """One statement on a mysqlclient connection without a cursor: what its cursor does for
     us (bind the escaped values, run, store the result) minus the bookkeeping around it."""
     conn.query(native.encode("utf-8") % {name.encode("utf-8"): _literal(conn, value) for name, value in (params or {}).items()})
