@@ -111,12 +111,31 @@ class LogConfig:
 
 
 @dataclass
+class EventsConfig:
+    # Events (the change feed and webhooks) exist once `itflow-api init-db --events` has put
+    # the capture triggers in the database; these settings shape how they are kept and sent.
+    retention_days: int = setting(30, minimum=1)  # older events are deleted; older cursors refused
+    # Webhook delivery runs in every serve process (several processes and hosts share the work);
+    # off: only `itflow-api deliver` sends.
+    deliver_in_serve: bool = True
+    # Addresses a webhook may never reach unless listed here (space-separated networks, e.g.
+    # "127.0.0.1/32 10.0.0.0/8"): loopback, private, link-local, metadata and reserved ranges.
+    allow_private_targets: str = ""
+    connect_timeout: float = setting(5.0, minimum=0.1, maximum=60)
+    read_timeout: float = setting(10.0, minimum=0.1, maximum=120)
+    # A subscription is disabled after this many failed attempts in a row (with back-off from
+    # seconds up to an hour between tries, the default takes more than 24 hours).
+    max_failures: int = setting(40, minimum=1)
+
+
+@dataclass
 class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
     security: SecurityConfig = field(default_factory=SecurityConfig)
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    events: EventsConfig = field(default_factory=EventsConfig)
     source: str = "defaults"  # the config file's path, or "defaults"
 
     def sections(self):
