@@ -107,7 +107,28 @@ def _secret_from(env_name, prompt):
 # --- init-db ------------------------------------------------------------------------------
 
 def cmd_init_db(args, cfg):
+    if args.events and args.no_events:
+        return _fail("choose one of --events and --no-events")
     db, tables = _connect(cfg)
+    _init_schema(args, cfg, db, tables)
+    if args.events or args.no_events:
+        from .events import capture
+        try:
+            if args.events:
+                done = capture.install(db)
+                print(f"Events on: capture triggers on {len(done)} tables ({', '.join(done)}); "
+                      f"events in {capture.EVENTS}.")
+            else:
+                dropped = capture.uninstall(db)
+                print(f"Events off: {len(dropped)} capture triggers removed; {capture.EVENTS} is kept "
+                      "(drop it by hand if no longer wanted).")
+        except capture.CaptureError as exc:
+            raise StartFailed(f"cannot {'install' if args.events else 'remove'} the event capture triggers: "
+                              f"{exc}") from None
+    return 0
+
+
+def _init_schema(args, cfg, db, tables):
     itflow_tables = set(schema.tables())
     ours = meta.get(db, meta.SCHEMA_OWNER) == "itflow-api"
     if tables & itflow_tables and not ours and not args.add_missing:
@@ -124,13 +145,12 @@ def cmd_init_db(args, cfg):
                       f"tables {', '.join(missing_tables)}" if missing_tables else "",
                       f"seed rows {', '.join(missing_rows)}" if missing_rows else ""]))
                   + ". `itflow-api init-db --add-missing` would add them (ITFlow's own update normally does).")
-        return 0
+        return
     db.create_schema("user" if args.user_keys else "client")
     meta.ensure(db)
     if ours or not tables & itflow_tables:
         meta.put(db, meta.SCHEMA_OWNER, "itflow-api")
     print(f"Schema ready in {_describe(cfg)} ({len(db.table_names())} tables).")
-    return 0
 
 
 def _has_row(db, table, key, value):
@@ -324,6 +344,8 @@ def cmd_version(args, cfg):
     if "api_keys" in tables:
         from .itflow import version as itflow_version
         print(f"database: {_describe(cfg)}, {len(tables)} tables; {itflow_version.detect(db).describe()}")
+        from .events import capture
+        print(capture.status(db))
     else:
         print(f"database: {_describe(cfg)}, no ITFlow schema yet (run `itflow-api init-db`)")
     return 0
@@ -357,6 +379,11 @@ def build_parser():
                       help="make api_keys tie keys to users (ITFlow 2.4.7+) instead of clients (2.4.6)")
     init.add_argument("--add-missing", action="store_true",
                       help="on an existing ITFlow database, add the tables and seed rows it lacks anyway")
+    init.add_argument("--events", action="store_true",
+                      help="also install the event capture triggers (change feed and webhooks; docs/events.md); "
+                           "safe to repeat, and needed again after an ITFlow upgrade that recreated a table")
+    init.add_argument("--no-events", action="store_true",
+                      help="remove the event capture triggers (the event tables and rows are kept)")
 
     keys = command("keys", help="create, list or revoke API keys")
     keys_sub = keys.add_subparsers(dest="keys_command", metavar="ACTION")
