@@ -59,7 +59,7 @@ def test_empty_strings_for_ids_are_zero_as_in_itflow_examples(api, db, all_key, 
     assert (row["asset_vendor_id"], row["asset_location_id"], row["asset_contact_id"]) == ("0", "0", "0")
 
 
-@pytest.mark.parametrize("sent, stored", [(True, "1"), (False, "0"), ("1", "1"), ("", "0"), ("yes", None)])
+@pytest.mark.parametrize("sent, stored", [(True, "1"), (False, "0"), ("1", "1"), ("", "0"), ("yes", "0")])
 def test_flags_take_booleans_and_numeric_text(api, db, all_key, client_a, sent, stored):
     result = api.post("contacts/create", {"client_id": client_a, "contact_name": "Pat",
                                           "contact_email": "pat@example.com", "contact_important": sent}, key=all_key)
@@ -234,3 +234,12 @@ def test_update_counts_changed_rows_for_every_value_kind(api, db, all_key, clien
         assert api.post("clients/update", {"client_id": client_id, "client_rate": same},
                         key=all_key)[1]["success"] == "False", same
     assert api.post("clients/update", {"client_id": client_id, "client_rate": "96"}, key=all_key)[1]["count"] == 1
+
+
+def test_a_list_of_addresses_stores_the_first_on_the_primary_interface(api, db, all_key, client_a):
+    # ITFlow stores the word "Array" (functions/sanitize.php:12-33); ours the first address, and says so.
+    body = succeeded(create_asset(api, all_key, client_a, asset_ip=["10.0.0.5", "10.0.0.6"], asset_mac=[]))
+    assert body["message"] == ("Created; asset_ip was sent as a list of 2; its first value '10.0.0.5' was stored; "
+                               "asset_mac was sent as a list of 0; it was stored empty.")
+    interface = one(db, "asset_interfaces", interface_asset_id=body["data"][0]["insert_id"])
+    assert (interface["interface_ip"], interface["interface_mac"]) == ("10.0.0.5", "")

@@ -162,12 +162,6 @@ def interfaces_of_other_clients_stay(expect, before, body):
     expect["stored"] = copy.deepcopy(before)
 
 
-def rate_no_number(expect, before, body):
-    """Section 2 **Ours:**, applied to decimals as to integers: a value with no number in it
-    is refused, HTTP 200, nothing written (ITFlow's floatval stores 0). Lead: confirm."""
-    refused(expect, before, body)
-
-
 def deleted_answers_true(expect, before, body):
     """Section 4, delete ok: {"success":"True","count":1}. ITFlow 2.4.6 deletes the asset but
     answers "False": it reports the affected rows of its second DELETE (the interfaces), which
@@ -217,8 +211,6 @@ DELIBERATE = [
     (r"\.create\.text\.too_long$", STRICT_500, refused),
     (r"^assets\.update\.no_such_record$",
      "ITFlow 2.4.6: 500 (its asset_history insert fails the foreign key). Section 4: 200 + False.", refused),
-    (r"\.create\.int\.abc$", "Section 2 **Ours:** a value with no number in it is refused, HTTP 200, "
-                             "nothing written (ITFlow stores 0).", refused),
     (r"^credentials\.(create|update)\.wrong_decrypt_password$",
      "Section 6.2 **Ours:** a write with a wrong decrypt password is refused, nothing written "
      "(ITFlow stores values nobody can decrypt).", refused),
@@ -232,7 +224,6 @@ DELIBERATE = [
     (r"^contacts\.update\.(change_nothing|change_nothing_twice|no_fields)$", "Section 4.",
      update_counts_changed_rows),
     (r"^assets\.delete\.other_client$", "Section 3 **Ours:**.", interfaces_of_other_clients_stay),
-    (r"^clients\.create\.rate_values$", "Section 2 **Ours:**.", rate_no_number),
     (r"^assets\.create\.uri_2_sent$", "Section 5.", uri_2_written),
     (r"^assets\.update\.without_client_id$",
      "README, deliberate: an all-clients key may update a record of any client without naming "

@@ -28,6 +28,19 @@ def changed(count: int) -> Body:
     return {"success": "True", "count": int(count)}
 
 
+# How a successful write's message opens when it has notes (lib/core/values.py note()).
+_DONE = {"create": "Created", "update": "Updated", "delete": "Deleted", "archive": "Archived",
+         "unarchive": "Unarchived", "resolve": "Resolved"}
+
+
+def with_notes(body: Body, function: str, notes: list[str]) -> Body:
+    """A successful write that stored something other than as sent says so in `message`,
+    after ITFlow's keys; with no notes the body is ITFlow's, unchanged."""
+    if not notes or body.get("success") != "True":
+        return body
+    return {**body, "message": f"{_DONE.get(function, 'Done')}; {'; '.join(notes)}."}
+
+
 def failure(message: str) -> Body:
     return {"success": "False", "message": message, "count": 0, "data": []}
 

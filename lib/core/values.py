@@ -10,8 +10,17 @@ naming the field (section 4), before anything is written.
 A parser takes (field name, raw value from JSON/query/form) and returns the value to
 store. `fit()` then holds it to its column's type and size, taken from the ITFlow layout,
 so every column is checked in the same place whatever field feeds it.
+
+Where ITFlow stores something other than what was sent without a word (a list where one value
+belongs, a number with no digits), ours stores what ITFlow stores but says so: `note()`
+collects one sentence per such value for the request, and a successful write answers them in
+its `message` (docs/contract.md section 4). A write with nothing to note keeps ITFlow's
+envelope byte for byte.
 """
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 
@@ -20,6 +29,42 @@ from .envelope import Refused
 
 _INT_PREFIX = re.compile(r"^[ \t\n\r\v\f]*([+-]?\d+)")
 _NUMBER = re.compile(r"^[ \t\n\r\v\f]*[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?")
+
+
+_NOTES: ContextVar[dict[str, None] | None] = ContextVar("itflow_api_notes", default=None)
+
+
+@contextmanager
+def noting() -> Iterator[dict[str, None]]:
+    """Collect the notes of one request (or one attempt of a write), in order, once each."""
+    notes: dict[str, None] = {}
+    token = _NOTES.set(notes)
+    try:
+        yield notes
+    finally:
+        _NOTES.reset(token)
+
+
+def note(sentence: str) -> None:
+    """Something stored other than as sent, for the answer's message (outside a request: dropped)."""
+    notes = _NOTES.get()
+    if notes is not None:
+        notes[sentence] = None
+
+
+def one_value(name, value):
+    """A JSON list where one value belongs: its first element, "" for an empty list, noted.
+    ITFlow stores the word "Array" (PHP's string of an array, functions/sanitize.php:12-33)
+    or intval's 1; the first element is what the client meant."""
+    if not isinstance(value, list):
+        return value
+    first = value[0] if value else ""
+    first = "" if first is None else first
+    if isinstance(first, (list, dict)):
+        raise _refuse(name, "must be a single value, not a list of lists or objects")
+    note(f"{name} was sent as a list of {len(value)}; "
+         + (f"its first value {_show(str(first))} was stored" if value else "it was stored empty"))
+    return first
 
 
 def _refuse(name, problem):
@@ -31,9 +76,11 @@ def _show(raw):
 
 
 def _scalar(name, value):
-    """A JSON/form value as the text PHP would see; lists and objects are refused."""
+    """A JSON/form value as the text PHP would see; a list gives its first element, an
+    object (or a list inside a list) is refused."""
+    value = one_value(name, value)
     if isinstance(value, (list, dict)):
-        raise _refuse(name, "must be a single value, not a list or object")
+        raise _refuse(name, "must be a single value, not an object or a list of lists")
     if isinstance(value, bool):
         return "1" if value else ""  # PHP's (string)true and (string)false
     if isinstance(value, float):
@@ -49,7 +96,9 @@ def _scalar(name, value):
 
 
 def parse_int(name, value):
-    """PHP intval(): leading number, '' and whitespace 0, true 1; no digits at all is refused."""
+    """PHP intval(): leading number, '' and whitespace 0, true 1; no digits at all is 0 (noted),
+    as ITFlow's models store it (e.g. clients/client_model.php net terms, asset ids)."""
+    value = one_value(name, value)
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int):
@@ -67,7 +116,8 @@ def parse_int(name, value):
             raise _refuse(name, f"must be an integer, got {_show(raw)}") from None
     match = _INT_PREFIX.match(raw)
     if not match:
-        raise _refuse(name, f"must be an integer, got {_show(raw)}")
+        note(f"{name} {_show(raw)} has no number in it and was stored as 0")
+        return 0
     return _in_64_bits(name, int(match.group(1)))
 
 
@@ -131,13 +181,18 @@ def parse_phone(name, value):
 
 
 def parse_decimal(name, value):
-    """A number as MariaDB reads quoted text into a DECIMAL: '' is 0, '12abc' is refused."""
+    """PHP floatval(), as ITFlow's models read a rate or an amount (clients/client_model.php
+    client_rate): the leading number, '' 0, '12abc' 12, and no number at all 0 (noted)."""
     raw = _scalar(name, value).strip()
     if raw == "":
         return 0
+    match = _NUMBER.match(raw)
+    if not match:
+        note(f"{name} {_show(raw)} has no number in it and was stored as 0")
+        return 0
     try:
-        number = Decimal(raw)
-    except InvalidOperation:
+        number = Decimal(match.group(0).strip())
+    except InvalidOperation:  # pragma: no cover - the pattern only matches what Decimal reads
         raise _refuse(name, f"must be a number, got {_show(raw)}") from None
     if not number.is_finite():
         raise _refuse(name, f"must be a number, got {_show(raw)}")

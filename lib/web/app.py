@@ -13,6 +13,7 @@ from ..access.scope import scope_for
 from ..core import envelope, messages, retry, routing
 from ..core.endpoint import Call, Caller
 from ..core.envelope import ApiError, MethodNotAllowed, TooManyRequests, Unauthorized
+from ..core.values import noting
 from ..db.errors import DatabaseError, ValueRefused
 from ..itflow import audit
 from ..itflow import version as itflow_version
@@ -57,8 +58,8 @@ class EndpointResource:
         self.path = path
         self.endpoint = endpoint
         # /api/v1/<module>/<function>.php: what a user key's role is checked against.
-        self.api_module, function = path.split("/")[3], path.split("/")[4][:-len(".php")]
-        self.level = required_level(endpoint.method, function)
+        self.api_module, self.function = path.split("/")[3], path.split("/")[4][:-len(".php")]
+        self.level = required_level(endpoint.method, self.function)
         for method in _METHODS:
             setattr(self, f"on_{method}", self.respond)
 
@@ -101,9 +102,11 @@ class EndpointResource:
                     if key.user_id is not None:  # ITFlow 2.4.7+: the key acts as its user
                         access = load_access(db, key)
                         authorize(db, access, self.api_module, self.level)
-                    call = Call(db, params, key, scope_for(key, params, access), caller, self.path,
-                                service.settings, memo)
-                    return endpoint(call)
+                    with noting() as notes:
+                        call = Call(db, params, key, scope_for(key, params, access), caller, self.path,
+                                    service.settings, memo)
+                        body = endpoint(call)
+                    return envelope.with_notes(body, self.function, list(notes)) if endpoint.writes else body
 
         try:
             body = retry.run(attempt, service.write_attempts if endpoint.writes else 1)

@@ -16,17 +16,17 @@ from falcon.uri import parse_query_string
 
 from ..core import messages
 from ..core.envelope import BadRequest, PayloadTooLarge, Refused
-from ..core.values import intval, parse_int
+from ..core.values import intval, one_value, parse_int
 from ..itflow import php_text as text
 
 DEFAULT_LIMIT = 50
 
 
-def _first(value):
+def _first(value: Any) -> Any:
     return value[0] if isinstance(value, list) else value
 
 
-def _read_body(req, max_bytes):
+def _read_body(req: falcon.Request, max_bytes: builtins.int) -> bytes:
     length = req.content_length
     if length is not None and length > max_bytes:
         raise PayloadTooLarge(messages.BODY_TOO_LARGE.format(max_bytes=max_bytes))
@@ -36,7 +36,7 @@ def _read_body(req, max_bytes):
     return raw
 
 
-def _parse_body(req, raw):
+def _parse_body(req: falcon.Request, raw: bytes) -> dict[str, Any]:
     if not raw.strip():
         return {}
     content_type = (req.content_type or "").split(";")[0].strip().lower()
@@ -106,7 +106,9 @@ class Params:
         return self.values.get(name) is not None
 
     def get(self, name: str, default: Any = None) -> Any:
-        value = self.values.get(name)
+        """The value sent; a JSON list where one value belongs gives its first element (noted,
+        lib/core/values.py one_value)."""
+        value = one_value(name, self.values.get(name))
         return default if value is None else value
 
     def int(self, name: str, default: builtins.int | None = None) -> builtins.int | None:
