@@ -116,6 +116,8 @@ def cmd_init_db(args, cfg):
         try:
             if args.events:
                 done = capture.install(db)
+                from .events import webhooks
+                webhooks.install(db)  # the subscriptions' tables (lib/events/webhooks.py)
                 print(f"Events on: capture triggers on {len(done)} tables ({', '.join(done)}); "
                       f"events in {capture.EVENTS}.")
             else:
@@ -306,6 +308,38 @@ def _print_key_hint(cfg, keys):
         print("No API keys yet: make one with `itflow-api keys create --name NAME`.", flush=True)
 
 
+# --- deliver ----------------------------------------------------------------------------
+
+def cmd_deliver(args, cfg):
+    """Run the webhook delivery worker in the foreground until SIGTERM/SIGINT. Any number may
+    run beside the serve processes, on any host: a lease on each subscription shares the work."""
+    import signal
+    import threading
+
+    from .events import delivery, webhooks
+    config_module.check(cfg)
+    db = _open(cfg)
+    secret = load_secret(cfg.security)
+    check_secret(db, secret)
+    webhooks.configure(db, webhooks.Settings.from_config(secret, cfg.events))
+    worker = delivery.Worker(db, webhooks.settings_for(db), retention_days=cfg.events.retention_days)
+    previous = {sig: signal.signal(sig, lambda signum, frame: worker.stop()) for sig in server.STOP_SIGNALS}
+    print(f"delivering webhooks from {_describe(cfg)} as {worker.owner}", flush=True)
+    try:
+        if args.once:
+            if worker.ready():
+                print(f"{worker.run_once()} attempt(s)")
+            return 0
+        thread = threading.Thread(target=worker.run, name="webhook-delivery", daemon=True)
+        thread.start()
+        while thread.is_alive():
+            thread.join(0.5)
+    finally:
+        server.restore_signals(previous)
+        db.close()
+    return 0
+
+
 # --- the rest ---------------------------------------------------------------------------
 
 def cmd_endpoints(args, cfg):
@@ -415,6 +449,9 @@ def build_parser():
     serve.add_argument("--server", dest="http_server", choices=("waitress", "granian"),
                        help="HTTP server: waitress (default, portable) or granian (pip install 'itflow-api[granian]')")
 
+    deliver = command("deliver", help="send webhooks in the foreground (besides or instead of the serve processes)")
+    deliver.add_argument("--once", action="store_true", help="one pass over the subscriptions with work due, then exit")
+
     command("endpoints", help="print the table of endpoints, look-ups and required fields (Markdown)")
     command("openapi", help="print the OpenAPI 3.1 document (also served at /api/v1/openapi.json)")
     command("example-config", help="print the documented example configuration (config.example.ini)")
@@ -422,7 +459,7 @@ def build_parser():
     return parser
 
 
-COMMANDS = {"init-db": cmd_init_db, "keys": cmd_keys, "serve": cmd_serve, "endpoints": cmd_endpoints,
+COMMANDS = {"init-db": cmd_init_db, "keys": cmd_keys, "serve": cmd_serve, "deliver": cmd_deliver, "endpoints": cmd_endpoints,
             "version": cmd_version, "openapi": cmd_openapi, "example-config": cmd_example_config}
 
 

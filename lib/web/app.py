@@ -15,6 +15,7 @@ from ..core.endpoint import Call, Caller
 from ..core.envelope import ApiError, MethodNotAllowed, TooManyRequests, Unauthorized
 from ..core.values import noting
 from ..db.errors import DatabaseError, ValueRefused
+from ..events import webhooks
 from ..itflow import audit
 from ..itflow import version as itflow_version
 from . import openapi
@@ -179,6 +180,8 @@ class ApiApp(falcon.App):
 def create_app(config, db, keys=None):
     keys = keys or KeyStore(db, load_secret(config.security), cache_seconds=config.security.key_cache_seconds)
     service = Service(config, db, keys)
+    # Webhook secrets are sealed under a key derived from the key hash secret (lib/events/webhooks.py).
+    webhooks.configure(db, webhooks.Settings.from_config(keys._secret, config.events))
     configure_access_log(config.log.access_log)
     app = ApiApp(middleware=[EdgeMiddleware(service.proxies)])
     app.req_options.strip_url_path_trailing_slash = False

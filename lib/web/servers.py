@@ -89,6 +89,7 @@ def _run_waitress(app, cfg, listener, cleanup=None, announce=True):
     server = _waitress_server(app, cfg, listener)
     stopping = _stopping
     catch_stop_signals()
+    deliverer = start_delivery(app, cfg)
     try:
         if announce:
             print(f"serving on http://{_url_host(cfg.server.host)}:{cfg.server.port}", flush=True)
@@ -100,9 +101,24 @@ def _run_waitress(app, cfg, listener, cleanup=None, announce=True):
         _finish_in_flight(server, deadline)
         server.task_dispatcher.shutdown(cancel_pending=True, timeout=max(0.0, deadline - time.monotonic()))
     finally:
+        if deliverer is not None:
+            deliverer.stop()
         if cleanup:
             cleanup()
     return 0
+
+
+def start_delivery(app, cfg):
+    """The webhook delivery worker as a daemon thread of this serve process ([events]
+    deliver_in_serve); it idles until `init-db --events` has installed events. None when off."""
+    if not cfg.events.deliver_in_serve or getattr(app, "service", None) is None:
+        return None
+    from ..events import delivery
+    try:
+        return delivery.start(app.service.db, cfg.events)
+    except Exception:
+        log.exception("webhook delivery could not start in this process")
+        return None
 
 
 def _stop_accepting(server):
@@ -286,5 +302,10 @@ def _granian(cfg, listener, build):
                      workers=s.workers, blocking_threads=s.threads, runtime_mode=RuntimeModes.st,
                      respawn_failed_workers=True, workers_kill_timeout=s.shutdown_timeout or None,
                      log_access=False)
-    server.serve(target_loader=lambda: build()[0], wrap_loader=False)
+    def load():
+        app = build()[0]
+        start_delivery(app, cfg)
+        return app
+
+    server.serve(target_loader=load, wrap_loader=False)
     return 0
