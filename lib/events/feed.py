@@ -325,8 +325,25 @@ def too_old(after: int, oldest: int | None, last: int) -> bool:
     return after < first_kept - 1
 
 
+_READY: set[int] = set()  # id() of each Database found to have the event tables
+
+
+def _has_events(db: Database) -> bool:
+    if id(db) not in _READY:
+        if EVENTS not in db.table_names():
+            return False
+        _READY.add(id(db))
+    return True
+
+
+EVENTS_OFF = ("Events are not set up in this database: the administrator turns them on with "
+              "`itflow-api init-db --events` (docs/events.md).")
+
+
 def read_feed(call: Call) -> envelope.Body:
     """GET events/read.php: the events after a cursor that this key may see, oldest first."""
+    if not _has_events(call.db):
+        raise Refused(EVENTS_OFF)
     after = _cursor(call)
     limit, _ = call.paging()
     modules = _names(call, "module", capture.MODULES + OWN_MODULES)
