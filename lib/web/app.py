@@ -15,7 +15,7 @@ from ..core.endpoint import Call, Caller
 from ..core.envelope import ApiError, MethodNotAllowed, TooManyRequests, Unauthorized
 from ..core.values import noting
 from ..db.errors import DatabaseError, ValueRefused
-from ..events import webhooks
+from ..events import feed, webhooks
 from ..itflow import audit
 from ..itflow import version as itflow_version
 from . import openapi
@@ -182,6 +182,7 @@ def create_app(config, db, keys=None):
     service = Service(config, db, keys)
     # Webhook secrets are sealed under a key derived from the key hash secret (lib/events/webhooks.py).
     webhooks.configure(db, webhooks.Settings.from_config(keys._secret, config.events))
+    feed.configure(config.events)  # the feed's retention (lib/events/feed.py)
     configure_access_log(config.log.access_log)
     app = ApiApp(middleware=[EdgeMiddleware(service.proxies)])
     app.req_options.strip_url_path_trailing_slash = False
