@@ -238,7 +238,7 @@ def fault(url, db, key, client, events, subscriptions):
 def worker_main(url, owner, lease):
     db = Database(url)
     webhooks.configure(db, settings())
-    w = delivery.Worker(db, webhooks.settings_for(db), owner=owner, poll=0.2, lease_seconds=float(lease),
+    w = delivery.Worker(db, webhooks.settings_for(db), owner=owner, lease_seconds=float(lease),
                         backoff_base=0.5, backoff_cap=2.0)
     signal.signal(signal.SIGTERM, lambda *a: w.stop())
     w.run()
