@@ -243,3 +243,22 @@ def test_a_list_of_addresses_stores_the_first_on_the_primary_interface(api, db, 
                                "asset_mac was sent as a list of 0; it was stored empty.")
     interface = one(db, "asset_interfaces", interface_asset_id=body["data"][0]["insert_id"])
     assert (interface["interface_ip"], interface["interface_mac"]) == ("10.0.0.5", "")
+
+
+def test_a_reference_to_another_clients_record_is_left_empty_and_the_record_kept(api, db, all_key, client_a,
+                                                                                 make_client):
+    # ITFlow's models intval references and store them (assets/asset_model.php:131-161);
+    # ours keeps the write but never stores an id of another client's record (contract section 5).
+    other = make_client("Other")
+    location = succeeded(api.post("locations/create", {"client_id": other, "location_name": "Their HQ"},
+                                  key=all_key))["data"][0]["insert_id"]
+    body = succeeded(create_asset(api, all_key, client_a, asset_location_id=str(location), asset_vendor_id=424242))
+    assert body["message"].startswith("Created; ") and body["message"].endswith(".")
+    assert f"asset_location_id {location} is not a location of client {client_a} and was left empty" in body["message"]
+    assert f"asset_vendor_id 424242 is not a vendor of client {client_a} and was left empty" in body["message"]
+    row = one(db, "assets", asset_id=body["data"][0]["insert_id"])
+    assert (row["asset_name"], row["asset_location_id"], row["asset_vendor_id"]) == ("PC", "0", "0")
+    status, body = api.post("assets/update", {"asset_id": row["asset_id"], "asset_location_id": location,
+                                              "asset_notes": "moved"}, key=all_key)
+    assert body["success"] == "True" and "asset_location_id" in body["message"]
+    assert one(db, "assets", asset_id=row["asset_id"])["asset_location_id"] == "0"

@@ -196,6 +196,16 @@ def all_clients_key_updates(expect, before, body):
     row["asset_updated_at"] = "<now>"
 
 
+def reference_left_empty(expect, before, body):
+    """Section 5 **Ours:** the record is created as in ITFlow, but a reference field naming
+    no record of the write's client is stored as 0 (ITFlow stores the id as sent)."""
+    for row in (expect["stored"][0] if expect["stored"] else ()):
+        for column in body:  # the case's one reference field (its record's own id comes first)
+            if column in row and column.endswith("_id") and not column.endswith("client_id") \
+                    and column != next(iter(row)):
+                row[column] = "0"
+
+
 # Auto-increment ids of rows the case creates indirectly (interfaces, history, versions):
 # any id on both sides.
 INDIRECT_IDS = {"interface_id", "asset_history_id", "document_version_id"}
@@ -228,11 +238,11 @@ DELIBERATE = [
     (r"^assets\.update\.without_client_id$",
      "README, deliberate: an all-clients key may update a record of any client without naming "
      "client_id (ITFlow 2.4.6 then matches client 0 only and answers False).", all_clients_key_updates),
-    # Issue 10: a reference field naming a record that is not the write client's (or shared,
-    # client 0) is refused like a missing record; ITFlow stores the dangling id (12, 1, -5).
+    # A reference field naming a record that is not the write client's (or shared, client 0)
+    # is stored as 0 and the answer says so; ITFlow stores the dangling id (12, 1, -5).
     (r"^(contacts|assets|certificates|credentials|tickets)\.create\.int\."
      r"(number|numeric_string|leading_space|true|12abc|float|negative_string)$",
-     "Issue 10: references across clients (or to nothing) are refused.", refused),
+     "Section 5 **Ours:** references across clients (or to nothing) are left empty.", reference_left_empty),
 ]
 
 

@@ -13,7 +13,7 @@ from . import envelope, filters
 from .definitions import Lookup, Module
 from .endpoint import Call
 from .envelope import BadRequest, Body, NotFound, Refused
-from .values import PARSERS, fit, now
+from .values import PARSERS, fit, note, now
 
 Row = dict[str, Any]  # a record's columns (or the values of a write) by name
 
@@ -33,10 +33,18 @@ def find_in_scope(call: Call, table: str, id_column: str, record_id: int, client
     return row
 
 
+def _noun(table: str) -> str:
+    """A table's record in a sentence: locations → location, software → software."""
+    return table[:-1] if table.endswith("s") else table
+
+
 def check_references(call: Call, module: Module, values: Row, client_id: int) -> None:
-    """Refuse a write whose reference fields name a record of another client: such a record
-    behaves like a missing one. 0 means none; records of client 0 are shared by all clients
-    (ITFlow keeps the MSP's own vendors there) and may be named by any."""
+    """Reference fields naming no record, or a record of another client, are stored as 0
+    (no reference) and the answer says so; the write itself goes ahead. ITFlow stores any
+    id it is sent (its models only intval them, e.g. assets/asset_model.php:131-161), which
+    would leave a record pointing into another client; a script that hard-codes "1" must not
+    lose its record over it either. 0 means none; records of client 0 (the MSP's own vendors)
+    are shared by all clients and may be named by any."""
     for f in module.fields:
         target = values.get(f.name) if f.references else None
         if not target:
@@ -45,7 +53,9 @@ def check_references(call: Call, module: Module, values: Row, client_id: int) ->
         owner = schema.owner_column(f.references)
         row = call.db.row(f"SELECT {owner} FROM {f.references} WHERE {id_column} = :id", {"id": target})
         if row is None or int(row[owner] or 0) not in (0, int(client_id or 0)):
-            raise Refused(f"Field '{f.name}': no record {target} in {f.references} for this client.")
+            values[f.name] = 0
+            note(f"{f.name} {target} is not a {_noun(f.references)} of client {int(client_id or 0)} "
+                 "and was left empty")
 
 
 class Operation:

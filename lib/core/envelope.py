@@ -35,9 +35,12 @@ _DONE = {"create": "Created", "update": "Updated", "delete": "Deleted", "archive
 
 def with_notes(body: Body, function: str, notes: list[str]) -> Body:
     """A successful write that stored something other than as sent says so in `message`,
-    after ITFlow's keys; with no notes the body is ITFlow's, unchanged."""
-    if not notes or body.get("success") != "True":
+    after ITFlow's keys; with no notes the body is ITFlow's, unchanged. An update that
+    changed nothing ("False") adds them to its own message."""
+    if not notes:
         return body
+    if body.get("success") != "True":
+        return {**body, "message": f"{body.get('message', '')} Also: {'; '.join(notes)}.".strip()}
     return {**body, "message": f"{_DONE.get(function, 'Done')}; {'; '.join(notes)}."}
 
 
