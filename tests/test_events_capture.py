@@ -2,6 +2,8 @@
 write to the served tables, made by plain SQL as ITFlow's pages make them, or through the
 API; `--no-events` removes them; `version` says which. On a database of its own, so that
 the rest of the suite runs without triggers."""
+import secrets
+
 import pytest
 from helpers import BACKEND, SECRET, Api, fresh_config, make_key
 
@@ -254,3 +256,25 @@ def test_privilege_errors_are_one_clear_line():
     denied = capture._privilege_error(FakeDb(), Denied(1142, "TRIGGER command denied to user 'itflow'"))
     assert "GRANT TRIGGER" in str(denied)
     assert capture._privilege_error(FakeDb(), Denied(1064, "syntax")) is None
+
+
+@pytest.mark.skipif(BACKEND != "mysql", reason="MariaDB privileges")
+def test_a_user_without_the_trigger_privilege_is_told_what_to_grant(events_database):
+    from helpers import admin_connection
+    cfg, _ = events_database
+    user, password = "itflow_evt_nogrant", "pw-" + secrets.token_hex(6)
+    with admin_connection() as conn, conn.cursor() as cur:
+        cur.execute(f"DROP USER IF EXISTS '{user}'@'%'")
+        cur.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY '{password}'")
+        cur.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE, CREATE, DROP ON `{cfg.database.name}`.* TO '{user}'@'%'")
+    d = cfg.database
+    weak = Database(f"mysql+pymysql://{user}:{password}@{d.host}:{d.port}/{d.name}")
+    try:
+        with pytest.raises(capture.CaptureError) as refused:
+            capture.install(weak)
+        assert "GRANT TRIGGER" in str(refused.value) and user in str(refused.value)
+        assert "\n" not in str(refused.value)
+    finally:
+        weak.close()
+        with admin_connection() as conn, conn.cursor() as cur:
+            cur.execute(f"DROP USER IF EXISTS '{user}'@'%'")
