@@ -327,3 +327,16 @@ def test_user_keys_see_what_their_role_reads_and_their_clients(users):
     status, body = users["api"].get("events/read", key=k["nothing"][0])  # allowed, and sees nothing
     assert (status, body["success"]) == (200, "False")
     assert users["api"].get("events/read", key=k["archived"][0])[0] == 403
+
+
+def test_a_database_without_events_says_how_to_turn_them_on(tmp_path):
+    with fresh_config(tmp_path) as cfg:
+        db = Database.from_config(cfg.database)
+        try:
+            db.create_schema()
+            keys = KeyStore(db, SECRET.encode())
+            status, body = Api(create_app(cfg, db, keys)).get("events/read", key=make_key(keys))
+        finally:
+            db.close()
+    assert (status, body["success"], body["data"]) == (200, "False", [])
+    assert "init-db --events" in body["message"]
