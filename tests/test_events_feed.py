@@ -340,3 +340,65 @@ def test_a_database_without_events_says_how_to_turn_them_on(tmp_path):
             db.close()
     assert (status, body["success"], body["data"]) == (200, "False", [])
     assert "init-db --events" in body["message"]
+
+
+# --- a real Galera cluster (ITFLOW_TEST_GALERA=1; about half a minute) -----------------------
+
+def _galera_skip_reason():
+    import os
+    if os.environ.get("ITFLOW_TEST_GALERA") != "1":
+        return "the Galera cluster test runs with ITFLOW_TEST_GALERA=1"
+    from test_galera import galera
+    absent = galera.missing()
+    return f"no Galera cluster can start here: missing {absent}" if absent else ""
+
+
+@pytest.mark.skipif(bool(_galera_skip_reason()), reason=_galera_skip_reason() or "-")
+def test_galera_writers_and_sequencers_on_three_nodes_hand_out_each_number_once():
+    """Writers on three nodes, each sequencing after every write (a sequencer that loses
+    certification runs again), and a reader on another node following the feed: every event
+    gets exactly one number, the numbers have no gaps, and the reader sees every event."""
+    import threading
+
+    from test_galera import galera
+    with galera.Cluster(3) as cluster:
+        dbs = [Database(cluster.url(i), "mysql") for i in range(3)]
+        capture.install(dbs[0])
+        errors, done, read_ids = [], threading.Event(), []
+
+        def write(db, node):
+            try:
+                for n in range(30):
+                    insert(db, "contacts", contact_name=f"n{node}c{n}", contact_client_id=node + 1)
+                    feed.sequence(db)
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+
+        def follow(db):
+            cursor = 0
+            try:
+                while True:
+                    finished = done.is_set()
+                    feed.sequence(db)
+                    for event in feed.events_after(db, cursor, 1000):
+                        assert event["event_id"] == cursor + 1, (event, cursor)
+                        cursor = event["event_id"]
+                        read_ids.append(event["event_record_id"])
+                    if finished:
+                        return
+            except Exception as exc:  # noqa: BLE001
+                errors.append(exc)
+        reader_db = Database(cluster.url(1), "mysql")
+        reader = threading.Thread(target=follow, args=(reader_db,))
+        reader.start()
+        writers = [threading.Thread(target=write, args=(dbs[i], i)) for i in range(3)]
+        for t in writers:
+            t.start()
+        for t in writers:
+            t.join()
+        done.set()
+        reader.join()
+        for db in [*dbs, reader_db]:
+            db.close()
+        assert not errors, errors
+        assert len(read_ids) == 90 and len(set(read_ids)) == 90
