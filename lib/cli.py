@@ -340,6 +340,76 @@ def cmd_deliver(args, cfg):
     return 0
 
 
+def _webhooks_db(cfg):
+    """The database, configured for webhooks (the secret's key, [events]); events must be on."""
+    from .events import feed, webhooks
+    db = _open(cfg)
+    secret = load_secret(cfg.security)
+    check_secret(db, secret)
+    webhooks.configure(db, webhooks.Settings.from_config(secret, cfg.events))
+    if not feed.installed(db):
+        raise StartFailed("events are not installed in this database: run `itflow-api init-db --events`")
+    webhooks.install(db)
+    return db
+
+
+def cmd_webhooks(args, cfg):
+    """Subscriptions of every key: list, create (for a key, by its id), delete, test."""
+    from .core.envelope import ApiError
+    from .events import delivery, feed, webhooks
+    action = args.webhooks_command
+    if action not in ("list", "create", "delete", "test"):
+        return _fail("choose one of: webhooks list, webhooks create, webhooks delete, webhooks test")
+    db = _webhooks_db(cfg)
+    try:
+        if action == "list":
+            with db.transaction():
+                rows = db.rows(f"SELECT * FROM {webhooks.TABLE} ORDER BY webhook_id")
+            print(f"{'id':>4}  {'key':>4}  {'state':<8} {'cursor':>8} {'fails':>5}  url  [modules / actions / client]")
+            for r in rows:
+                state = "on" if r["webhook_enabled"] == "1" else "off"
+                filters = " / ".join((r["webhook_modules"] or "all", r["webhook_actions"] or "all",
+                                      r["webhook_client_id"] if r["webhook_client_id"] != "0" else "all"))
+                print(f"{r['webhook_id']:>4}  {r['webhook_key_id']:>4}  {state:<8} {r['webhook_event_seq']:>8} "
+                      f"{r['webhook_failures']:>5}  {r['webhook_url']}  [{filters}]")
+                if r["webhook_disabled_reason"]:
+                    print(f"      disabled: {r['webhook_disabled_reason']}")
+            if not rows:
+                print("(no webhooks: create one with `itflow-api webhooks create --key-id ID --url URL`)")
+            return 0
+        if action == "create":
+            with db.transaction(write=True):
+                key = webhooks.current_key(db, args.key_id)
+                if key is None:
+                    return _fail(f"no active key with id {args.key_id} (see `itflow-api keys list`)")
+                url = webhooks.checked_url(db, args.url)
+                modules = webhooks.names(args.modules, webhooks.MODULES, "--modules")
+                actions = webhooks.names(args.actions, webhooks.ACTIONS, "--actions")
+                client_id = webhooks.client_filter(args.client_id, key)
+                webhook_id, secret = webhooks.create(db, key, url, modules, actions, client_id, feed.sequence(db))
+            print(f"Created webhook {webhook_id} for key {key.id}. Its signing secret (shown only now):")
+            print(secret, flush=True)
+            return 0
+        with db.transaction():
+            row = db.row(f"SELECT * FROM {webhooks.TABLE} WHERE webhook_id = :id", {"id": args.webhook_id})
+        if row is None:
+            return _fail(f"no webhook with id {args.webhook_id} (see `itflow-api webhooks list`)")
+        if action == "delete":
+            with db.transaction(write=True):
+                webhooks.delete(db, args.webhook_id)
+            print(f"Deleted webhook {args.webhook_id}.")
+            return 0
+        outcome = delivery.send_test(db, webhooks.settings_for(db), row)
+        said = f"HTTP {outcome.status}" if outcome.status is not None else "no answer"
+        print(f"{'delivered' if outcome.ok else 'NOT delivered'}: {said} in {outcome.duration_ms} ms"
+              + (f" ({outcome.error})" if outcome.error else ""))
+        return 0 if outcome.ok else 1
+    except ApiError as exc:
+        return _fail(exc.message)
+    finally:
+        db.close()
+
+
 # --- the rest ---------------------------------------------------------------------------
 
 def cmd_endpoints(args, cfg):
@@ -452,6 +522,18 @@ def build_parser():
     deliver = command("deliver", help="send webhooks in the foreground (besides or instead of the serve processes)")
     deliver.add_argument("--once", action="store_true", help="one pass over the subscriptions with work due, then exit")
 
+    hooks = command("webhooks", help="list, create, delete or test webhook subscriptions (of every key)")
+    hooks_sub = hooks.add_subparsers(dest="webhooks_command", metavar="ACTION")
+    hooks_sub.add_parser("list", parents=[common], help="every subscription (never the secrets)")
+    hook_create = hooks_sub.add_parser("create", parents=[common], help="subscribe a URL for a key; prints the secret once")
+    hook_create.add_argument("--key-id", type=int, required=True, help="the key whose events (and visibility) it gets")
+    hook_create.add_argument("--url", required=True)
+    hook_create.add_argument("--modules", default="", help="comma list (default: all)")
+    hook_create.add_argument("--actions", default="", help="comma list (default: all)")
+    hook_create.add_argument("--client-id", default="", help="only this client's events")
+    for name, text in (("delete", "delete a subscription"), ("test", "send a signed test event now")):
+        hooks_sub.add_parser(name, parents=[common], help=text).add_argument("webhook_id", type=int)
+
     command("endpoints", help="print the table of endpoints, look-ups and required fields (Markdown)")
     command("openapi", help="print the OpenAPI 3.1 document (also served at /api/v1/openapi.json)")
     command("example-config", help="print the documented example configuration (config.example.ini)")
@@ -459,8 +541,9 @@ def build_parser():
     return parser
 
 
-COMMANDS = {"init-db": cmd_init_db, "keys": cmd_keys, "serve": cmd_serve, "deliver": cmd_deliver, "endpoints": cmd_endpoints,
-            "version": cmd_version, "openapi": cmd_openapi, "example-config": cmd_example_config}
+COMMANDS = {"init-db": cmd_init_db, "keys": cmd_keys, "serve": cmd_serve, "deliver": cmd_deliver,
+            "webhooks": cmd_webhooks, "endpoints": cmd_endpoints, "version": cmd_version, "openapi": cmd_openapi,
+            "example-config": cmd_example_config}
 
 
 def main(argv=None):
@@ -472,6 +555,8 @@ def main(argv=None):
         return 0
     if args.command == "keys" and not args.keys_command:
         parser.parse_args(["keys", "--help"])
+    if args.command == "webhooks" and not args.webhooks_command:
+        parser.parse_args(["webhooks", "--help"])
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     try:
         cfg = _load_config(args)

@@ -58,8 +58,10 @@ FAULTS = {}         # (endpoint, fault kind) -> first reproduction
 ENDPOINTS = hc.endpoint_table()
 GET_PATHS = [e[0] for e in ENDPOINTS if e[3] == "GET"]
 FAMILIES = {
-    "create": [e for e in ENDPOINTS if e[2] == "create"],
-    "update": [e for e in ENDPOINTS if e[2] == "update"],
+    # Bodies are built from a module definition's fields: hand-written endpoints (webhooks) have
+    # none, and their own tests (test_webhooks.py) send them what they refuse.
+    "create": [e for e in ENDPOINTS if e[2] == "create" and e[4] is not None],
+    "update": [e for e in ENDPOINTS if e[2] == "update" and e[4] is not None],
     "delete": [e for e in ENDPOINTS if e[2] == "delete"],
     "archive": [e for e in ENDPOINTS if e[2] in ("archive", "unarchive", "resolve")],
 }

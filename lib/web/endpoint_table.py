@@ -40,7 +40,8 @@ def endpoint_table(routes):
         names = ", ".join(ordered)
         if definition is None:  # hand-written endpoints describe their own parameters
             parameters = "; ".join(f"{f}: {getattr(e, 'parameters', '') or 'see the endpoint'}" for f, e in functions)
-            lines.append(f"| {module_name} | {names} | {parameters} | — (read only) |")
+            writes = any(getattr(e, "method", "GET") != "GET" for _, e in functions)
+            lines.append(f"| {module_name} | {names} | {parameters} | {'as its parameters say' if writes else '— (read only)'} |")
             continue
         lines.append(f"| {module_name} | {names} | {_lookups(definition)} | {_create_needs(definition, ordered)} |")
     return "\n".join(lines)

@@ -1,0 +1,70 @@
+"""The webhook commands: `itflow-api webhooks list|create|delete|test` and `itflow-api deliver`."""
+import re
+
+import pytest
+from helpers import SECRETS_USED
+from standardwebhooks import Webhook
+from test_webhooks import FEED, Receiver, _install_events
+
+from itflow_api.lib import cli
+from itflow_api.lib.events import webhooks
+
+
+@pytest.fixture
+def cli_env(config, db, monkeypatch):
+    d = config.database
+    values = {"BACKEND": d.backend, "PATH": d.path, "HOST": d.host, "PORT": str(d.port), "USER": d.user,
+              "PASSWORD": d.password, "NAME": d.name, "DRIVER": d.driver}
+    for key, value in values.items():
+        monkeypatch.setenv(f"ITFLOW_API_DATABASE_{key}", value)
+    monkeypatch.setenv("ITFLOW_API_SECURITY_KEY_HASH_SECRET", config.security.key_hash_secret)
+    monkeypatch.setenv("ITFLOW_API_EVENTS_ALLOW_PRIVATE_TARGETS", "127.0.0.1/32")
+    monkeypatch.delenv("ITFLOW_API_CONFIG", raising=False)
+    _install_events(db)
+    webhooks.install(db)
+    with db.transaction(write=True):
+        for table in (webhooks.DELIVERIES, webhooks.TABLE):
+            db.execute(f"DELETE FROM {table}")
+
+
+@pytest.fixture
+def receiver():
+    r = Receiver()
+    yield r
+    r.close()
+
+
+def test_create_list_test_deliver_delete(cli_env, db, keys, receiver, capsys):
+    presented, key_id = keys.create("cli hooks", "2099-01-01", 0)
+    SECRETS_USED.add(presented)
+    assert cli.main(["webhooks", "create", "--key-id", str(key_id), "--url", receiver.url, "--modules", "tickets"]) == 0
+    out = capsys.readouterr().out
+    secret = out.strip().splitlines()[-1]
+    SECRETS_USED.add(secret)
+    webhook_id = int(re.search(r"Created webhook (\d+)", out).group(1))
+    assert secret.startswith("whsec_")
+
+    assert cli.main(["webhooks", "list"]) == 0
+    listing = capsys.readouterr().out
+    assert receiver.url in listing and secret not in listing and "tickets" in listing
+
+    assert cli.main(["webhooks", "test", str(webhook_id)]) == 0
+    assert "delivered: HTTP 200" in capsys.readouterr().out
+    assert Webhook(secret).verify(receiver.received[0]["body"], receiver.received[0]["headers"])["type"] == "webhooks.test"
+
+    with db.transaction(write=True):
+        FEED.add_event(db, "tickets", "created", 5, 0)
+    assert cli.main(["deliver", "--once"]) == 0
+    assert [p["type"] for _, p in receiver.delivered()][-1] == "tickets.created"
+
+    assert cli.main(["webhooks", "delete", str(webhook_id)]) == 0
+    assert cli.main(["webhooks", "delete", str(webhook_id)]) == 2
+
+
+def test_create_refuses_an_unsafe_url_and_an_unknown_key(cli_env, keys, capsys):
+    presented, key_id = keys.create("cli hooks", "2099-01-01", 0)
+    SECRETS_USED.add(presented)
+    assert cli.main(["webhooks", "create", "--key-id", str(key_id), "--url", "http://10.0.0.1/x"]) == 2
+    assert "private" in capsys.readouterr().err
+    assert cli.main(["webhooks", "create", "--key-id", "987654", "--url", "http://127.0.0.1:9/x"]) == 2
+    assert "no active key" in capsys.readouterr().err
