@@ -12,6 +12,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
+import test_user_keys
 from helpers import SECRET, SECRETS_USED, Api, make_key
 from standardwebhooks import Webhook
 
@@ -585,3 +586,31 @@ def test_the_keystore_secret_is_what_seals(db, config):
     with pytest.raises(Exception):  # noqa: B017 (cryptography's InvalidTag)
         other.open(sealed)
     assert KeyStore  # the app hands KeyStore's secret to webhooks.configure (lib/web/app.py)
+
+
+# --- keys acting as a user (ITFlow 2.4.7+) --------------------------------------------------------
+
+user_database = test_user_keys.user_database  # the fixtures of a user-layout database
+world = test_user_keys.world
+
+
+def test_a_user_key_manages_its_webhooks_and_gets_only_what_its_user_may_read(world, receiver):
+    """A non-admin user key may subscribe (its subscriptions are its own); deliveries keep to
+    the modules its role reads and the clients its user may reach."""
+    db, api = world["db"], world["api"]
+    _install_events(db)
+    webhooks.install(db)
+    webhooks.configure(db, webhooks.Settings(b"user-key-tests", LOOPBACK))
+    key = world["keys"]["allow_a"]  # role Tech (support and clients, no credentials), client a only
+    webhook_id, secret = subscribe(api, key, receiver.url)
+    SECRETS_USED.add(key)
+    assert api.get("webhooks/read", key=key)[1]["count"] == 1
+    a, b = world["a"], world["b"]
+    add_events(db, ("tickets", "created", 1, b), ("tickets", "created", 2, a), ("credentials", "created", 3, a),
+               ("invoices", "created", 4, a), ("assets", "updated", 5, 0))
+    drain(worker(db), rounds=3)
+    got = [(p["type"], p["data"]["client_id"]) for _, p in receiver.delivered()]
+    assert got == [("tickets.created", a), ("assets.updated", 0)]
+    for record in receiver.received:
+        verified(secret, record)
+    assert api.post("webhooks/delete", {"webhook_id": webhook_id}, key=key)[1]["success"] == "True"

@@ -17,6 +17,10 @@ PERMISSION_MODULE = {
 # API modules every user key may call whatever its role: what each key sees there is filtered
 # by its own role and clients (lib/events/feed.py visibility), not refused as a whole.
 FILTERED_PER_KEY = frozenset({"events"})
+# API modules whose records belong to the key itself (webhook subscriptions: a key sees and
+# changes only its own, and what they deliver is filtered by the key's own visibility), so
+# every user key may use all of their functions.
+OWNED_BY_KEY = frozenset({"webhooks"})
 READ, MODIFY, FULL = 1, 2, 3
 AGENT = 1
 
@@ -69,7 +73,7 @@ def load_access(db, key):
 
 def authorize(db, access, api_module, level):
     """Forbidden unless the user's role reaches `level` on the API module's permission module."""
-    if access.is_admin or (api_module in FILTERED_PER_KEY and level == READ):
+    if access.is_admin or (api_module in FILTERED_PER_KEY and level == READ) or api_module in OWNED_BY_KEY:
         return
     permission_module = PERMISSION_MODULE.get(api_module)
     if permission_module is None:
