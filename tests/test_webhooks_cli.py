@@ -68,3 +68,48 @@ def test_create_refuses_an_unsafe_url_and_an_unknown_key(cli_env, keys, capsys):
     assert "private" in capsys.readouterr().err
     assert cli.main(["webhooks", "create", "--key-id", "987654", "--url", "http://127.0.0.1:9/x"]) == 2
     assert "no active key" in capsys.readouterr().err
+
+
+def test_serve_processes_deliver(cli_env, config, db, keys, receiver, make_client):
+    """`itflow-api serve` with two workers: each runs a delivery thread; a ticket written by
+    plain SQL reaches the subscriber once, within a few seconds."""
+    import os
+    import socket
+    import subprocess
+    import sys
+    import time
+
+    import requests
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "itflow_api.lib.cli", "serve", "--port", str(port), "--workers", "2"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=dict(os.environ))
+    try:
+        presented, _ = keys.create("serve hooks", "2099-01-01", 0)
+        SECRETS_USED.add(presented)
+        base = f"http://127.0.0.1:{port}/api/v1"
+        for _ in range(200):
+            try:
+                created = requests.post(f"{base}/webhooks/create.php", timeout=5,
+                                        json={"api_key": presented, "url": receiver.url, "modules": "tickets"}).json()
+                break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        assert created["success"] == "True", created
+        secret = created["data"][0]["webhook_secret"]
+        SECRETS_USED.add(secret)
+        client = make_client("Served")
+        time.sleep(1)  # both workers are up and polling
+        started = time.monotonic()
+        with db.transaction(write=True):
+            db.insert("tickets", {"ticket_subject": "served", "ticket_client_id": client})
+        got = receiver.wait_for(1, seconds=5)
+        assert got and got[0][1]["type"] == "tickets.created" and time.monotonic() - started < 3
+        time.sleep(1.5)
+        assert len(receiver.received) == 1  # not sent again by the other process
+        Webhook(secret).verify(receiver.received[0]["body"], receiver.received[0]["headers"])
+    finally:
+        proc.terminate()
+        proc.wait(15)
