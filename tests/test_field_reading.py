@@ -217,6 +217,11 @@ def test_all_clients_key_still_needs_client_id_to_update_a_client(api, all_key, 
 
 def test_update_that_changes_nothing_answers_false_and_one_that_changes_answers_true(api, db, all_key, client_a):
     asset_id = succeeded(create_asset(api, all_key, client_a, asset_notes="same"))["data"][0]["insert_id"]
+    # ITFlow's update model rewrites asset_uri_2, which its create leaves NULL, as '' (section 5):
+    # the first update after a create changes the row, the identical one after it does not.
+    status, body = api.post("assets/update", {"asset_id": asset_id, "asset_notes": "same"}, key=all_key)
+    assert body == {"success": "True", "count": 1}
+    assert one(db, "assets", asset_id=asset_id)["asset_uri_2"] == ""
     status, body = api.post("assets/update", {"asset_id": asset_id, "asset_notes": "same"}, key=all_key)
     assert (status, body["success"], body["count"]) == (200, "False", 0)
     assert body["message"].startswith("No rows changed")

@@ -108,10 +108,9 @@ def refused(expect, before, body):
 
 
 def keep_unsent(fields):
-    """Section 5: an update changes only the fields sent. ITFlow 2.4.6's asset update rewrites
-    every column from the stored row, so a NULL asset_uri_2 becomes '', and the primary
-    interface's IP, MAC and network become ''/0 unless sent (its model reads them from a row
-    of `assets` alone, which has no interface columns). Ours keeps what is stored."""
+    """README, deliberate: ITFlow 2.4.6's asset update rewrites the primary interface's IP,
+    MAC and network to ''/''/0 unless they are sent (its model reads them from a row of
+    `assets` alone, which has no interface columns): data loss. Ours keeps what is stored."""
     def apply(expect, before, body):
         for theirs, ours in zip(expect["stored"], before, strict=True):  # one list of rows per read
             for row, old in zip(theirs, ours, strict=False):  # a row count that differs is reported later
@@ -126,21 +125,10 @@ def keep_unsent(fields):
 
 
 def asset_update(expect, before, body):
-    """Section 5 (keep what is not sent, above), then section 4: the answer is "True" exactly
-    when a sent field changes the asset's own row; a change that lands only in the primary
-    interface counts 0. ITFlow 2.4.6 agrees once an asset has been updated once (its rewrite
-    of NULL columns to '' makes every first update count 1)."""
-    keep_unsent(ASSET_FIELDS)(expect, before, body)
-    if not (before and before[0] and expect["stored"][0]):
-        return
-    row, old = expect["stored"][0][0], before[0][0]
-    changed = any(column in row and row[column] != old[column] for column in body
-                  if column.startswith("asset_") and column not in ("asset_id", "asset_ip", "asset_mac", "asset_network_id"))
-    expect["answer"] = {"status": 200, "success": "True", "count": 1} if changed else {"status": 200, "success": "False"}
-    if not changed:
-        for column in row:
-            if column.endswith("_updated_at"):
-                row[column] = old[column]
+    """Section 5: the update rewrites the asset's model columns as ITFlow's does (a stored
+    NULL asset_uri_2 becomes ''), so the answer is ITFlow's; only the primary interface keeps
+    what is not sent (keep_unsent above)."""
+    keep_unsent(INTERFACE_FIELDS)(expect, before, body)
 
 
 def update_counts_changed_rows(expect, before, body):
@@ -193,6 +181,8 @@ def all_clients_key_updates(expect, before, body):
     row, old = expect["stored"][0][0], before[0][0]
     for column in row:
         row[column] = str(body[column]) if column in body else old[column]
+    if row.get("asset_uri_2") is None:  # section 5: the update model writes a NULL back as ''
+        row["asset_uri_2"] = ""
     row["asset_updated_at"] = "<now>"
 
 
@@ -212,8 +202,7 @@ INDIRECT_IDS = {"interface_id", "asset_history_id", "document_version_id"}
 
 STRICT_500 = ("MariaDB's strict mode refuses the value and ITFlow 2.4.6 lets the mysqli exception "
               "escape (HTTP 500, empty body). Sections 2 and 4: ours refuses with HTTP 200 + False.")
-ASSET_FIELDS = {"asset_uri_2": "asset_uri_2", "interface_ip": "asset_ip", "interface_mac": "asset_mac",
-                "interface_network_id": "asset_network_id"}
+INTERFACE_FIELDS = {"interface_ip": "asset_ip", "interface_mac": "asset_mac", "interface_network_id": "asset_network_id"}
 
 # (case-name pattern, why, adjustment); every matching adjustment applies, in this order.
 DELIBERATE = [

@@ -309,8 +309,12 @@ def test_asset_update_changes_only_sent_fields_and_the_primary_interface(api, db
 
 def test_asset_update_creates_the_primary_interface_when_missing(api, db, all_key, client_a):
     asset_id = insert(db, "assets", asset_name="Legacy", asset_client_id=client_a)
-    # Only the interface changes, so the asset row counts 0 changed: "False", as in ITFlow,
-    # yet the interface change is kept.
+    # The first update writes the model's NULL columns back as '' (contract section 5)...
+    assert api.post("assets/update", {"asset_id": asset_id}, key=all_key)[1] == {"success": "True", "count": 1}
+    with db.transaction():
+        db.delete("asset_interfaces", {"interface_asset_id": asset_id})
+    # ...then only the interface changes, so the asset row counts 0 changed: "False", as in
+    # ITFlow, yet the interface change is kept.
     status, body = api.post("assets/update", {"asset_id": asset_id, "asset_ip": "10.0.0.7"}, key=all_key)
     assert (status, body["success"], body["count"]) == (200, "False", 0)
     interface = primary_interface(db, asset_id)

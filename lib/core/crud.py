@@ -247,9 +247,37 @@ class Update(RecordOperation):
             raise Refused(f"Field(s) cannot be empty: {', '.join(emptied)}.")
         check_references(call, m, values, self.client_of(current))
         m.hooks.before_update(call, m, current, values)
-        count = call.db.update(m.table, self.columns(values), {m.id_column: record_id})
+        row = self.columns(values)
+        row.update(self.model_rewrite(current, row))
+        count = call.db.update(m.table, row, {m.id_column: record_id})
         m.hooks.after_update(call, m, current, values)
         return (count or 1) if m.update_counts_found else count, values
+
+
+    def model_rewrite(self, current: Row, row: Row) -> Row:
+        """What ITFlow's update writes to the model columns not sent: the stored value, but a
+        stored NULL as '' for text and 0 for numbers (PHP's isset() is false for NULL: the
+        Style A models fall back to the empty value, e.g. assets/asset_model.php; Style B
+        escapes it to '', e.g. contacts/contact_model.php). Dates stay NULL, as ITFlow's
+        models keep a stored date. So the first update of a record with a NULL there counts
+        1, and an identical one after it 0 ("False"), as in ITFlow."""
+        m = self.module
+        model = m.update_model if m.update_model is not None else written_on_create(m.table)
+        types = schema.column_types()
+        skip = {m.id_column, m.client_column, *m.secret_columns}
+        rewrite: Row = {}
+        for column in model or ():
+            if column in row or column in skip or current.get(column, "") is not None:
+                continue
+            spec = types.get(column)
+            base = spec.base_type if spec else "varchar"
+            if base in ("date", "datetime", "timestamp", "time"):
+                continue
+            rewrite[column] = 0 if base in _NUMERIC else ""
+        return rewrite
+
+
+_NUMERIC = {"tinyint", "smallint", "mediumint", "int", "bigint", "decimal", "float", "double"}
 
 
 class Delete(RecordOperation):

@@ -44,6 +44,11 @@ MODULE = Module(
     name="assets", table="assets", id_column="asset_id", client_column="asset_client_id",
     entity="Asset", name_column="asset_name", archived_column="asset_archived_at",
     list_from=PRIMARY_INTERFACE_JOIN, hooks=AssetHooks(),
+    # assets/update.php:21 (2.4.6), model assets/asset_model.php
+    update_model=("asset_name", "asset_description", "asset_type", "asset_make", "asset_model", "asset_serial",
+                  "asset_os", "asset_uri", "asset_uri_2", "asset_status", "asset_location_id", "asset_vendor_id",
+                  "asset_contact_id", "asset_purchase_date", "asset_warranty_expire", "asset_install_date",
+                  "asset_notes"),
     description="Devices; asset_ip, asset_mac and asset_network_id live on the primary interface.",
     fields=table_fields("assets", "asset_client_id", references={
         "asset_contact_id": "contacts", "asset_location_id": "locations", "asset_vendor_id": "vendors",

@@ -41,6 +41,10 @@ MODULE = Module(
     name="clients", table="clients", id_column="client_id", client_column="client_id",
     entity="Client", name_column="client_name", archived_column="client_archived_at",
     create_needs_all_clients_key=True, hooks=ClientHooks(),
+    # clients/update.php:22-37, model clients/client_model.php
+    update_model=("client_name", "client_type", "client_website", "client_referral", "client_rate",
+                  "client_currency_code", "client_net_terms", "client_abbreviation", "client_tax_id_number",
+                  "client_lead", "client_notes"),
     description="The MSP's customers; every other record belongs to one. Create needs an all-clients key.",
     fields=table_fields("clients", skip=("client_lead",), overrides={
         "client_name": {"required": True},

@@ -46,6 +46,10 @@ MODULE = Module(
     name="contacts", table="contacts", id_column="contact_id", client_column="contact_client_id",
     entity="Contact", name_column="contact_name", archived_column="contact_archived_at",
     hooks=ContactHooks(),
+    # contacts/update.php:26, model contacts/contact_model.php
+    update_model=("contact_name", "contact_title", "contact_department", "contact_email", "contact_phone",
+                  "contact_extension", "contact_mobile", "contact_notes", "contact_primary", "contact_important",
+                  "contact_billing", "contact_technical", "contact_location_id"),
     description="People at a client. contact_primary = 1 clears the flag on the client's other contacts.",
     fields=table_fields("contacts", "contact_client_id", skip=("contact_user_id",), references={
         "contact_location_id": "locations", "contact_vendor_id": "vendors",

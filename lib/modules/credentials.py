@@ -88,6 +88,10 @@ MODULE = Module(
     name="credentials", table="credentials", id_column="credential_id", client_column="credential_client_id",
     entity="Credential", name_column="credential_name", archived_column="credential_archived_at",
     hooks=CredentialHooks(),
+    # credentials/update.php:20, model credentials/credential_model.php
+    update_model=("credential_name", "credential_description", "credential_uri", "credential_uri_2",
+                  "credential_username", "credential_password", "credential_otp_secret", "credential_note",
+                  "credential_favorite", "credential_contact_id", "credential_asset_id"),
     description="Stored passwords; every call needs api_key_decrypt_password. The password column "
                 "(varbinary(200) in ITFlow's layout) holds about 120 bytes of clear text once encrypted.",
     fields=table_fields("credentials", "credential_client_id", skip=("credential_password_changed_at",), references={

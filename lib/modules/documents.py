@@ -47,6 +47,9 @@ MODULE = Module(
     entity="Document", name_column="document_name", archived_column="document_archived_at",
     client_optional=True, hooks=DocumentHooks(),
     update_counts_found=True,  # ITFlow's document update answers 1 whether or not anything changed
+    # documents/update.php:101-113, model documents/document_model.php
+    update_model=("document_name", "document_description", "document_content", "document_content_raw",
+                  "document_folder_id", "document_updated_by"),
     description="Documentation pages; an update saves the previous version in document_versions.",
     fields=table_fields("documents", "document_client_id", skip=(
         "document_content_raw", "document_created_by", "document_updated_by"), overrides={
