@@ -614,3 +614,15 @@ def test_a_user_key_manages_its_webhooks_and_gets_only_what_its_user_may_read(wo
     for record in receiver.received:
         verified(secret, record)
     assert api.post("webhooks/delete", {"webhook_id": webhook_id}, key=key)[1]["success"] == "True"
+
+
+def test_a_secret_sealed_under_another_key_hash_secret_disables_the_subscription(hooks, db, all_key, receiver):
+    webhook_id, _ = subscribe(hooks, all_key, receiver.url)
+    with db.transaction(write=True):
+        db.execute(f"UPDATE {webhooks.TABLE} SET webhook_secret = :s WHERE webhook_id = :id",
+                   {"s": webhooks.Settings(b"another secret").seal("whsec_AAAA"), "id": webhook_id})
+    add_events(db, ("tickets", "created", 1, 0))
+    worker(db).run_once()
+    assert receiver.received == []
+    row = hooks.get("webhooks/read", key=all_key, webhook_id=webhook_id)[1]["data"][0]
+    assert row["webhook_enabled"] == "0" and "key hash secret" in row["webhook_disabled_reason"]

@@ -219,7 +219,12 @@ class Worker:
             self._disable(row, why, key.client_id if key else 0)
             return 0
         filters = _filters(row, visibility)
-        secret = webhooks.secret_of(db, row)
+        try:
+            secret = webhooks.secret_of(db, row)
+        except Exception:  # sealed under another key hash secret, or damaged
+            self._disable(row, "its signing secret cannot be opened with this server's key hash secret "
+                               "([security] key_hash_secret / secret_file): create it again", key.client_id if key else 0)
+            return 0
         state = _State(int(row["webhook_event_seq"]), int(row["webhook_failures"]))
         attempts = 0
         if row["webhook_replay_seq"] is not None:
@@ -357,7 +362,12 @@ def send_test(db: Database, settings: webhooks.Settings, row: dict[str, Any]) ->
     the attempt is logged as event 0. Does not count towards failures."""
     msg_id = signing.test_message_id()
     body = signing.encode(signing.test_payload(int(row["webhook_id"])))
-    outcome = outbound.post(row["webhook_url"], body, signing.headers(webhooks.secret_of(db, row), msg_id, body),
+    try:
+        secret = webhooks.secret_of(db, row)
+    except Exception:
+        return outbound.Outcome(None, 0, error="its signing secret cannot be opened with this server's key hash "
+                                               "secret: create the webhook again")
+    outcome = outbound.post(row["webhook_url"], body, signing.headers(secret, msg_id, body),
                             allowed=settings.allowed, connect_timeout=settings.connect_timeout,
                             read_timeout=settings.read_timeout)
     with db.transaction(write=True):
