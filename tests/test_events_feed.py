@@ -124,6 +124,19 @@ def test_limit_is_capped_by_max_limit(world):
     assert read(world, limit=1)["count"] == 1
 
 
+def test_a_sequencer_that_keeps_losing_still_answers_with_what_is_placed(world, monkeypatch):
+    from itflow_api.lib.db.errors import WriteConflict
+    assert feed.sequence(world["db"]) == 5
+    insert(world["db"], "clients", client_name="Charlie")
+
+    def losing(db):
+        raise WriteConflict("Deadlock found when trying to get lock")
+    monkeypatch.setattr(feed, "sequence", losing)
+    assert [e["event_id"] for e in read(world, after=3)["data"]] == [4, 5]
+    monkeypatch.undo()
+    assert seen(read(world, after=5))[0][:2] == ("clients", "created")
+
+
 def test_an_event_that_commits_late_is_sequenced_after_the_ones_read(world):
     """SQLite serialises writers, so the late commit is played by event rows: id 1000 becomes
     visible (and is read) before id 900, which was assigned earlier but commits later."""

@@ -165,8 +165,10 @@ def _now(dialect: str) -> str:
 
 
 def _insert_event(dialect: str, c: Captured, action_sql: str, row: str) -> str:
+    # INSERT ... VALUES, one row: InnoDB then takes the next event_id under a short mutex; an
+    # INSERT ... SELECT would hold the table's AUTO-INC lock to the end of the writer's statement.
     return (f"INSERT INTO {EVENTS} (event_module, event_action, event_record_id, event_client_id, event_at) "
-            f"SELECT '{c.module}', {action_sql}, {row}.{c.id_column}, {c.client(row)}, {_now(dialect)}")
+            f"VALUES ('{c.module}', {action_sql}, {row}.{c.id_column}, {c.client(row)}, {_now(dialect)})")
 
 
 def _update_action(c: Captured) -> str:
@@ -217,7 +219,8 @@ def trigger_statements(dialect: str, c: Captured, columns: Iterable[str]) -> dic
         head = f"AFTER {OPERATIONS[operation]} ON {c.table} FOR EACH ROW"
         if dialect == "mysql":
             if operation == "update" and condition != "1":
-                body += f" FROM DUAL WHERE {condition}"
+                # One statement to the server (DELIMITER is only the mysql client's affair).
+                body = f"BEGIN IF {condition} THEN {body}; END IF; END"
             found[operation] = f"CREATE TRIGGER {name} {head} {body}"
         else:
             when = f" WHEN {condition}" if operation == "update" and condition != "1" else ""

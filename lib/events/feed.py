@@ -45,7 +45,7 @@ if TYPE_CHECKING:
     from ..db.database import Database
 
 BATCH = 400            # events sequenced per UPDATE (two binds each: under SQLite's old 999)
-SEQUENCE_ATTEMPTS = 5  # a sequencer that lost to another one (Galera) runs again
+SEQUENCE_ATTEMPTS = 10  # a sequencer that lost to another one (Galera) runs again, after a random pause
 PRUNE_EVERY = 60.0     # seconds: the feed prunes at most this often per process
 PRUNE_BATCH = 5000     # rows deleted per statement, so no delete holds locks for long
 DEFAULT_RETENTION_DAYS = 30
@@ -355,7 +355,12 @@ def read_feed(call: Call) -> envelope.Body:
     db = call.db
     seen = visibility(db, call.key)
     PRUNER.maybe(db)
-    last = sequence(db)  # everything committed before now gets its place in the order
+    try:
+        last = sequence(db)  # everything committed before now gets its place in the order
+    except WriteConflict:
+        # Other sequencers kept winning (Galera, heavy load): they are placing the new events,
+        # and this answer has what is placed so far; the next read has the rest, in order.
+        last = last_seq(db)
     oldest = oldest_seq(db)
     if too_old(after, oldest, last):
         first = oldest if oldest is not None else last + 1
