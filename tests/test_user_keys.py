@@ -128,8 +128,64 @@ def test_denied_client_is_invisible_and_unwritable(world):
     with world["db"].transaction():
         b_asset = world["db"].scalar("SELECT asset_id FROM assets WHERE asset_client_id = :c", {"c": world["b"]})
     status, body = world["api"].post("assets/update", {"asset_id": b_asset, "asset_notes": "x"}, key=key)
-    assert body["success"] == "False" and str(b_asset) in body["message"]
+    assert (status, body["message"]) == (403, permissions.NO_CLIENT_ACCESS)
     assert world["api"].post("assets/create", {"asset_name": "x", "client_id": world["b"]}, key=key)[0] == 403
+
+
+def _b_records(w):
+    """An asset, a contact and a ticket of client B (made with the admin key)."""
+    admin, api, b = w["keys"]["admin"], w["api"], w["b"]
+    made = {}
+    for module, body in (("assets", {"asset_name": "B box"}), ("contacts", {"contact_name": "Bo", "contact_email": "bo@b"}),
+                         ("tickets", {"ticket_subject": "B issue"})):
+        status, answer = api.post(f"{module}/create", {**body, "client_id": b}, key=admin)
+        assert answer["success"] == "True", answer
+        made[module] = answer["data"][0]["insert_id"]
+    return made
+
+
+@pytest.mark.parametrize("user", ["allow_a", "deny_b"])
+@pytest.mark.parametrize("named", [False, True], ids=["without_client_id", "with_client_id"])
+def test_every_write_to_a_forbidden_clients_record_is_403(world, user, named):
+    # new: api/v1/enforce_api_rbac.php:153-159 answers 403 with this message for a write to a
+    # client the user may not reach. Ours checks every write, archive/unarchive/resolve/replies
+    # included, whether or not the request names the client; nothing is written.
+    b_ids, key, api = _b_records(world), world["keys"][user], world["api"]
+    client = {"client_id": world["b"]} if named else {}
+    writes = [("assets/update", {"asset_id": b_ids["assets"], "asset_notes": "x"}),
+              ("assets/archive", {"asset_id": b_ids["assets"]}), ("assets/unarchive", {"asset_id": b_ids["assets"]}),
+              ("contacts/update", {"contact_id": b_ids["contacts"], "contact_title": "x"}),
+              ("contacts/archive", {"contact_id": b_ids["contacts"]}),
+              ("contacts/delete", {"contact_id": b_ids["contacts"]}),
+              ("tickets/resolve", {"ticket_id": b_ids["tickets"]}),
+              ("ticket_replies/create", {"ticket_id": b_ids["tickets"], "ticket_reply": "hi"}),
+              ("clients/update", {"client_id": world["b"], "client_name": "Taken"}),
+              ("clients/archive", {"client_id": world["b"]})]
+    logs = len(log_rows(world["db"]))
+    for path, body in writes:
+        status, answer = api.post(path, {**body, **client}, key=key)
+        assert (status, answer) == (403, {"success": "False", "message": permissions.NO_CLIENT_ACCESS,
+                                          "count": 0, "data": []}), (path, answer)
+    assert len(log_rows(world["db"])) == logs
+    with world["db"].transaction():
+        assert world["db"].row("SELECT asset_notes, asset_archived_at FROM assets WHERE asset_id = :i",
+                               {"i": b_ids["assets"]}) == {"asset_notes": "", "asset_archived_at": None}
+        assert world["db"].scalar("SELECT client_name FROM clients WHERE client_id = :i", {"i": world["b"]}) == "Bravo"
+
+
+def test_a_write_to_an_allowed_clients_record_still_works(world):
+    key, api = world["keys"]["allow_a"], world["api"]
+    status, body = api.post("assets/create", {"asset_name": "mine", "client_id": world["a"]}, key=key)
+    asset_id = body["data"][0]["insert_id"]
+    for client in ({}, {"client_id": world["a"]}):
+        status, answer = api.post("assets/update", {"asset_id": asset_id, "asset_notes": f"n{len(client)}", **client},
+                                  key=key)
+        assert answer == {"success": "True", "count": 1}
+    # naming the allowed client while the record is B's: not found within that client (200)
+    b_asset = _b_records(world)["assets"]
+    status, answer = api.post("assets/update", {"asset_id": b_asset, "asset_notes": "x", "client_id": world["a"]},
+                              key=key)
+    assert (status, answer["success"]) == (200, "False")
 
 
 @pytest.mark.parametrize("user", ["archived", "contact_user", "disabled"])

@@ -33,6 +33,11 @@ class _Scope:
             where.append(condition)
             params.update(binds)
 
+    def restrict_write(self, column, where, params):
+        """As restrict(), for finding the record a write will change; check_write() then
+        judges the client of what was found."""
+        self.restrict(column, where, params)
+
 
 class ClientKeyScope(_Scope):
     def __init__(self, key, params):
@@ -88,6 +93,18 @@ class UserKeyScope(_Scope):
     def check_write(self, client_id):
         if not self.access.may_write_to(int(client_id or 0)):
             raise Forbidden(NO_CLIENT_ACCESS)
+
+    def restrict_write(self, column, where, params):
+        """A write to an existing record of a client the user may not reach is the 403 of
+        ITFlow's client gate (new: api/v1/enforce_api_rbac.php:153-159), not "no such record":
+        a client named in the request is judged first, then the record is found within that
+        client only (not the user's read lists) and check_write() judges its client. Ours
+        applies it to every write, archive, unarchive, resolve and replies included (ITFlow
+        gates only create/update/delete.php)."""
+        if self.requested_client is not None:
+            self.check_write(self.requested_client)
+            where.append(f"{column} = :scope_client")
+            params["scope_client"] = self.requested_client
 
     @staticmethod
     def _bind(binds, prefix, values):

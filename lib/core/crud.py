@@ -20,11 +20,12 @@ Row = dict[str, Any]  # a record's columns (or the values of a write) by name
 
 def find_in_scope(call: Call, table: str, id_column: str, record_id: int, client_column: str | None,
                   noun: str) -> Row:
-    """The row of `table` with that id, if the key may write to it. A row outside the scope
-    raises the same NotFound as a missing one."""
+    """The row of `table` with that id, if the key may write to it. A row outside a client
+    key's scope raises the same NotFound as a missing one; a user key's write to a client the
+    user may not reach is ITFlow's 403 (lib/access/scope.py restrict_write)."""
     where, params = [f"{id_column} = :record_id"], {"record_id": record_id}
     if client_column:
-        call.scope.restrict(client_column, where, params)
+        call.scope.restrict_write(client_column, where, params)
     row = call.db.row(f"SELECT * FROM {table} WHERE {' AND '.join(where)}", params)
     if row is None:
         raise NotFound(f"No {noun} with {id_column} {record_id} (for this client and company).")
