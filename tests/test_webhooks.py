@@ -390,12 +390,12 @@ def test_a_failing_receiver_gets_retries_with_back_off_and_then_everything_in_or
     webhook_id, _ = subscribe(hooks, all_key, receiver.url)
     receiver.script = [500, 503]
     add_events(db, ("tickets", "created", 1, 0), ("tickets", "created", 2, 0))
-    w = worker(db)
+    w = worker(db, backoff_base=0.5, backoff_cap=2)
     w.run_once()
     assert len(receiver.received) == 1  # failed, waiting: the second event is not sent past it
     w.run_once()
     assert len(receiver.received) == 1, "a retry came before its back-off"
-    drain(w)
+    drain(w, rounds=60)
     got = receiver.delivered()
     assert [p["data"]["record_id"] for _, p in got] == [1, 2]
     attempts = [r["headers"]["webhook-id"] for r in receiver.received]
@@ -626,3 +626,10 @@ def test_a_secret_sealed_under_another_key_hash_secret_disables_the_subscription
     assert receiver.received == []
     row = hooks.get("webhooks/read", key=all_key, webhook_id=webhook_id)[1]["data"][0]
     assert row["webhook_enabled"] == "0" and "key hash secret" in row["webhook_disabled_reason"]
+
+
+def test_back_off_doubles_with_jitter_up_to_the_cap():
+    for failures, step in ((1, 2), (2, 4), (3, 8), (10, 1024), (12, 3600), (40, 3600)):
+        waits = [delivery.backoff(failures) for _ in range(200)]
+        assert all(step / 2 <= w <= step for w in waits), (failures, min(waits), max(waits))
+        assert max(waits) - min(waits) > step / 10  # jitter: not all the same
