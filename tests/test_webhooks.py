@@ -633,3 +633,23 @@ def test_back_off_doubles_with_jitter_up_to_the_cap():
         waits = [delivery.backoff(failures) for _ in range(200)]
         assert all(step / 2 <= w <= step for w in waits), (failures, min(waits), max(waits))
         assert max(waits) - min(waits) > step / 10  # jitter: not all the same
+
+
+def test_a_write_conflict_while_recording_means_the_event_is_sent_again(hooks, db, all_key, receiver, monkeypatch):
+    from itflow_api.lib.db.errors import WriteConflict
+    subscribe(hooks, all_key, receiver.url)
+    add_events(db, ("tickets", "created", 1, 0))
+    w = worker(db)
+    real, calls = w._move, []
+
+    def conflict(*args):
+        calls.append(args)
+        if len(calls) == 1:
+            raise WriteConflict("Deadlock found when trying to get lock (Galera certification)")
+        return real(*args)
+
+    monkeypatch.setattr(w, "_move", conflict)
+    w.run_once()
+    w.run_once()
+    ids = [m for m, _ in receiver.delivered()]
+    assert len(ids) == 2 and ids[0] == ids[1]  # at least once, the same webhook-id

@@ -37,7 +37,7 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..core.envelope import ApiError
-from ..db.errors import DatabaseError
+from ..db.errors import DatabaseError, WriteConflict
 from . import outbound, signing, webhooks
 from .webhooks import TABLE
 
@@ -164,6 +164,10 @@ class Worker:
                 continue
             try:
                 attempts += self._serve(webhook_id, head)
+            except WriteConflict:
+                # Galera: another node changed the row (an update, a replay) as this worker
+                # recorded a delivery. Rolled back whole; the event is sent again next round.
+                log.info("webhook %d: a concurrent change won; carrying on next round", webhook_id)
             finally:
                 self._release(webhook_id)
         return attempts
