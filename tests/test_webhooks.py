@@ -653,3 +653,51 @@ def test_a_write_conflict_while_recording_means_the_event_is_sent_again(hooks, d
     w.run_once()
     ids = [m for m, _ in receiver.delivered()]
     assert len(ids) == 2 and ids[0] == ids[1]  # at least once, the same webhook-id
+
+
+def _self_signed(tmp_path, names):
+    """A certificate and key for `names` (IP addresses), as PEM files."""
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "webhook receiver")])
+    now = datetime.datetime.now(datetime.timezone.utc)
+    cert = (x509.CertificateBuilder().subject_name(subject).issuer_name(subject).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(hours=1))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(n)) for n in names]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_path, key_path = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_path.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return str(cert_path), str(key_path)
+
+
+def test_https_receivers_are_verified_on_the_pinned_address(tmp_path, monkeypatch):
+    import ssl
+    cert, key = _self_signed(tmp_path, ["127.0.0.1"])
+    receiver = Receiver()
+    server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    server_side.load_cert_chain(cert, key)
+    receiver.server.socket = server_side.wrap_socket(receiver.server.socket, server_side=True)
+    url = f"https://127.0.0.1:{receiver.port}/hook"
+    allowed = outbound.parse_networks(LOOPBACK)
+    try:
+        untrusted = outbound.post(url, b"{}", {}, allowed=allowed, connect_timeout=2, read_timeout=2)
+        assert untrusted.status is None and "CERTIFICATE_VERIFY_FAILED" in untrusted.error
+        monkeypatch.setattr(outbound._PinnedHTTPS, "_context", ssl.create_default_context(cafile=cert))
+        trusted = outbound.post(url, b'{"a":1}', {"webhook-id": "msg_1"}, allowed=allowed, connect_timeout=2,
+                                read_timeout=2)
+        assert trusted.ok, trusted
+        assert receiver.received[-1]["body"] == b'{"a":1}' and receiver.received[-1]["headers"]["webhook-id"] == "msg_1"
+    finally:
+        receiver.close()
