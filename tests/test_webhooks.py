@@ -701,3 +701,30 @@ def test_https_receivers_are_verified_on_the_pinned_address(tmp_path, monkeypatc
         assert receiver.received[-1]["body"] == b'{"a":1}' and receiver.received[-1]["headers"]["webhook-id"] == "msg_1"
     finally:
         receiver.close()
+
+
+def test_dns_rebinding_is_caught_and_the_connection_is_pinned(hooks, db, all_key, receiver, monkeypatch):
+    """hooks.example resolves to a public address when the subscription is made, then to
+    127.0.0.1 (the rebinding trick): without the allow list nothing is sent. With it, the
+    request goes to the vetted address with the host name kept in the Host header."""
+    import socket as socket_module
+    answers = {"hooks.example": "93.184.216.34"}
+    real = socket_module.getaddrinfo
+
+    def fake(host, port, *args, **kwargs):
+        if host in answers:
+            return [(socket_module.AF_INET, socket_module.SOCK_STREAM, 6, "", (answers[host], port))]
+        return real(host, port, *args, **kwargs)
+
+    monkeypatch.setattr(outbound.socket, "getaddrinfo", fake)
+    url = f"http://hooks.example:{receiver.port}/hook"
+    with no_allow_list(db):
+        webhook_id, _ = subscribe(hooks, all_key, url)
+        answers["hooks.example"] = "127.0.0.1"
+        add_events(db, ("tickets", "created", 1, 0))
+        worker(db).run_once()
+    assert receiver.received == []
+    log = hooks.get("webhooks/deliveries", key=all_key, webhook_id=webhook_id)[1]["data"]
+    assert "hooks.example resolves to 127.0.0.1" in log[0]["delivery_error"]
+    drain(worker(db), rounds=5)  # allowed now (the fixture's 127.0.0.1/32)
+    assert receiver.received and receiver.received[0]["headers"]["Host"] == f"hooks.example:{receiver.port}"
