@@ -288,7 +288,7 @@ class Worker:
         return self.db.execute(
             f"UPDATE {TABLE} SET webhook_event_seq = :new, webhook_failures = 0, webhook_next_at = 0, "
             "webhook_lease_until = :until WHERE webhook_id = :id AND webhook_lease_owner = :me "
-            "AND webhook_event_seq = :old",
+            "AND webhook_event_seq = :old AND webhook_enabled = 1",  # switched off: stop at once
             {"new": new, "until": _ms() + self.lease_ms, "id": webhook_id, "me": self.owner, "old": old}) == 1
 
     def _advance(self, webhook_id: int, state: _State, head: int) -> bool:
