@@ -363,7 +363,77 @@ def cases():
         [post("credentials/create", MODULES["credentials"]["full"]),
          get("credentials/read", {"credential_id": "{0}", "__decrypt__": None})])
     add("assets.read.list", [post("assets/create", MODULES["assets"]["full"]), get("assets/read", {})])
+
+    no_record_lost_cases(add, upd)
     return out
+
+
+def no_record_lost_cases(add, upd):
+    """"No real client loses a record" (cases added 2026-12): paging read with intval, lists
+    where one value belongs, reference ids across clients, update models."""
+    # limit / offset as intval reads them (validate_api_key.php:99-114): seed has 2 clients.
+    for label, value in (("empty", ""), ("abc", "abc"), ("zero", "0"), ("one_x", "1x"), ("float", "1.9")):
+        add(f"clients.read.limit.{label}", [get("clients/read", {"limit": value})])
+    add("clients.read.offset.abc", [get("clients/read", {"offset": "abc"})])
+    # A JSON list where one value belongs.
+    assets_min = MODULES["assets"]["minimal"]
+    add("assets.create.list.ip", [post("assets/create", {**assets_min, "asset_ip": ["10.0.0.1", "10.0.0.2"]})],
+        record_reads("assets"))
+    add("assets.create.list.empty_ip", [post("assets/create", {**assets_min, "asset_ip": []})], record_reads("assets"))
+    add("assets.create.list.name", [post("assets/create", {**assets_min, "asset_name": ["PC-A", "PC-B"]})],
+        record_reads("assets"))
+    add("clients.create.list.net_terms", [post("clients/create", {"client_name": "Listy", "client_net_terms": [30]})],
+        record_reads("clients"))
+    add("contacts.create.list.phone",
+        [post("contacts/create", {**MODULES["contacts"]["minimal"], "contact_phone": ["555 1234", "555 9999"]})],
+        record_reads("contacts"))
+    upd("list_serial", "assets", {**C1, "asset_serial": ["S-1", "S-2"]})
+    # Reference ids: hard-coded "1"s that name nothing, and records of another client.
+    add("assets.create.ref.hardcoded_ones",
+        [post("assets/create", {**assets_min, "asset_location_id": "1", "asset_vendor_id": "1",
+                                "asset_contact_id": "1", "asset_network_id": "1"})], record_reads("assets"))
+    add("assets.create.ref.location_of_other_client",
+        [post("locations/create", {"client_id": 2, "location_name": "Bravo HQ"}),
+         post("assets/create", {**assets_min, "asset_location_id": "{0}"})], record_reads("assets", "{1}"))
+    add("contacts.create.ref.location_of_other_client",
+        [post("locations/create", {"client_id": 2, "location_name": "Bravo HQ"}),
+         post("contacts/create", {**MODULES["contacts"]["minimal"], "contact_location_id": "{0}"})],
+        record_reads("contacts", "{1}"))
+    add("assets.update.ref.contact_of_other_client",
+        [post("contacts/create", {**MODULES["contacts"]["minimal"], "client_id": 2}),
+         post("assets/create", MODULES["assets"]["full"]),
+         post("assets/update", {**C1, "asset_id": "{1}", "asset_contact_id": "{0}"})],
+        record_reads("assets", "{1}"))
+    # A self-registration script with the same ids for three clients, two addresses (the
+    # location is client 1's; "{1}" is 1 on a fresh ITFlow, and stays right on a replay
+    # whose ids do not start at 1). No vendor exists.
+    add("assets.create.ref.self_registration_three_clients",
+        [post("clients/create", {"client_name": "Charlie"}),
+         post("locations/create", {"client_id": 1, "location_name": "Alpha HQ"}),
+         post("assets/create", {"client_id": "1", "asset_name": "REG-1", "asset_location_id": "{1}",
+                                "asset_vendor_id": "1", "asset_ip": "10.1.0.10"}),
+         post("assets/create", {"client_id": "2", "asset_name": "REG-2", "asset_location_id": "{1}",
+                                "asset_vendor_id": "1", "asset_ip": "10.1.0.10"}),
+         post("assets/create", {"client_id": "{0}", "asset_name": "REG-3", "asset_location_id": "{1}",
+                                "asset_vendor_id": "1", "asset_ip": "10.2.0.10"})],
+        [{"table": "assets", "where": {}}, {"table": "asset_interfaces", "where": {}}])
+    # Create, then the same update three times (an agent's re-check-in): True, False, False.
+    for module in ("assets", "contacts", "credentials", "documents"):
+        same = {k: v for k, v in MODULES[module]["minimal"].items() if k != "credential_password"}
+        upd("identical_three_times_after_minimal_create", module, same, base="minimal", repeat=3)
+    upd("identical_three_times_after_minimal_create", "clients", {"client_name": "Acme", "client_is_lead": 0},
+        base="minimal", repeat=3)
+    # Each update module: one field changed, then every column read back through the API.
+    for module, changed in (("assets", {"asset_notes": "changed"}), ("contacts", {"contact_title": "changed"}),
+                            ("credentials", {"credential_note": "changed"}),
+                            ("documents", {"document_description": "changed"}),
+                            ("clients", {"client_notes": "changed", "client_is_lead": 0})):
+        spec = MODULES[module]
+        update = {spec["id"]: "{0}", **C1, **changed} if module != "clients" else {"client_id": "{0}", **changed}
+        lookup = {spec["id"]: "{0}"} if module != "clients" else {"client_name": spec["minimal"]["client_name"]}
+        add(f"{module}.update.one_field_then_read",
+            [post(f"{module}/create", spec["minimal"]), post(f"{module}/update", update),
+             get(f"{module}/read", lookup)], record_reads(module))
 
 
 # --------------------------------------------------------------------------------------------
