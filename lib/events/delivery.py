@@ -22,7 +22,9 @@ How the work is shared (any number of processes and hosts, SQLite, MariaDB, Gale
 * Database trouble (a restart, a lost connection) is logged and retried with back-off; the
   thread never dies of it.
 
-One Worker runs as a daemon thread in each serve process ([events] deliver_in_serve) or in the
+A worker sends to up to PARALLEL (4) subscriptions at the same time, each on a thread of
+its own, so that a slow receiver does not hold up the others. One Worker runs as a daemon
+thread in each serve process ([events] deliver_in_serve) or in the
 foreground (`itflow-api deliver`).
 """
 from __future__ import annotations
@@ -34,6 +36,7 @@ import random
 import socket
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from ..core.envelope import ApiError
@@ -52,6 +55,7 @@ ROUND_SECONDS = 5.0      # time one subscription may hold the worker before the 
 BACKOFF_BASE = 2.0       # seconds before the second attempt; doubles
 BACKOFF_CAP = 3600.0
 HOUSEKEEPING_SECONDS = 600
+PARALLEL = 4             # subscriptions one worker sends to at the same time
 
 
 def feed_module() -> Any:
@@ -79,7 +83,7 @@ class Worker:
     def __init__(self, db: Database, settings: webhooks.Settings, *, owner: str | None = None,
                  feed: Any = None, retention_days: int = 30, poll: float = POLL_SECONDS,
                  backoff_base: float = BACKOFF_BASE, backoff_cap: float = BACKOFF_CAP,
-                 lease_seconds: float | None = None) -> None:
+                 lease_seconds: float | None = None, parallel: int = PARALLEL) -> None:
         self.db = db
         self.settings = settings
         self.owner = (owner or worker_name())[:64]
@@ -92,6 +96,8 @@ class Worker:
         self.stopping = threading.Event()
         self._housekept = 0.0
         self._ready = False
+        self.parallel = max(1, parallel)
+        self._pool: ThreadPoolExecutor | None = None
 
     @property
     def feed(self) -> Any:
@@ -129,6 +135,8 @@ class Worker:
 
     def stop(self) -> None:
         self.stopping.set()
+        if self._pool is not None:
+            self._pool.shutdown(wait=False)
 
     def ready(self) -> bool:
         """Whether events are installed in this database (the webhook tables are added then,
@@ -155,22 +163,31 @@ class Worker:
                 f"SELECT webhook_id FROM {TABLE} WHERE webhook_enabled = 1 AND webhook_next_at <= :now "
                 "AND webhook_lease_until < :now AND (webhook_event_seq < :head OR webhook_replay_seq IS NOT NULL) "
                 "ORDER BY webhook_id", {"now": now, "head": head})
-        attempts = 0
-        for row in due:
-            if self.stopping.is_set():
-                break
-            webhook_id = int(row["webhook_id"])
-            if not self._lease(webhook_id):
-                continue
-            try:
-                attempts += self._serve(webhook_id, head)
-            except WriteConflict:
-                # Galera: another node changed the row (an update, a replay) as this worker
-                # recorded a delivery. Rolled back whole; the event is sent again next round.
-                log.info("webhook %d: a concurrent change won; carrying on next round", webhook_id)
-            finally:
-                self._release(webhook_id)
-        return attempts
+        ids = [int(row["webhook_id"]) for row in due]
+        if self.stopping.is_set():
+            return 0
+        if self.parallel == 1 or len(ids) < 2:
+            return sum(self._turn(webhook_id, head) for webhook_id in ids)
+        # Several subscriptions at once, each on a thread (and database connection) of its
+        # own: a slow receiver does not hold up the others.
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.parallel, thread_name_prefix="webhook-send")
+        turns = [self._pool.submit(self._turn, webhook_id, head) for webhook_id in ids]
+        return sum(turn.result() for turn in turns)
+
+    def _turn(self, webhook_id: int, head: int) -> int:
+        """One subscription's turn: lease it, send what is due, release it."""
+        if self.stopping.is_set() or not self._lease(webhook_id):
+            return 0
+        try:
+            return self._serve(webhook_id, head)
+        except WriteConflict:
+            # Galera: another node changed the row (an update, a replay) as this worker
+            # recorded a delivery. Rolled back whole; the event is sent again next round.
+            log.info("webhook %d: a concurrent change won; carrying on next round", webhook_id)
+            return 0
+        finally:
+            self._release(webhook_id)
 
     def housekeeping(self) -> None:
         if time.monotonic() - self._housekept < HOUSEKEEPING_SECONDS:
