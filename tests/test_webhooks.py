@@ -121,12 +121,14 @@ class Receiver:
     def __init__(self):
         self.received = []
         self.script = []
+        self.delay = 0.0  # seconds before each answer
         self.lock = threading.Lock()
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self):
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                time.sleep(owner.delay)
                 with owner.lock:
                     status = owner.script.pop(0) if owner.script else 200
                     owner.received.append({"path": self.path, "headers": dict(self.headers), "body": body,
@@ -728,3 +730,21 @@ def test_dns_rebinding_is_caught_and_the_connection_is_pinned(hooks, db, all_key
     assert "hooks.example resolves to 127.0.0.1" in log[0]["delivery_error"]
     drain(worker(db), rounds=5)  # allowed now (the fixture's 127.0.0.1/32)
     assert receiver.received and receiver.received[0]["headers"]["Host"] == f"hooks.example:{receiver.port}"
+
+
+def test_a_slow_receiver_does_not_hold_up_the_others(hooks, db, all_key, receiver):
+    slow = Receiver()
+    slow.delay = 2.0
+    try:
+        subscribe(hooks, all_key, slow.url)
+        subscribe(hooks, all_key, receiver.url)
+        add_events(db, ("tickets", "created", 1, 0))
+        w = worker(db)
+        thread = threading.Thread(target=w.run_once)
+        started = time.monotonic()
+        thread.start()
+        assert receiver.wait_for(1, seconds=1.5) and time.monotonic() - started < 1.5
+        thread.join(10)
+        assert len(slow.delivered()) == 1
+    finally:
+        slow.close()
