@@ -29,7 +29,6 @@ foreground (`itflow-api deliver`).
 """
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import random
@@ -41,6 +40,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core.envelope import ApiError
 from ..db.errors import DatabaseError, WriteConflict
+from . import feed as change_feed
 from . import outbound, signing, webhooks
 from .webhooks import TABLE
 
@@ -56,11 +56,6 @@ BACKOFF_BASE = 2.0       # seconds before the second attempt; doubles
 BACKOFF_CAP = 3600.0
 HOUSEKEEPING_SECONDS = 600
 PARALLEL = 4             # subscriptions one worker sends to at the same time
-
-
-def feed_module() -> Any:
-    """lib/events/feed.py (the change feed), looked up when first needed."""
-    return importlib.import_module(f"{__package__}.feed")
 
 
 def backoff(failures: int, base: float = BACKOFF_BASE, cap: float = BACKOFF_CAP) -> float:
@@ -87,7 +82,7 @@ class Worker:
         self.db = db
         self.settings = settings
         self.owner = (owner or worker_name())[:64]
-        self._feed = feed
+        self.feed = feed if feed is not None else change_feed  # tests may hand in a double
         self.retention_days = retention_days
         self.poll = poll
         self.backoff_base, self.backoff_cap = backoff_base, backoff_cap
@@ -98,12 +93,6 @@ class Worker:
         self._ready = False
         self.parallel = max(1, parallel)
         self._pool: ThreadPoolExecutor | None = None
-
-    @property
-    def feed(self) -> Any:
-        if self._feed is None:
-            self._feed = feed_module()
-        return self._feed
 
     # --- the loop ------------------------------------------------------------------------------
 
