@@ -38,6 +38,11 @@ _KIND_SCHEMA = {
     "time": {"type": "string", "pattern": r"^\d{1,3}:[0-5]\d(:[0-5]\d)?$", "examples": ["01:30:00"]},
 }
 
+# Only on a write that stored something other than as sent (docs/contract.md section 2).
+_NOTES = {"type": "string", "description": "only when something was stored other than as sent: a list's first "
+          "element, a number read as 0, a reference left empty", "examples": [
+              "Created; asset_location_id 1 is not a location of client 3 and was left empty."]}
+
 # Real answers, made by the same functions the server answers with.
 _READ_EXAMPLE_ROW = {"example_id": "12", "example_name": "Acme", "example_archived_at": None}
 EXAMPLES = {
@@ -97,9 +102,10 @@ def _envelope_schemas():
         "Created": {"type": "object", "required": ["success", "count", "data"], "properties": {
             "success": {"const": "True"}, "count": {"const": "1", "description": "the string \"1\", as ITFlow"},
             "data": {"type": "array", "items": {"type": "object", "required": ["insert_id"],
-                                                "properties": {"insert_id": {"type": "integer"}}}}}},
+                                                "properties": {"insert_id": {"type": "integer"}}}},
+            "message": _NOTES}},
         "Changed": {"type": "object", "required": ["success", "count"], "properties": {
-            "success": {"const": "True"}, "count": {"type": "integer", "minimum": 0}}},
+            "success": {"const": "True"}, "count": {"type": "integer", "minimum": 0}, "message": _NOTES}},
         "Failure": {"type": "object", "required": ["success", "message", "count", "data"], "properties": {
             "success": {"const": "False"}, "message": {"type": "string"},
             "count": {"const": 0}, "data": {"type": "array", "maxItems": 0}}},
@@ -172,8 +178,9 @@ def _string_param(name, description, where="query", **extra):
 
 
 def _paging(max_limit):
-    return [_int_param("limit", "query", f"rows per page (default 50, at most {max_limit})",
-                       minimum=1, maximum=max_limit),
+    return [_int_param("limit", "query", f"rows per page (default 50, at most {max_limit}); read with PHP's "
+                       "intval as ITFlow reads it, so an empty, non-numeric or 0 limit finds nothing",
+                       minimum=0, maximum=max_limit),
             _int_param("offset", "query", "rows to skip (default 0)", minimum=0, maximum=2147483647)]
 
 
