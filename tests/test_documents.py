@@ -118,3 +118,20 @@ def test_scoped_key_updates_its_own_document(api, db, all_key, two_clients):
                          key=key_a))
     assert one(db, "documents", document_id=document_id)["document_content"] == "<p>Mine</p>"
     assert len(fetch(db, "document_versions", document_version_document_id=document_id)) == 1
+
+
+def test_a_document_update_stores_quotes_as_sent(api, db, all_key, make_client):
+    # README "Where it differs": ITFlow 2.4.6's documents/update.php escapes twice (O\'Brien,
+    # one more backslash per update); ours stores the text as sent, however often it is updated.
+    client = make_client("Acme")
+    status, body = api.post("documents/create", {"client_id": client, "document_name": "O'Brien",
+                                                 "document_content": "<p>It's</p>"}, key=all_key)
+    document_id = body["data"][0]["insert_id"]
+    for note in ("Pat's notes", "Pat's notes 2"):
+        status, answer = api.post("documents/update", {"document_id": document_id, "document_description": note},
+                                  key=all_key)
+        assert answer["success"] == "True"
+    with db.transaction():
+        row = db.row("SELECT document_name, document_description, document_content FROM documents "
+                     "WHERE document_id = :i", {"i": document_id})
+    assert row == {"document_name": "O'Brien", "document_description": "Pat's notes 2", "document_content": "<p>It's</p>"}
