@@ -1,9 +1,14 @@
 """Webhook delivery, measured: write-to-delivery latency, events per second delivered by one
-and by two worker processes, and a fault run (a worker killed with -9, the receiver stopped
-for a while) that checks nothing was lost.
+and by two worker processes, and a fault run that checks nothing was lost: while writes go
+on, a worker is killed with -9, the database server is restarted (MariaDB) and the receiver
+is away for a while.
 
     python bench/events.py                       # SQLite in a temporary folder
     python bench/events.py --backend mysql       # ITFLOW_TEST_MYSQL_HOST/_PORT/_USER/_PASSWORD, root by default
+    python bench/events.py --backend mysql --only fault --receiver-outage 3600   # the long form: an hour
+
+On MariaDB the fault run starts a private server of its own (tests/mariadb_private.py: its
+own data directory and port) and restarts that one; the machine's MariaDB is never stopped.
 
 Everything runs on this machine: a receiver (http.server, answers 204) in this process, the
 workers as `itflow-api deliver`-like child processes (this file's `worker` mode), the writes
@@ -196,43 +201,106 @@ def throughput(url, db, key, client, events, processes, subscriptions):
             "duplicates": len(ids) - len(set(ids))}
 
 
-def fault(url, db, key, client, events, subscriptions):
-    """Two workers; one is killed with -9 a third of the way; the receiver is stopped for 3 s
-    half way. Every event must still arrive, in order per subscription."""
+class Writer:
+    """Tickets by plain SQL, one a transaction, every `pause` seconds, from a thread of this
+    process, until stop(); a write that fails (the database is down) is tried again. The
+    tickets table is the truth afterwards: a commit whose answer was lost is there too."""
+
+    def __init__(self, url, client, pause=0.05):
+        self.db, self.client, self.pause = Database(url), client, pause
+        self.written = {}  # ticket id: time its commit was answered
+        self.failures = 0
+        self.stopping = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def run(self):
+        while not self.stopping.is_set():
+            try:
+                with self.db.transaction(write=True):
+                    ticket = self.db.insert("tickets", {"ticket_subject": "bench", "ticket_client_id": self.client})
+                self.written[int(ticket)] = time.time()
+            except Exception:  # the database restarting: try again
+                self.failures += 1
+                self.stopping.wait(0.2)
+                continue
+            self.stopping.wait(self.pause)
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join(30)
+        self.db.close()
+
+
+def fault(url, db, key, client, events, subscriptions, outage_seconds=10.0, server=None):
+    """Two workers and a writer that keeps writing; one worker is killed with -9 a third of
+    the way through the backlog; then the database server is restarted (`server`: a private
+    MariaDB, see tests/mariadb_private.py; None on SQLite); then the receiver is away for
+    `outage_seconds`. Every event must still arrive, in order per subscription, a repeat
+    only with the same webhook-id."""
     receiver = Receiver()
     port = receiver.port
     hooks = subscribe(db, key, port, subscriptions)
-    written = write_tickets(db, client, events, one_transaction=True)
+    write_tickets(db, client, events, one_transaction=True)
     feed.sequence(db)
-    expected = events * subscriptions
+    backlog = events * subscriptions
     procs = start_workers(url, 2, lease=3.0)
+    writer = Writer(url, client)
     started = time.time()
-    outage = None
+    db_down = None
     try:
-        wait_for(receiver, expected // 3, 120)
+        wait_for(receiver, backlog // 3, 120)
         procs[0].send_signal(signal.SIGKILL)
         procs[0].wait()
-        wait_for(receiver, expected // 2, 120)
+        wait_for(receiver, backlog // 2, 120)
+        if server is not None:
+            down = time.time()
+            server.stop()
+            time.sleep(3)
+            server.start()
+            db_down = round(time.time() - down, 1)
+        time.sleep(1)
         receiver.stop()
         seen_before = receiver.seen
-        time.sleep(3)
+        time.sleep(outage_seconds)
         receiver = Receiver(port)
         receiver.seen = seen_before
-        outage = 3
-        complete = wait_for(receiver, expected, 300)
+        recovered = time.time()
+        time.sleep(2)  # writes go on a little after the recovery
+    finally:
+        writer.stop()
+    try:
+        truth = Database(url)
+        with truth.transaction():
+            tickets = [int(r["ticket_id"]) for r in truth.rows("SELECT ticket_id FROM tickets")]
+        truth.close()
+        expected = len(tickets) * subscriptions
+        complete = wait_for(receiver, expected, max(300, 2 * outage_seconds))
     finally:
         stop_workers(procs)
         receiver.stop()
     ids = [m for _, m, _ in receiver.seen]
-    per_hook = {}
-    for _, m, p in receiver.seen:
-        per_hook.setdefault(int(m.split("_")[1]), []).append(p["data"]["event_id"])
+    per_hook, msg_ids, first_seen = {}, {}, {}
+    for t, m, p in receiver.seen:
+        hook, record = int(m.split("_")[1]), p["data"]["record_id"]
+        per_hook.setdefault(hook, []).append(p["data"]["event_id"])
+        msg_ids.setdefault((hook, record), set()).add(m)
+        first_seen.setdefault((hook, record), t)
     in_order = all(seq == sorted(seq) for seq in (list(dict.fromkeys(s)) for s in per_hook.values()))
-    wanted = {(h, tid) for h in hooks for tid in written}
-    got = {(int(m.split("_")[1]), p["data"]["record_id"]) for _, m, p in receiver.seen}
-    return {"events": expected, "killed": "one of two workers (-9)", "receiver_down_s": outage,
-            "complete": complete, "lost": len(wanted - got), "duplicates": len(ids) - len(set(ids)),
-            "in_order": in_order, "seconds": round(time.time() - started, 1)}
+    wanted = {(h, tid) for h in hooks for tid in tickets}
+    got = set(msg_ids)
+    # After the recovery: how long an event waited for its delivery, counted from the later of
+    # its write and the recovery (a write whose answer was lost counts from the recovery).
+    delays = [first_seen[(h, tid)] - max(writer.written.get(tid, recovered), recovered)
+              for h, tid in wanted & got]
+    return {"events_written": expected, "delivered": len(got & wanted), "lost": len(wanted - got),
+            "duplicates": len(ids) - len(set(ids)),
+            "duplicates_same_webhook_id": all(len(v) == 1 for v in msg_ids.values()),
+            "order_ok": in_order, "killed": "one of two workers (-9)",
+            "database_restart_s": db_down, "receiver_down_s": outage_seconds,
+            "written_during_run": len(writer.written), "writes_retried": writer.failures,
+            "max_delay_after_recovery_s": round(max(delays), 2), "complete": complete,
+            "seconds": round(time.time() - started, 1)}
 
 
 def worker_main(url, owner, lease):
@@ -244,6 +312,23 @@ def worker_main(url, owner, lease):
     w.run()
 
 
+def private_server(folder):
+    """A private MariaDB (tests/mariadb_private.py) for the fault run, which restarts it: the
+    machine's own MariaDB is never stopped."""
+    sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir, "tests"))
+    try:
+        from mariadb_private import PrivateMariaDB, missing
+    finally:
+        sys.path.pop(0)
+    if missing():
+        raise SystemExit(f"the fault run on MariaDB needs a private server: {missing()}")
+    server = PrivateMariaDB(folder)
+    server.start()
+    with server.connect() as conn:
+        conn.cursor().execute("CREATE DATABASE itflow_bench_fault CHARACTER SET utf8mb4")
+    return server, f"mysql+pymysql://root:@127.0.0.1:{server.port}/itflow_bench_fault"
+
+
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "worker":
         return worker_main(*sys.argv[2:5])
@@ -252,20 +337,32 @@ def main():
     parser.add_argument("--events", type=int, default=1000, help="events per subscription in the throughput runs")
     parser.add_argument("--subscriptions", type=int, default=4)
     parser.add_argument("--writes", type=int, default=200, help="writes in the latency run")
+    parser.add_argument("--receiver-outage", type=float, default=10.0, metavar="SECONDS",
+                        help="how long the receiver is away in the fault run (default 10; the long form: 3600)")
+    parser.add_argument("--only", choices=("latency", "one_process", "two_processes", "fault"), action="append",
+                        help="run only these (repeatable)")
     args = parser.parse_args()
     folder = tempfile.mkdtemp(prefix="itflow-bench-events-")
     results = {"backend": args.backend}
     for name, run in (
-        ("latency", lambda u, d, k, c: latency(u, d, k, c, args.writes)),
-        ("one_process", lambda u, d, k, c: throughput(u, d, k, c, args.events, 1, args.subscriptions)),
-        ("two_processes", lambda u, d, k, c: throughput(u, d, k, c, args.events, 2, args.subscriptions)),
-        ("fault", lambda u, d, k, c: fault(u, d, k, c, args.events // 2, args.subscriptions)),
+        ("latency", lambda u, d, k, c, s: latency(u, d, k, c, args.writes)),
+        ("one_process", lambda u, d, k, c, s: throughput(u, d, k, c, args.events, 1, args.subscriptions)),
+        ("two_processes", lambda u, d, k, c, s: throughput(u, d, k, c, args.events, 2, args.subscriptions)),
+        ("fault", lambda u, d, k, c, s: fault(u, d, k, c, args.events // 2, args.subscriptions,
+                                             args.receiver_outage, s)),
     ):
-        url, drop = make_database(args.backend, f"{folder}/{name}")
+        if args.only and name not in args.only:
+            continue
         os.makedirs(f"{folder}/{name}", exist_ok=True)
+        server = None
+        if name == "fault" and args.backend == "mysql":
+            server, url = private_server(f"{folder}/{name}")
+            drop = server.close
+        else:
+            url, drop = make_database(args.backend, f"{folder}/{name}")
         db, key, client = prepare(url)
         try:
-            results[name] = run(url, db, key, client)
+            results[name] = run(url, db, key, client, server)
         finally:
             db.close()
             if drop:
