@@ -6,7 +6,10 @@ import json
 import os
 import secrets
 import tempfile
+import threading
+import time
 from datetime import date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pymysql
@@ -315,3 +318,81 @@ def read_status(port, key, address, timeout=30):
             return answer.status
     except urllib.error.HTTPError as exc:
         return exc.code
+
+
+# --- keys acting as users: roles and users (ITFlow 2.4.7+) -------------------------------------
+
+def insert_role(db, name, admin=0, levels=None):
+    """A user role; `levels` maps an ITFlow permission module name to its level."""
+    role_id = db.insert("user_roles", {"role_name": name, "role_is_admin": admin})
+    if levels:
+        modules = {r["module_name"]: int(r["module_id"]) for r in db.rows("SELECT module_id, module_name FROM modules")}
+        for module, level in levels.items():
+            db.insert("user_role_permissions", {"user_role_id": role_id, "module_id": modules[module],
+                                                "user_role_permission_level": level})
+    return role_id
+
+
+def insert_user(db, name, role_id, **columns):
+    return db.insert("users", {"user_name": name, "user_email": f"{name}@msp.example",
+                               "user_password": "x", "user_role_id": role_id, **columns})
+
+
+# --- a webhook receiver ----------------------------------------------------------------------
+
+class WebhookReceiver:
+    """An HTTP server on 127.0.0.1 recording what it is sent. `script`: statuses to answer,
+    in turn (then 200); `redirect`: answer 302 to that location."""
+
+    def __init__(self):
+        self.received = []
+        self.script = []
+        self.delay = 0.0  # seconds before each answer
+        self.lock = threading.Lock()
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                time.sleep(owner.delay)
+                with owner.lock:
+                    status = owner.script.pop(0) if owner.script else 200
+                    owner.received.append({"path": self.path, "headers": dict(self.headers), "body": body,
+                                           "status": status})
+                self.send_response(status)
+                if status in (301, 302, 307, 308):
+                    self.send_header("Location", f"http://127.0.0.1:{owner.port}/elsewhere")
+                text = b"ok " + b"x" * 3000 if status < 300 else b"not now"
+                self.send_header("Content-Length", str(len(text)))
+                self.end_headers()
+                self.wfile.write(text)
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.url = f"http://127.0.0.1:{self.port}/hook"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def delivered(self):
+        """The events answered with 2xx, as (msg id, payload)."""
+        with self.lock:
+            return [(r["headers"]["webhook-id"], json.loads(r["body"])) for r in self.received if r["status"] < 300]
+
+    def wait_for(self, count, seconds=5.0):
+        end = time.monotonic() + seconds
+        while time.monotonic() < end and len(self.delivered()) < count:
+            time.sleep(0.02)
+        return self.delivered()
+
+    def messages(self):
+        """Every message answered with 2xx, as (webhook-id, path, payload), in arrival order."""
+        with self.lock:
+            return [(r["headers"]["webhook-id"], r["path"], json.loads(r["body"]))
+                    for r in self.received if r["status"] < 300]
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()

@@ -4,7 +4,7 @@ filters, retention and the resync refusal. On databases of their own, with the t
 from datetime import date, timedelta
 
 import pytest
-from helpers import BACKEND, SECRET, Api, fresh_config, make_key
+from helpers import BACKEND, SECRET, Api, fresh_config, insert_role, insert_user, make_key
 
 from itflow_api.lib.access.keys import KeyStore
 from itflow_api.lib.core.envelope import Forbidden, Unauthorized
@@ -284,18 +284,12 @@ def users(feed_database):
     with db.transaction(write=True):
         w["a"] = db.insert("clients", {"client_name": "Alpha"})
         w["b"] = db.insert("clients", {"client_name": "Bravo"})
-        modules = {r["module_name"]: int(r["module_id"]) for r in db.rows("SELECT * FROM modules")}
 
         def role(name, admin=0, levels=None):
-            role_id = db.insert("user_roles", {"role_name": name, "role_is_admin": admin})
-            for module, level in (levels or {}).items():
-                db.insert("user_role_permissions", {"user_role_id": role_id, "module_id": modules[module],
-                                                    "user_role_permission_level": level})
-            return role_id
+            return insert_role(db, name, admin, levels)
 
         def user(name, role_id, **columns):
-            return db.insert("users", {"user_name": name, "user_email": f"{name}@msp.example",
-                                       "user_password": "x", "user_role_id": role_id, **columns})
+            return insert_user(db, name, role_id, **columns)
 
         support = role("Support", levels={"module_support": 1})
         w["users"] = {"admin": user("admin", role("Admin", admin=1)), "support": user("support", support),

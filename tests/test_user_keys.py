@@ -3,7 +3,7 @@ their own: role levels per module, admin roles, allow/deny client lists and the 
 from datetime import date, timedelta
 
 import pytest
-from helpers import Api, fresh_config, log_rows
+from helpers import Api, fresh_config, insert_role, insert_user, log_rows
 
 from itflow_api.lib.access import permissions
 from itflow_api.lib.access.keys import LAYOUT_USER, KeyStore
@@ -37,22 +37,16 @@ def world(user_database):
     with db.transaction(write=True):
         w["a"] = db.insert("clients", {"client_name": "Alpha"})
         w["b"] = db.insert("clients", {"client_name": "Bravo"})
-        modules = {r["module_name"]: int(r["module_id"]) for r in db.rows("SELECT * FROM modules")}
 
         def role(name, admin=0, levels=None):
-            role_id = db.insert("user_roles", {"role_name": name, "role_is_admin": admin})
-            for module, level in (levels or {}).items():
-                db.insert("user_role_permissions", {"user_role_id": role_id, "module_id": modules[module],
-                                                    "user_role_permission_level": level})
-            return role_id
+            return insert_role(db, name, admin, levels)
 
         admin = role("Admin", admin=1)
         reader = role("Reader", levels={"module_support": 1, "module_client": 1})
         tech = role("Tech", levels={"module_support": 2, "module_client": 3})
 
         def user(name, role_id, **columns):
-            return db.insert("users", {"user_name": name, "user_email": f"{name}@msp.example",
-                                       "user_password": "x", "user_role_id": role_id, **columns})
+            return insert_user(db, name, role_id, **columns)
 
         w["users"] = {
             "admin": user("admin", admin), "reader": user("reader", reader), "tech": user("tech", tech),

@@ -9,11 +9,10 @@ import json
 import socket
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import test_user_keys
-from helpers import SECRET, SECRETS_USED, Api, make_key
+from helpers import SECRET, SECRETS_USED, Api, WebhookReceiver, make_key
 from standardwebhooks import Webhook
 
 from itflow_api.lib.access.keys import KeyStore
@@ -112,63 +111,9 @@ def _install_events(db):
     install(db)
 
 
-# --- a receiver --------------------------------------------------------------------------------
-
-class Receiver:
-    """An HTTP server on 127.0.0.1 recording what it is sent. `script`: statuses to answer,
-    in turn (then 200); `redirect`: answer 302 to that location."""
-
-    def __init__(self):
-        self.received = []
-        self.script = []
-        self.delay = 0.0  # seconds before each answer
-        self.lock = threading.Lock()
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                time.sleep(owner.delay)
-                with owner.lock:
-                    status = owner.script.pop(0) if owner.script else 200
-                    owner.received.append({"path": self.path, "headers": dict(self.headers), "body": body,
-                                           "status": status})
-                self.send_response(status)
-                if status in (301, 302, 307, 308):
-                    self.send_header("Location", f"http://127.0.0.1:{owner.port}/elsewhere")
-                text = b"ok " + b"x" * 3000 if status < 300 else b"not now"
-                self.send_header("Content-Length", str(len(text)))
-                self.end_headers()
-                self.wfile.write(text)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.port = self.server.server_address[1]
-        self.url = f"http://127.0.0.1:{self.port}/hook"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def delivered(self):
-        """The events answered with 2xx, as (msg id, payload)."""
-        with self.lock:
-            return [(r["headers"]["webhook-id"], json.loads(r["body"])) for r in self.received if r["status"] < 300]
-
-    def wait_for(self, count, seconds=5.0):
-        end = time.monotonic() + seconds
-        while time.monotonic() < end and len(self.delivered()) < count:
-            time.sleep(0.02)
-        return self.delivered()
-
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
-
-
 @pytest.fixture
 def receiver():
-    r = Receiver()
+    r = WebhookReceiver()
     yield r
     r.close()
 
@@ -417,8 +362,8 @@ def test_a_receiver_that_is_down_is_tried_again(hooks, db, all_key):
     w.run_once()
     log = hooks.get("webhooks/deliveries", key=all_key, webhook_id=webhook_id)[1]["data"]
     assert log[0]["delivery_status"] is None and log[0]["delivery_error"] == "connection refused"
-    receiver = Receiver.__new__(Receiver)
-    Receiver.__init__(receiver)
+    receiver = WebhookReceiver.__new__(WebhookReceiver)
+    WebhookReceiver.__init__(receiver)
     try:  # the receiver comes back (on its port: the subscription's url is updated to it)
         hooks.post("webhooks/update", {"webhook_id": webhook_id, "url": receiver.url}, key=all_key)
         drain(w, rounds=10)
@@ -687,7 +632,7 @@ def _self_signed(tmp_path, names):
 def test_https_receivers_are_verified_on_the_pinned_address(tmp_path, monkeypatch):
     import ssl
     cert, key = _self_signed(tmp_path, ["127.0.0.1"])
-    receiver = Receiver()
+    receiver = WebhookReceiver()
     server_side = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     server_side.load_cert_chain(cert, key)
     receiver.server.socket = server_side.wrap_socket(receiver.server.socket, server_side=True)
@@ -733,7 +678,7 @@ def test_dns_rebinding_is_caught_and_the_connection_is_pinned(hooks, db, all_key
 
 
 def test_a_slow_receiver_does_not_hold_up_the_others(hooks, db, all_key, receiver):
-    slow = Receiver()
+    slow = WebhookReceiver()
     slow.delay = 2.0
     try:
         subscribe(hooks, all_key, slow.url)

@@ -6,52 +6,15 @@ feed order per subscription.
 Like tests/test_galera.py (whose cluster fixture and helpers it uses) it runs only with
 ITFLOW_TEST_GALERA=1 and where mariadbd and galera-4 are installed; about a minute.
 """
-import json
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-from helpers import SECRET
+from helpers import SECRET, WebhookReceiver
 from test_galera import _on_every_node, cluster, needs_cluster  # noqa: F401  (cluster: the fixture)
 
 SUBSCRIPTIONS = 3
 TICKETS_PER_NODE = 120
-
-
-class Receiver:
-    """Answers 204 to every POST and keeps (webhook-id, payload) in arrival order."""
-
-    def __init__(self):
-        self.seen = []
-        self.lock = threading.Lock()
-        owner = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.0"
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                with owner.lock:
-                    owner.seen.append((self.headers["webhook-id"], self.path, json.loads(body)))
-                self.send_response(204)
-                self.end_headers()
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.port = self.server.server_address[1]
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def messages(self):
-        with self.lock:
-            return list(self.seen)
-
-    def stop(self):
-        self.server.shutdown()
-        self.server.server_close()
 
 
 def _settings():
@@ -73,7 +36,7 @@ def test_two_workers_on_two_nodes_deliver_every_event_once_in_order(cluster):  #
     from itflow_api.lib.events import capture, delivery, feed, webhooks
 
     dbs = [Database(cluster.url(i), "mysql") for i in range(3)]
-    receiver = Receiver()
+    receiver = WebhookReceiver()
     workers, threads = [], []
     try:
         first = dbs[0]
@@ -130,7 +93,7 @@ def test_two_workers_on_two_nodes_deliver_every_event_once_in_order(cluster):  #
             worker.stop()
         for thread in threads:
             thread.join(30)
-        receiver.stop()
+        receiver.close()
 
     messages = receiver.messages()
     got = {(int(m.split("_")[1]), p["data"]["record_id"]) for m, _, p in messages}
