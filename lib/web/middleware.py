@@ -14,8 +14,13 @@ from urllib.parse import quote, unquote_plus
 # Answers carry records and credentials: never sniffed into something else, never cached.
 SECURITY_HEADERS = {"X-Content-Type-Options": "nosniff", "Cache-Control": "no-store"}
 
-# Parameters whose values never reach a log line.
-SECRET_PARAMETERS = frozenset({"api_key", "api_key_decrypt_password"})
+# Parameters whose values never reach a log line: api_key and api_key_decrypt_password,
+# however a client or an attacker spells them. A query part is redacted when its text, decoded
+# as often as it was encoded and case-folded, holds one of these anywhere: in its name
+# (api_key[]=, API%5FKEY=, api%255Fkey=) or in a value the parser could not split on its own
+# (x=%zz?api_key=...). Over-redacting costs a log reader a value; under-redacting leaks a key.
+SECRET_MARKERS = ("api_key", "api-key", "apikey", "decrypt_password", "password")
+
 
 class TrustedProxies:
     """Peers whose X-Forwarded-For is believed: addresses or CIDR ranges."""
@@ -58,21 +63,54 @@ class TrustedProxies:
 _LOGGABLE = re.compile(r"[A-Za-z0-9._~%+=\-\[\]:,*/!$'()@?]*")
 
 
+def _decoded(text):
+    """`text` percent-decoded until it stops changing (three rounds at most), case-folded."""
+    for _ in range(3):
+        if "%" not in text and "+" not in text:
+            break
+        text = unquote_plus(text)
+    return text.lower()
+
+
+def _holds_secret(text):
+    decoded = _decoded(text)
+    return any(marker in decoded for marker in SECRET_MARKERS)
+
+
+_SECRET_NAMES = ("api_key", "api_key_decrypt_password")
+
+
+def _shown_name(name):
+    """The name of a redacted part as the log shows it: a plain name as it is, one of the
+    secret names without whatever followed it (api_key[...]), anything else not at all."""
+    base = _decoded(name).split("[")[0]
+    if base in _SECRET_NAMES:
+        return base
+    return quote(name, safe="[]") if _LOGGABLE.fullmatch(name) and not _holds_secret(name) else "[redacted]"
+
+
 def redacted_path(path, query_string):
-    """The request target with secret parameter values replaced, for logs. Names are compared
-    decoded, as the server reads them (api%5Fkey is api_key too)."""
+    """The request target with secret parameter values replaced, for logs (SECRET_MARKERS)."""
     if not query_string:
         return path
     parts = []
     for part in query_string.split("&"):
         name, _, value = part.partition("=")
         plain = unquote_plus(name) if "%" in name or "+" in name else name
-        if plain in SECRET_PARAMETERS:
-            part = f"{quote(plain, safe='[]')}=[redacted]"
+        if _holds_secret(part):
+            part = f"{_shown_name(plain)}=[redacted]"
         elif not _LOGGABLE.fullmatch(part):
             part = f"{quote(plain, safe='[]')}={quote(unquote_plus(value), safe='[]:,*')}"
         parts.append(part)
     return f"{path}?{'&'.join(parts)}"
+
+
+def redacted_url(url):
+    """A URL from a header (Referer) with its query redacted as the request's own is."""
+    if not url or "?" not in url:
+        return url
+    base, _, query = url.partition("?")
+    return redacted_path(base, query)
 
 
 class AccessLog:
@@ -177,5 +215,5 @@ class EdgeMiddleware:
         access_log.write(
             f'{getattr(req.context, "client_ip", None) or req.remote_addr or "-"} - - [{access_log.stamp()}] '
             f'"{req.method} {target} {req.env.get("SERVER_PROTOCOL", "HTTP/1.1")}" {str(resp.status)[:3]} '
-            f'{size or "-"} "{_quoted(req.referer)}" "{_quoted(req.user_agent)}" {micros}us '
+            f'{size or "-"} "{_quoted(redacted_url(req.referer))}" "{_quoted(req.user_agent)}" {micros}us '
             f'"{_quoted(getattr(req.context, "key_name", None))}"')
