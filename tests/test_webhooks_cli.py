@@ -2,9 +2,9 @@
 import re
 
 import pytest
-from helpers import SECRETS_USED
+from helpers import SECRETS_USED, WebhookReceiver
 from standardwebhooks import Webhook
-from test_webhooks import FEED, Receiver, _install_events
+from test_webhooks import FEED, _install_events
 
 from itflow_api.lib import cli
 from itflow_api.lib.events import webhooks
@@ -29,7 +29,7 @@ def cli_env(config, db, monkeypatch):
 
 @pytest.fixture
 def receiver():
-    r = Receiver()
+    r = WebhookReceiver()
     yield r
     r.close()
 
