@@ -572,6 +572,11 @@ def main(argv=None):
         return _fail(f"cannot use the database ({_describe(cfg)}): {exc}", 1)
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:
+        # The reader went away (`itflow-api endpoints | head`): nothing left to say, and no
+        # traceback when the interpreter flushes stdout on the way out.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 if __name__ == "__main__":

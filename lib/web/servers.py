@@ -92,7 +92,7 @@ def _run_waitress(app, cfg, listener, cleanup=None, announce=True):
     deliverer = start_delivery(app, cfg)
     try:
         if announce:
-            print(f"serving on http://{_url_host(cfg.server.host)}:{cfg.server.port}", flush=True)
+            print(f"serving on {_where(cfg)}", flush=True)
         while not stopping:
             wasyncore.loop(timeout=_LOOP_TIMEOUT, map=server._map, use_poll=True, count=1)
         log.info("stopping (%s): finishing requests in flight", signal.Signals(stopping[0]).name)
@@ -204,7 +204,7 @@ def _prefork(cfg, listener, build):
     catch_stop_signals()
     for _ in range(workers):
         spawn()
-    print(f"{workers} workers on http://{_url_host(cfg.server.host)}:{cfg.server.port}", flush=True)
+    print(f"{workers} workers on {_where(cfg)}", flush=True)
     quick_deaths = 0
     while not stopping:
         pid, status = _reap()
@@ -268,6 +268,15 @@ def _url_host(host):
     if host in ("0.0.0.0", "::", ""):
         return "127.0.0.1"
     return f"[{host}]" if ":" in host else host
+
+
+def _where(cfg):
+    """The banner's address: a URL that works from this host, what the port is bound to when
+    that is every address, and the docs page."""
+    url = f"http://{_url_host(cfg.server.host)}:{cfg.server.port}"
+    bound = f" (bound to {cfg.server.host or '0.0.0.0'}: every address of this host)" \
+        if cfg.server.host in ("0.0.0.0", "::", "") else ""
+    return f"{url}{bound}; docs at {url}/api/v1/docs"
 
 
 # --- granian ----------------------------------------------------------------------------
