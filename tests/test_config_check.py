@@ -55,8 +55,12 @@ def test_bad_settings_are_one_clear_line(tmp_path, text, expected):
 def test_environment_settings_are_checked_too(tmp_path):
     assert "did you mean 'password'" in refusal(tmp_path, environ={"ITFLOW_API_DATABASE_PASWORD": "x"})
     assert "ITFLOW_API_SERVER_THREADS" in refusal(tmp_path, environ={"ITFLOW_API_SERVER_THREADS": "many"})
-    # the variables that are not settings are left alone
-    load(tmp_path, environ={"ITFLOW_API_CONFIG": "x", "ITFLOW_API_DECRYPT_PASSWORD": "y"})
+    # a typo in the section part is refused too (a secret set there would be lost silently)
+    assert "no section [databse] (did you mean 'database'?)" in \
+        refusal(tmp_path, environ={"ITFLOW_API_DATABSE_PASSWORD": "x"})
+    # the variables that are not settings, and other programs' variables, are left alone
+    load(tmp_path, environ={"ITFLOW_API_CONFIG": "x", "ITFLOW_API_DECRYPT_PASSWORD": "y",
+                            "ITFLOW_API_UNLOCK_PASSWORD": "z", "PATH": "/bin"})
 
 
 def test_good_settings_load_with_their_types_and_paths_relative_to_the_file(tmp_path):

@@ -16,6 +16,8 @@ import typing
 from dataclasses import dataclass, field, fields, is_dataclass
 
 ENV_PREFIX = "ITFLOW_API_"
+# Variables of ours that are not settings (read by the command itself).
+OTHER_VARIABLES = frozenset({"ITFLOW_API_CONFIG", "ITFLOW_API_DECRYPT_PASSWORD", "ITFLOW_API_UNLOCK_PASSWORD"})
 
 
 def setting(default=None, *, factory=None, minimum=None, maximum=None, choices=None, path=False):
@@ -190,12 +192,17 @@ def check(config):
 
 
 def _check_environment(sections, environ):
-    """An ITFLOW_API_<SECTION>_<KEY> whose key does not exist would be silently ignored."""
+    """An ITFLOW_API_<SECTION>_<KEY> whose section or key does not exist would be silently
+    ignored (and secrets live there): refuse it, saying what was probably meant."""
     by_length = sorted(sections, key=len, reverse=True)  # [server_x] before [server]
     for env_name in environ:
+        if not env_name.startswith(ENV_PREFIX) or env_name in OTHER_VARIABLES:
+            continue
         section = next((s for s in by_length if env_name.startswith(f"{ENV_PREFIX}{s.upper()}_")), None)
         if section is None:
-            continue
+            written = env_name[len(ENV_PREFIX):].split("_")[0].lower()
+            raise ConfigError(f"environment variable {env_name}: no section [{written}]"
+                              f"{_did_you_mean(written, list(sections))}")
         key = env_name[len(f"{ENV_PREFIX}{section.upper()}_"):].lower()
         known = [f.name for f in fields(sections[section])]
         if key not in known:
