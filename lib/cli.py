@@ -199,6 +199,13 @@ def cmd_keys(args, cfg):
             return _fail(f"--expire {expire.isoformat()} is not in the future: the key would never work")
     if args.keys_command not in ("create", "list", "revoke"):
         return _fail("choose one of: keys create, keys list, keys revoke")
+    if args.keys_command != "create" and cfg.database.backend == "sqlite" and not os.path.exists(cfg.database.path):
+        # Looking is not creating: no database file, no secret file left behind.
+        if args.keys_command == "list":
+            print(f"No API keys: there is no database at {cfg.database.path} yet "
+                  "(`itflow-api init-db` or `itflow-api serve` creates it; --config FILE names another).")
+            return 0
+        return _fail(f"no key with id {args.key_id}: there is no database at {cfg.database.path} yet")
     with _nothing_left_on_failure(cfg):
         db = _open(cfg, create_sqlite_schema=True)
         secret = load_secret(cfg.security)

@@ -1,4 +1,5 @@
 """The console command and a real waitress server on a loopback port."""
+import os
 import re
 import socket
 import subprocess
@@ -73,6 +74,16 @@ def test_version_names_the_database(cli_env, capsys):
     out = capsys.readouterr().out
     assert "itflow-api" in out and ("SQLite" if BACKEND == "sqlite" else "MySQL") in out
     assert "keys scoped to a client (rules: 2.4.6)" in out
+
+
+def test_keys_list_and_revoke_in_an_empty_folder_create_nothing(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    for name in [n for n in os.environ if n.startswith("ITFLOW_API_")]:
+        monkeypatch.delenv(name)
+    assert cli.main(["keys", "list"]) == 0
+    assert "there is no database" in capsys.readouterr().out
+    assert cli.main(["keys", "revoke", "3"]) == 2
+    assert list(tmp_path.iterdir()) == []  # no database file, no secret file
 
 
 def test_missing_config_file_is_a_clear_error(capsys):
