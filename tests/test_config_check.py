@@ -1,6 +1,7 @@
 """Configuration is checked at start (one line, exit 2), and the command line around it:
 global options in either position, --version, failed starts that leave nothing behind,
 init-db on ITFlow's own database, key creation refusals and the secret fingerprint."""
+import importlib.util
 import os
 import re
 import socket
@@ -330,3 +331,15 @@ def test_every_setting_is_documented_in_the_example():
                     for f in fields(target) if not re.search(rf"^;?\s*{f.name}\s*=", text, re.M)]
     assert not undocumented, f"add these to config.example.ini: {undocumented}"
     assert config.load(path, environ={}).source == path  # and the example itself loads
+
+
+@pytest.mark.parametrize("url, extra", [("redis://127.0.0.1:6379", "redis"), ("memcached://127.0.0.1:11211", "memcached")])
+def test_a_shared_limit_storage_without_its_client_names_the_extra(url, extra):
+    module = "redis" if extra == "redis" else "pymemcache"
+    if importlib.util.find_spec(module) is not None:
+        pytest.skip(f"{module} is installed here")
+    from itflow_api.lib.web.ratelimit import RateLimits
+    settings = config.Config().limits
+    settings.storage = url
+    with pytest.raises(config.ConfigError, match=rf"pip install 'itflow-api\[{extra}\]'"):
+        RateLimits(settings, None)

@@ -24,6 +24,7 @@ import time
 from dataclasses import dataclass
 
 import limits
+from limits.errors import ConfigurationError
 from limits.storage import Storage, storage_from_string
 from limits.strategies import FixedWindowRateLimiter
 
@@ -199,6 +200,26 @@ def _identifier(text):
     return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:32]
 
 
+# The extra that brings each shared storage's client package.
+_STORAGE_EXTRAS = {"redis": "redis", "rediss": "redis", "redis+sentinel": "redis", "redis+cluster": "redis",
+                   "memcached": "memcached"}
+
+
+def _shared_storage(url):
+    """limits' storage for a redis:// or memcached:// URL, or a one-line ConfigError that
+    says what to install (the client package is an extra) or what is wrong with the URL."""
+    try:
+        return storage_from_string(url)
+    except ConfigurationError as exc:
+        scheme = url.split("://", 1)[0].lower()
+        extra = _STORAGE_EXTRAS.get(scheme)
+        if extra and "prerequisite" in str(exc):
+            raise ConfigError(f"[limits] storage = {url}: its client package is not installed: "
+                              f"pip install 'itflow-api[{extra}]'") from None
+        raise ConfigError(f"[limits] storage = {url}: {exc} (use database, redis://host:6379 "
+                          "or memcached://host:11211)") from None
+
+
 class RateLimits:
     """The request path's one entry to every limit (settings: the [limits] section)."""
 
@@ -211,7 +232,7 @@ class RateLimits:
         if settings.storage in ("", "database"):
             storage, sync = DatabaseStorage(db), settings.quota_sync_seconds
         else:
-            storage, sync = storage_from_string(settings.storage), 0
+            storage, sync = _shared_storage(settings.storage), 0
         limiter = FixedWindowRateLimiter(storage)
         self._limiter = limiter
         self._per_address = _parse(settings.failed_auth_per_address)
