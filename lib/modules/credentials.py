@@ -10,6 +10,7 @@ import re
 
 from ..core.definitions import CHECKED_BY_HOOKS, Hooks, Lookup, Module, table_fields
 from ..core.envelope import NotFound, Refused
+from ..core.messages import NO_RESOURCE
 from ..core.values import now
 from ..itflow import crypto, schema
 from ..itflow import version as itflow_version
@@ -71,7 +72,10 @@ class CredentialHooks(Hooks):
 
     def before_read(self, call, module):
         try:
-            self.master_key(call, NotFound())  # ITFlow: no password, no resource
+            # ITFlow answers "No resource" without a password; ours opens the same way (scripts
+            # may match it) and says what is missing.
+            self.master_key(call, NotFound(f"{NO_RESOURCE} Credentials are encrypted: send the key's "
+                                           "api_key_decrypt_password (or an X-API-Decrypt-Password header)."))
         except Refused as refusal:
             if isinstance(refusal, NotFound):
                 raise
