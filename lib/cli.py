@@ -553,6 +553,12 @@ COMMANDS = {"init-db": cmd_init_db, "keys": cmd_keys, "serve": cmd_serve, "deliv
             "example-config": cmd_example_config}
 
 
+def _set_log_level(level):
+    logging.getLogger().setLevel(level.upper())
+    # waitress warns of every request that waits for a thread: routine under load, noise in a log
+    logging.getLogger("waitress.queue").setLevel(logging.DEBUG if level == "debug" else logging.ERROR)
+
+
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -569,6 +575,7 @@ def main(argv=None):
         cfg = _load_config(args)
     except config_module.ConfigError as exc:
         return _fail(str(exc))
+    _set_log_level(cfg.log.level)
     try:
         return COMMANDS[args.command](args, cfg)
     except (config_module.ConfigError, KeyManagementError) as exc:

@@ -110,6 +110,9 @@ class LogConfig:
     # One line per request in Apache's combined format, plus duration and key name; api_key
     # and decrypt passwords redacted. "-" is stderr, "off" none, anything else a file path.
     access_log: str = setting("-")
+    # The server's own messages (stderr): debug, info, warning or error. waitress' "Task queue
+    # depth" notes (requests waiting for a thread: routine under load) show at debug only.
+    level: str = setting("info", choices=("debug", "info", "warning", "error"))
 
 
 @dataclass
