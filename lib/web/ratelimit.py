@@ -19,6 +19,7 @@ at a twentieth of the quota). With Redis or Memcached, counts go to the storage 
 request (sync interval 0) and are exact.
 """
 import hashlib
+import importlib.util
 import threading
 import time
 from dataclasses import dataclass
@@ -200,22 +201,23 @@ def _identifier(text):
     return hashlib.sha256(text.encode("utf-8", "replace")).hexdigest()[:32]
 
 
-# The extra that brings each shared storage's client package.
-_STORAGE_EXTRAS = {"redis": "redis", "rediss": "redis", "redis+sentinel": "redis", "redis+cluster": "redis",
-                   "memcached": "memcached"}
+# Each shared storage's client package, and the extra that installs it.
+_STORAGE_CLIENTS = {"redis": ("redis", "redis"), "rediss": ("redis", "redis"),
+                    "redis+sentinel": ("redis", "redis"), "redis+cluster": ("redis", "redis"),
+                    "memcached": ("pymemcache", "memcached")}
 
 
 def _shared_storage(url):
     """limits' storage for a redis:// or memcached:// URL, or a one-line ConfigError that
-    says what to install (the client package is an extra) or what is wrong with the URL."""
+    says what to install (the client package is an extra) or what is wrong with the URL.
+    The package is looked for here: some versions of limits import it only on first use."""
+    client = _STORAGE_CLIENTS.get(url.split("://", 1)[0].lower())
+    if client and importlib.util.find_spec(client[0]) is None:
+        raise ConfigError(f"[limits] storage = {url}: its client package is not installed: "
+                          f"pip install 'itflow-api[{client[1]}]'")
     try:
         return storage_from_string(url)
     except ConfigurationError as exc:
-        scheme = url.split("://", 1)[0].lower()
-        extra = _STORAGE_EXTRAS.get(scheme)
-        if extra and "prerequisite" in str(exc):
-            raise ConfigError(f"[limits] storage = {url}: its client package is not installed: "
-                              f"pip install 'itflow-api[{extra}]'") from None
         raise ConfigError(f"[limits] storage = {url}: {exc} (use database, redis://host:6379 "
                           "or memcached://host:11211)") from None
 
