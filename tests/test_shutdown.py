@@ -221,3 +221,39 @@ def test_a_worker_that_dies_is_logged_and_replaced(config, db, keys, tmp_path):
             assert requests.get(server.url("clients/read"), params={"api_key": key}, timeout=10).status_code == 200
     finally:
         assert server.stop() == 0, server.output
+
+
+@needs_posix
+def test_sighup_stops_cleanly_and_frees_the_port(config, db, keys, custom_folder):
+    """A closing terminal sends SIGHUP: the parent stops its workers as on SIGTERM."""
+    port = free_port()
+    server = Server(write_ini(config, custom_folder, port=port, workers=2), port)
+    children = server.children()
+    assert len(children) == 2
+    assert server.stop(signal.SIGHUP) == 0
+    assert not [pid for pid in children if os.path.exists(f"/proc/{pid}")]
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", port))  # nobody holds the port any more
+
+
+@needs_posix
+def test_workers_die_with_their_parent_even_after_kill_9(config, db, keys, custom_folder):
+    port = free_port()
+    server = Server(write_ini(config, custom_folder, port=port, workers=2), port)
+    children = server.children()
+    assert server.stop(signal.SIGKILL) == -signal.SIGKILL
+    deadline = time.time() + 20
+    while time.time() < deadline and [pid for pid in children if _alive(pid)]:
+        time.sleep(0.1)
+    assert not [pid for pid in children if _alive(pid)], "workers outlived their parent"
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", port))
+
+
+def _alive(pid):
+    """Running (a zombie waiting for init to reap it counts as gone)."""
+    try:
+        with open(f"/proc/{pid}/stat") as handle:
+            return handle.read().split(") ", 1)[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False

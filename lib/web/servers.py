@@ -10,23 +10,41 @@ are still taken and served), let the requests in flight finish, for at most
 pool and exit 0. With several workers the parent forwards the signal, waits for them
 (killing any that outlive the timeout) and replaces a worker that dies while serving.
 """
+import ctypes
 import logging
 import os
 import signal
 import socket
+import sys
 import time
 
 log = logging.getLogger("itflow_api.server")
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
+# waitress also stops cleanly on SIGHUP, which a closing terminal sends (granian has its own
+# rules for it). Without it the parent died at once and left its workers holding the port.
+_HANGUP = (signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ()
 _LOOP_TIMEOUT = 0.2  # seconds between looks at the stop flag while serving
 _stopping: list[int] = []  # the stop signals received by this process
 
 
 def catch_stop_signals():
-    """From here on SIGTERM/SIGINT ask for a clean stop (also one that arrives while starting).
-    Returns the handlers they replace, for restore_signals()."""
-    return {sig: signal.signal(sig, lambda signum, frame: _stopping.append(signum)) for sig in STOP_SIGNALS}
+    """From here on SIGTERM/SIGINT (and SIGHUP) ask for a clean stop (also one that arrives
+    while starting). Returns the handlers they replace, for restore_signals()."""
+    return {sig: signal.signal(sig, lambda signum, frame: _stopping.append(signum))
+            for sig in STOP_SIGNALS + _HANGUP}
+
+
+def _die_with_parent(parent):
+    """A worker gets SIGTERM (a clean stop) when its parent goes, however the parent went
+    (kill -9 included), so no orphan keeps serving or holding the port. Linux: PR_SET_PDEATHSIG."""
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1: PR_SET_PDEATHSIG
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent went before that took effect
+        os._exit(0)
 
 
 def restore_signals(previous):
@@ -187,10 +205,13 @@ def _prefork(cfg, listener, build):
     threads, app and database pool. A child that dies is logged and replaced."""
     workers, children, stopping = cfg.server.workers, {}, _stopping
 
+    parent = os.getpid()
+
     def spawn():
         pid = os.fork()
         if pid == 0:  # the worker: its own stop flag, told to stop by the parent
             _stopping.clear()
+            _die_with_parent(parent)
             code = 1
             try:
                 app, cleanup = build()
@@ -301,7 +322,7 @@ def _granian(cfg, listener, build):
     listener.close()
     if _stopping:
         return 0
-    for sig in STOP_SIGNALS:  # granian handles the stop itself, in its parent and its workers
+    for sig in STOP_SIGNALS + _HANGUP:  # granian handles the stop itself, in its parent and its workers
         signal.signal(sig, signal.SIG_DFL)
     s = cfg.server
     # runtime_mode st: each worker's network side on one thread of its own. granian picks the
