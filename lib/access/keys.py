@@ -109,6 +109,11 @@ class KeyStore:
         self._cache = {}  # hashed key → (Key, expiry date, cached until)
         self._clock = clock
 
+    @property
+    def secret(self):
+        """The server's key hash secret (what other secrets of ours are derived from)."""
+        return self._secret
+
     def hash(self, presented):
         digest = hmac.new(self._secret, presented.encode("utf-8"), hashlib.sha256).hexdigest()
         return HASH_PREFIX + digest

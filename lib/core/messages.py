@@ -21,6 +21,7 @@ BODY_TOO_LARGE = "Request body is larger than the {max_bytes} bytes this server 
 BODY_TOO_LARGE_UNSIZED = "Request body is larger than this server accepts."
 BODY_NOT_JSON = "Request body is not valid JSON: send a JSON object (Content-Type: application/json)."
 BODY_NOT_OBJECT = "Request body must be a JSON object of field names and values."
+QUOTA_USED = "This API key has used its {limit} requests for now; try again in {wait} seconds."
 TOO_MANY_FAILURES = ("Too many failed authentications from this address or with this key; "
                      "try again in {wait} seconds.")
 DATABASE_UNAVAILABLE = ("The database is not reachable or refused the request; "

@@ -96,9 +96,8 @@ class EndpointResource:
                         for name, value in quota.headers.items():
                             resp.set_header(name, value)
                         if not quota.allowed:
-                            raise TooManyRequests(
-                                f"This API key has used its {quota.limit} requests for now; "
-                                f"try again in {quota.reset} seconds.", headers={"Retry-After": str(quota.reset)})
+                            raise TooManyRequests(messages.QUOTA_USED.format(limit=quota.limit, wait=quota.reset),
+                                                  headers={"Retry-After": str(quota.reset)})
                     access = None
                     if key.user_id is not None:  # ITFlow 2.4.7+: the key acts as its user
                         access = load_access(db, key)
@@ -181,7 +180,7 @@ def create_app(config, db, keys=None):
     keys = keys or KeyStore(db, load_secret(config.security), cache_seconds=config.security.key_cache_seconds)
     service = Service(config, db, keys)
     # Webhook secrets are sealed under a key derived from the key hash secret (lib/events/webhooks.py).
-    webhooks.configure(db, webhooks.Settings.from_config(keys._secret, config.events))
+    webhooks.configure(db, webhooks.Settings.from_config(keys.secret, config.events))
     feed.configure(config.events)  # the feed's retention (lib/events/feed.py)
     configure_access_log(config.log.access_log)
     app = ApiApp(middleware=[EdgeMiddleware(service.proxies)])
