@@ -396,3 +396,29 @@ class WebhookReceiver:
     def close(self):
         self.server.shutdown()
         self.server.server_close()
+
+
+# --- the command and the access log, pointed at a test database --------------------------------
+
+def point_cli_at(monkeypatch, cfg, secret):
+    """Point the CLI at `cfg`'s database through the environment, as a user would."""
+    d = cfg.database
+    for key, value in {"BACKEND": d.backend, "PATH": d.path, "HOST": d.host, "PORT": str(d.port),
+                       "USER": d.user, "PASSWORD": d.password, "NAME": d.name, "DRIVER": d.driver}.items():
+        monkeypatch.setenv(f"ITFLOW_API_DATABASE_{key}", value)
+    monkeypatch.setenv("ITFLOW_API_SECURITY_KEY_HASH_SECRET", secret)
+    monkeypatch.delenv("ITFLOW_API_CONFIG", raising=False)
+
+
+@contextlib.contextmanager
+def access_log_at(config, db, keys, path):
+    """An app whose access log goes to `path`; afterwards the log goes back where the
+    session's config sends it."""
+    from itflow_api.lib.web.app import create_app
+    before = config.log.access_log
+    config.log.access_log = str(path)
+    try:
+        yield create_app(config, db, keys)
+    finally:
+        config.log.access_log = before
+        create_app(config, db, keys)

@@ -10,7 +10,7 @@ import time
 import pytest
 import requests
 import waitress
-from helpers import BACKEND, make_key
+from helpers import BACKEND, make_key, point_cli_at
 
 from itflow_api.lib import cli
 
@@ -18,13 +18,7 @@ from itflow_api.lib import cli
 @pytest.fixture
 def cli_env(config, db, monkeypatch):
     """Point the CLI at the test database through the environment, as a user would."""
-    d = config.database
-    values = {"BACKEND": d.backend, "PATH": d.path, "HOST": d.host, "PORT": str(d.port), "USER": d.user,
-              "PASSWORD": d.password, "NAME": d.name, "DRIVER": d.driver}
-    for key, value in values.items():
-        monkeypatch.setenv(f"ITFLOW_API_DATABASE_{key}", value)
-    monkeypatch.setenv("ITFLOW_API_SECURITY_KEY_HASH_SECRET", config.security.key_hash_secret)
-    monkeypatch.delenv("ITFLOW_API_CONFIG", raising=False)
+    point_cli_at(monkeypatch, config, config.security.key_hash_secret)
 
 
 def test_help_lists_every_command(capsys):

@@ -11,7 +11,7 @@ import threading
 from dataclasses import dataclass, field
 
 import pytest
-from helpers import BACKEND, SECRET, fresh_config
+from helpers import BACKEND, SECRET, fresh_config, point_cli_at
 
 from itflow_api.lib import cli
 from itflow_api.lib.access.keys import KeyStore
@@ -199,12 +199,7 @@ def _free_port():
 def own_db(tmp_path, monkeypatch):
     """A brand-new empty database reached through the environment, as a user would."""
     with fresh_config(tmp_path) as cfg:
-        d = cfg.database
-        for key, value in {"BACKEND": d.backend, "PATH": d.path, "HOST": d.host, "PORT": str(d.port),
-                           "USER": d.user, "PASSWORD": d.password, "NAME": d.name, "DRIVER": d.driver}.items():
-            monkeypatch.setenv(f"ITFLOW_API_DATABASE_{key}", value)
-        monkeypatch.setenv("ITFLOW_API_SECURITY_KEY_HASH_SECRET", SECRET)
-        monkeypatch.delenv("ITFLOW_API_CONFIG", raising=False)
+        point_cli_at(monkeypatch, cfg, SECRET)
         db = Database.from_config(cfg.database)
         yield cfg, db
         db.close()

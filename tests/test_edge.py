@@ -9,7 +9,17 @@ import sys
 
 import pytest
 from falcon import testing
-from helpers import BACKEND, SECRET, free_port, fresh_config, log_rows, make_key, read_status, wait_until_listening
+from helpers import (
+    BACKEND,
+    SECRET,
+    access_log_at,
+    free_port,
+    fresh_config,
+    log_rows,
+    make_key,
+    read_status,
+    wait_until_listening,
+)
 
 from itflow_api.lib.web.app import create_app
 from itflow_api.lib.web.middleware import TrustedProxies, redacted_path
@@ -118,15 +128,10 @@ def test_limits_can_be_turned_off(config, db, keys):
 def test_access_log_line_is_combined_format_with_secrets_redacted(config, db, keys, tmp_path):
     log_file = tmp_path / "access.log"
     key = make_key(keys)
-    before = config.log.access_log
-    config.log.access_log = str(log_file)
-    try:
-        testing.TestClient(create_app(config, db, keys)).simulate_get(
+    with access_log_at(config, db, keys, log_file) as app:
+        testing.TestClient(app).simulate_get(
             "/api/v1/clients/read.php", query_string=f"api_key={key}&api_key_decrypt_password=pw-123&limit=5",
             headers={"User-Agent": "Pester/5", "Referer": "https://portal.example"})
-    finally:
-        config.log.access_log = before
-        create_app(config, db, keys)  # the log goes back where the session's config sends it
     lines = log_file.read_text().splitlines()
     assert len(lines) == 1
     line = lines[0]

@@ -5,7 +5,7 @@ the rest of the suite runs without triggers."""
 import secrets
 
 import pytest
-from helpers import BACKEND, SECRET, Api, fresh_config, make_key
+from helpers import BACKEND, SECRET, Api, fresh_config, make_key, point_cli_at
 
 from itflow_api.lib import cli
 from itflow_api.lib.access.keys import KeyStore
@@ -216,12 +216,7 @@ def test_a_recreated_table_shows_as_incomplete(edb):
 @pytest.fixture
 def cli_env(events_database, monkeypatch):
     cfg, _ = events_database
-    d = cfg.database
-    for name, value in {"BACKEND": d.backend, "PATH": d.path, "HOST": d.host, "PORT": str(d.port),
-                        "USER": d.user, "PASSWORD": d.password, "NAME": d.name, "DRIVER": d.driver}.items():
-        monkeypatch.setenv(f"ITFLOW_API_DATABASE_{name}", value)
-    monkeypatch.setenv("ITFLOW_API_SECURITY_KEY_HASH_SECRET", SECRET)
-    monkeypatch.delenv("ITFLOW_API_CONFIG", raising=False)
+    point_cli_at(monkeypatch, cfg, SECRET)
 
 
 def test_cli_init_db_events_and_version(edb, cli_env, capsys):

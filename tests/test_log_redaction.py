@@ -6,11 +6,10 @@ import string
 from urllib.parse import quote, unquote_plus
 
 from falcon import testing
-from helpers import make_key
+from helpers import access_log_at, make_key
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from itflow_api.lib.web.app import create_app
 from itflow_api.lib.web.middleware import redacted_path, redacted_url
 
 NAMES = ["api_key", "API_KEY", "Api_Key", "api_key[]", "api_key[0]", "api_key[x]", "api_key_decrypt_password",
@@ -64,17 +63,12 @@ def test_ordinary_parameters_stay_readable():
 def test_the_log_file_never_holds_the_key(config, db, keys, tmp_path):
     log_file = tmp_path / "access.log"
     key = make_key(keys)
-    before = config.log.access_log
-    config.log.access_log = str(log_file)
-    try:
-        client = testing.TestClient(create_app(config, db, keys))
+    with access_log_at(config, db, keys, log_file) as app:
+        client = testing.TestClient(app)
         for query in (f"api_key[]={key}", f"x=%zz?api_key={key}", f"api%255Fkey={key}", f"API_KEY={key}&a=1",
                       f"api_key_decrypt_password[]=pw-{key}", f"api_key={_every_char(key)}"):
             client.simulate_get("/api/v1/clients/read.php", query_string=query,
                                 headers={"Referer": f"https://portal.example/?api_key={key}"})
-    finally:
-        config.log.access_log = before
-        create_app(config, db, keys)
     text = log_file.read_text()
     assert text.count("\n") == 6
     assert not _leaked(key, text), text

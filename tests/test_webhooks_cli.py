@@ -2,7 +2,7 @@
 import re
 
 import pytest
-from helpers import SECRETS_USED, WebhookReceiver
+from helpers import SECRETS_USED, WebhookReceiver, point_cli_at
 from standardwebhooks import Webhook
 from test_webhooks import FEED, _install_events
 
@@ -12,14 +12,8 @@ from itflow_api.lib.events import webhooks
 
 @pytest.fixture
 def cli_env(config, db, monkeypatch):
-    d = config.database
-    values = {"BACKEND": d.backend, "PATH": d.path, "HOST": d.host, "PORT": str(d.port), "USER": d.user,
-              "PASSWORD": d.password, "NAME": d.name, "DRIVER": d.driver}
-    for key, value in values.items():
-        monkeypatch.setenv(f"ITFLOW_API_DATABASE_{key}", value)
-    monkeypatch.setenv("ITFLOW_API_SECURITY_KEY_HASH_SECRET", config.security.key_hash_secret)
+    point_cli_at(monkeypatch, config, config.security.key_hash_secret)
     monkeypatch.setenv("ITFLOW_API_EVENTS_ALLOW_PRIVATE_TARGETS", "127.0.0.1/32")
-    monkeypatch.delenv("ITFLOW_API_CONFIG", raising=False)
     _install_events(db)
     webhooks.install(db)
     with db.transaction(write=True):
