@@ -29,10 +29,10 @@ class Caller:
 class Call:
     """One authenticated request, as an endpoint sees it."""
 
-    __slots__ = ("db", "params", "key", "scope", "caller", "path", "settings", "memo")
+    __slots__ = ("db", "params", "key", "scope", "caller", "path", "settings", "memo", "session")
 
     def __init__(self, db: Database, params: Any, key: Any, scope: Any, caller: Caller, path: str,
-                 settings: Any, memo: dict[str, Any] | None = None) -> None:
+                 settings: Any, memo: dict[str, Any] | None = None, session: Any = None) -> None:
         # params (lib/web/params.Params), key (lib/access/keys.Key), scope (lib/access/scope.Scope)
         # and settings (the [server] section) come from the floors above: this one hands them
         # on without importing them.
@@ -46,6 +46,18 @@ class Call:
         # Values an endpoint works out once per request (a master key, a ticket number); one
         # dict for every attempt of a write that runs again after a conflict (lib/core/retry.py).
         self.memo = {} if memo is None else memo
+        # The request's lib/web/pipeline.Session: where an endpoint adds response headers
+        # (ETag, the next cursor) or asks for another status (304).
+        self.session = session
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """Response headers this endpoint adds (kept only when the request has a session)."""
+        return self.session.headers if self.session is not None else {}
+
+    def set_status(self, status: int) -> None:
+        if self.session is not None:
+            self.session.status = status
 
     def paging(self) -> tuple[int, int]:
         return self.params.paging(self.settings.max_limit)

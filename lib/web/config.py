@@ -75,6 +75,9 @@ class ServerConfig:
     shutdown_timeout: int = setting(30, minimum=0)
     max_body_bytes: int = setting(1024 * 1024, minimum=1)
     max_limit: int = setting(1000, minimum=1)
+    # Operations one /api/v1/batch.php request may carry, and the largest body it may have.
+    max_batch: int = setting(1000, minimum=1)
+    max_batch_bytes: int = setting(16 * 1024 * 1024, minimum=1)
     # A folder of the site's own endpoints, laid out as <module>/<function>.py.
     custom_endpoints: str = setting("", path=True)
     # Peers whose X-Forwarded-For is believed (a reverse proxy in front of us).
