@@ -15,6 +15,7 @@ from ..db.errors import DatabaseError, ValueRefused
 from ..events import feed, webhooks
 from ..itflow import version as itflow_version
 from . import openapi
+from .batch import BatchResource
 from .health import HealthResource
 from .middleware import EdgeMiddleware, TrustedProxies, configure_access_log
 from .params import Params
@@ -132,6 +133,7 @@ def create_app(config, db, keys=None):
         app.add_route(path, EndpointResource(service, path, endpoint))
     openapi.add_routes(app, routes, service)  # /api/v1/openapi.json and the /api/v1/docs page
     app.add_route("/api/v1/health", HealthResource(service))
+    app.add_route("/api/v1/batch.php", BatchResource(service, routes))  # lib/web/batch.py
     app.add_error_handler(Exception, _unexpected)
     app.add_error_handler(falcon.HTTPError, _http_error)
     app.add_error_handler(ApiError, _api_error)

@@ -1,0 +1,205 @@
+"""POST /api/v1/batch.php: many endpoint calls in one request (ours; ITFlow has no batches).
+
+The key is authenticated once, its quota charged one unit per item; each item then runs
+through the same Pipeline.perform() as a single call (role, scope, the endpoint, its `logs`
+rows), so an item answers exactly what its single call would have. Not atomic: each item is
+its own transaction with its own retry, and a failure is that item's alone. Atomic: every
+item in one transaction, run again whole on a write conflict; the first item that does not
+succeed rolls all of it back and the rest do not run. The answer is HTTP 200 with one
+envelope per item (index, module, function, status and the single call's envelope).
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+import falcon
+
+from ..core import envelope, messages, retry
+from ..core.endpoint import Caller
+from ..core.envelope import ApiError, Body, MethodNotAllowed, Unauthorized
+from ..db.errors import DatabaseError, ValueRefused
+from .batch_plan import Item, atomic_flag, plan
+from .params import Params
+from .pipeline import Session, too_many_failures
+
+log = logging.getLogger("itflow_api")
+
+PATH = "/api/v1/batch.php"
+_METHODS = ("get", "put", "patch", "delete", "options", "head", "trace", "connect")
+
+
+class BatchResource:
+    def __init__(self, service: Any, routes: dict[str, Any]) -> None:
+        self.service = service
+        self.routes = routes
+        for method in _METHODS:  # a wrong method gets the envelope and Allow, as an endpoint's does
+            setattr(self, f"on_{method}", self.refuse)
+
+    def refuse(self, req: falcon.Request, resp: falcon.Response) -> None:
+        raise MethodNotAllowed("POST")
+
+    def on_post(self, req: falcon.Request, resp: falcon.Response) -> None:
+        service = self.service
+        params = Params.from_request(req, service.settings.max_batch_bytes)
+        caller = Caller(ip=req.context.client_ip, user_agent=req.user_agent or "")
+
+        def seen(key: Any) -> None:  # the access log names the key
+            req.context.key_name = key.name
+
+        atomic = atomic_flag(params.body.get("atomic"))
+        session, status, body = run_batch(service, self.routes, params, caller, atomic,
+                                          params.body.get("operations"), on_key=seen)
+        resp.status = falcon.code_to_http_status(status)
+        resp.content_type = "application/json"
+        resp.data = envelope.encode(body)
+        for name, value in session.headers.items():
+            resp.set_header(name, value)
+
+
+def run_batch(service: Any, routes: dict[str, Any], params: Params, caller: Caller, atomic: bool,
+              operations: Any, on_key: Callable[[Any], None] | None = None) -> tuple[Session, int, Body]:
+    """Check, authenticate and run a batch; (session, HTTP status, answer). Raises ApiError
+    for a request refused whole (malformed 400, key 401, quota 429, database 503)."""
+    items = plan(operations, routes, service.settings.max_batch, params.decrypt_password)
+    presented = params.api_key
+    if not presented:
+        raise Unauthorized(messages.NO_KEY)
+    run = _Run(service, presented, caller, len(items), on_key)
+    try:
+        results = run.atomic(items) if atomic else run.each(items)
+    except ApiError as exc:  # a refusal after the key was known still carries its quota headers
+        if run.session is not None:
+            exc.headers = {**run.session.headers, **exc.headers}
+        raise
+    finally:
+        service.pipeline.finish(run.session)
+    if run.session is None or results is None:
+        wait = service.limits.auth_failed(caller.ip, presented)
+        if wait:
+            raise too_many_failures(wait)
+        raise Unauthorized(messages.AUTH_FAILED)
+    return run.session, 200, _answer(results, atomic, len(items))
+
+
+class _Undone(Exception):
+    """An atomic batch's item did not succeed: raised inside the transaction to roll it back."""
+
+    def __init__(self, results: list[Body]) -> None:
+        super().__init__("atomic batch rolled back")
+        self.results = results
+
+
+class _Run:
+    def __init__(self, service: Any, presented: str, caller: Caller, cost: int,
+                 on_key: Callable[[Any], None] | None) -> None:
+        self.service, self.pipeline, self.db = service, service.pipeline, service.db
+        self.presented, self.caller, self.cost, self.on_key = presented, caller, cost, on_key
+        self.session: Session | None = None
+
+    def _authenticate(self) -> bool:
+        self.session = self.pipeline.authenticate(self.presented, self.caller, PATH, self.session, self.cost)
+        if self.session is not None and self.on_key is not None:
+            self.on_key(self.session.key)
+        return self.session is not None
+
+    def each(self, items: list[Item]) -> list[Body] | None:
+        """Every item on its own: its own transaction and retry; its failure is its own."""
+        with self.db.transaction():
+            if not self._authenticate():
+                return None
+        return [self._alone(item) for item in items]
+
+    def _alone(self, item: Item) -> Body:
+        if item.target is None:
+            return _result(item, 404, item.unknown())
+        writes, session = item.target.endpoint.writes, self.session
+        memo: dict[str, Any] = {}
+        assert session is not None
+
+        def attempt() -> tuple[int, Body]:
+            with self.db.transaction(write=writes):
+                session.access = None  # the user key's roles are read in each transaction
+                return self._perform(item, memo)
+
+        try:
+            status, body = retry.run(attempt, self.service.write_attempts if writes else 1)
+        except ApiError as exc:
+            status, body = exc.status, exc.body()
+        except ValueRefused as exc:
+            status, body = 200, envelope.failure(messages.VALUE_REFUSED.format(reason=exc))
+        except DatabaseError as exc:
+            log.error("database unavailable on batch item %d (%s): %s", item.index, item.target.path, exc)
+            status, body = 503, envelope.failure(messages.DATABASE_UNAVAILABLE)
+        return _result(item, status, body)
+
+    def atomic(self, items: list[Item]) -> list[Body] | None:
+        """Every item in one transaction: the first that does not succeed undoes them all."""
+        memos: list[dict[str, Any]] = [{} for _ in items]
+
+        def attempt() -> list[Body] | None:  # one whole transaction: retry.run may run it again
+            results: list[Body] = []
+            with self.db.transaction(write=True):
+                if not self._authenticate():
+                    return None
+                for item, memo in zip(items, memos, strict=True):
+                    results.append(self._guarded(item, memo))
+                    if results[-1]["success"] != "True":
+                        raise _Undone(results)
+            return results
+
+        try:
+            return retry.run(attempt, self.service.write_attempts)
+        except _Undone as undone:
+            *before, failed = undone.results
+            return [{**result, "rolled_back": True} for result in before] + [failed]
+
+    def _guarded(self, item: Item, memo: dict[str, Any]) -> Body:
+        """An atomic item's result; a database that cannot serve fails the whole batch."""
+        if item.target is None:
+            return _result(item, 404, item.unknown())
+        try:
+            return _result(item, *self._perform(item, memo))
+        except ApiError as exc:
+            return _result(item, exc.status, exc.body())
+        except ValueRefused as exc:
+            return _result(item, 200, envelope.failure(messages.VALUE_REFUSED.format(reason=exc)))
+
+    def _perform(self, item: Item, memo: dict[str, Any]) -> tuple[int, Body]:
+        """pipeline.perform for one item; the headers and status it sets are the item's, not
+        the batch's (an item's ETag or next cursor would mean nothing on the batch's answer)."""
+        session = self.session
+        assert session is not None and item.target is not None
+        kept, session.headers, session.status = session.headers, {}, 200
+        try:
+            body = self.pipeline.perform(session, item.target, item.params, memo)
+            return session.status, body
+        finally:
+            session.headers, session.status = kept, 200
+
+
+def _result(item: Item, status: int, body: Body) -> Body:
+    return {"index": item.index, "module": item.module, "function": item.function, "status": status, **body}
+
+
+def _answer(results: list[Body], atomic: bool, planned: int) -> Body:
+    failed = [r for r in results if r["success"] != "True"]
+    if not failed:
+        how = " in one transaction" if atomic else ""
+        message = f"All {len(results)} items succeeded{how}."
+    elif atomic:
+        first, after = failed[0], planned - len(results)
+        message = (f"Item {first['index']} ({first['module']}/{first['function']}) did not succeed: "
+                   f"{first['message']} Nothing was written, as the batch is atomic")
+        if first["index"]:
+            message += f"; items 0 to {first['index'] - 1} were rolled back"
+        if after:
+            message += f"; the {after} item(s) after it were not run"
+        message += "."
+    else:
+        shown = ", ".join(str(r["index"]) for r in failed[:20]) + (", ..." if len(failed) > 20 else "")
+        message = (f"{len(results) - len(failed)} of {len(results)} items succeeded; item(s) {shown} "
+                   "did not (see each item's message); the others went through.")
+    return {"success": "False" if failed else "True", "message": message, "count": len(results),
+            "data": results}
