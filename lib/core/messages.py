@@ -26,6 +26,8 @@ TOO_MANY_FAILURES = ("Too many failed authentications from this address or with 
                      "try again in {wait} seconds.")
 DATABASE_UNAVAILABLE = ("The database is not reachable or refused the request; "
                         "try again shortly, or ask the administrator to check the server log.")
+STORAGE_FULL = ("The database's disk is full, so nothing of this request was written; "
+                "try again once the administrator has freed space.")
 WRITE_CONFLICTS = ("The database refused this write {attempts} times because of concurrent changes to the "
                    "same data; nothing of it was saved. Send it again in a moment.")
 VALUE_REFUSED = "{reason}: nothing was written."

@@ -6,7 +6,7 @@ import re
 import sqlite3
 
 from .drivers import MYSQL_INTERFACE_ERRORS
-from .errors import DatabaseError, ValueRefused, WriteConflict
+from .errors import DatabaseError, StorageFull, ValueRefused, WriteConflict
 
 # Server codes that mean "this connection is gone" (shutdown, killed, idle too long); every
 # client-side code (2000-2999: cannot connect, lost, gone away) means the same.
@@ -23,6 +23,9 @@ _INPUT_CODES = {
     1406: "is too long",
 }
 _COLUMN_IN_MESSAGE = re.compile(r"column [`'\"]?(\w+)", re.IGNORECASE)
+# A full disk: SQLite says "database or disk is full"; MariaDB 1021 (disk full), 1114 (table
+# full), 3 (error writing a file), or error 28 (ENOSPC) from the storage engine (1030).
+_FULL_CODES = {3, 1021, 1114}
 _SQLITE_BUSY = ("locked", "busy", "unable to open", "disk i/o", "readonly")
 # SQLite's size limits, reached only by what a request asked for (thousands of sort terms,
 # filters nested hundreds deep): a refusal of the request, like a value out of range.
@@ -68,9 +71,18 @@ def typed_error(exc: BaseException, mysql: bool, params: dict | None, secret: st
         found = _COLUMN_IN_MESSAGE.search(str(exc.args[1]) if len(exc.args) > 1 else "")
         column = found.group(1) if found else None
         return ValueRefused(f"{column or 'A value'} {reason}", column)
+    if _full(exc):
+        return StorageFull(unavailable_error(exc, secret).args[0])
     if _unavailable(exc):
         return unavailable_error(exc, secret)
     return exc
+
+
+def _full(exc: BaseException) -> bool:
+    if isinstance(exc, sqlite3.OperationalError):
+        return "disk is full" in str(exc).lower()
+    code = _code(exc)
+    return code in _FULL_CODES or (code == 1030 and "28" in str(exc.args[1:] or ""))
 
 
 def _overflowing(params: dict | None) -> str | None:

@@ -13,6 +13,11 @@ class WriteConflict(DatabaseError):
     rolled back whole, so running all of it again is safe (lib/core/retry.py)."""
 
 
+class StorageFull(DatabaseError):
+    """The database's disk (or an SQLite file system) is full: the transaction was rolled back
+    and nothing was written. A 507 for the caller, until space is freed."""
+
+
 class ValueRefused(Exception):
     """The database refused a value from the request (out of range, too long, wrong type).
     `column` names the column when the database said which one, else None."""
