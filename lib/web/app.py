@@ -11,7 +11,7 @@ from ..access.keys import KeyStore, load_secret
 from ..core import envelope, messages, routing
 from ..core.endpoint import Caller
 from ..core.envelope import ApiError, MethodNotAllowed
-from ..db.errors import DatabaseError, ValueRefused
+from ..db.errors import DatabaseError, StorageFull, ValueRefused
 from ..events import feed, webhooks
 from ..itflow import version as itflow_version
 from . import openapi
@@ -99,6 +99,10 @@ def _database_error(req, resp, ex, params):
     # The cause is the driver's error class and text (lib/db/database.py keeps secrets out of it);
     # never the query string: it may carry the api_key.
     cause = str(ex) if isinstance(ex, DatabaseError) else type(ex).__name__
+    if isinstance(ex, StorageFull):  # 507 Insufficient Storage: retrying soon will not help
+        log.error("database disk full on %s %s: %s", req.method, req.path, cause)
+        send(resp, 507, envelope.failure(messages.STORAGE_FULL), {"Retry-After": "60"})
+        return
     log.error("database unavailable on %s %s: %s", req.method, req.path, cause)
     send(resp, 503, envelope.failure(messages.DATABASE_UNAVAILABLE), {"Retry-After": "1"})
 
