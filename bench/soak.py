@@ -16,7 +16,7 @@ Per interval: requests/s, p50/p99 (ms), answers by class, RSS and open descripto
 server process, database connections held. At the end, the invariants; the exit status is 1
 when one fails:
   - every create answered "True" is stored, and none answered "False" or 5xx is;
-  - every delete answered "True" is gone; no duplicate ticket numbers;
+  - every delete answered "True" is gone; no duplicate ticket numbers; the SQLite file intact;
   - each acknowledged asset create has exactly its one `logs` row;
   - memory and descriptors flat after warm-up (slope reported);
   - latency back to its baseline within 5 s of each fault ending;
@@ -498,6 +498,9 @@ def report(args, rows, marks, ledger, setup, start, fault_ends, alive, failures)
     check(not still, f"acknowledged deletes gone: {len(ledger.deleted) - len(still)} of {len(ledger.deleted)}")
     dupes = setup.query("SELECT ticket_number, COUNT(*) FROM tickets GROUP BY ticket_number HAVING COUNT(*) > 1")
     check(not dupes, f"duplicate ticket numbers: {len(dupes)} (tickets acknowledged: {len(ledger.tickets)})")
+    if setup.mariadb is None:
+        integrity = setup.query("PRAGMA integrity_check")[0][0]
+        check(integrity == "ok", f"SQLite file intact (integrity_check: {integrity})")
     logged = dict(setup.query("SELECT log_entity_id, COUNT(*) FROM logs WHERE log_type = 'Asset' AND log_action = 'Create' "
                               "GROUP BY log_entity_id"))
     unlogged = [i for i in ledger.created.values() if logged.get(i) != 1]
