@@ -30,7 +30,8 @@ def test_document_is_valid_openapi_3_1(doc):
 
 
 def test_every_endpoint_and_method(doc):
-    assert set(doc["paths"]) == set(ROUTES)
+    assert set(doc["paths"]) == set(ROUTES) | {openapi.BATCH_PATH}
+    assert list(doc["paths"][openapi.BATCH_PATH]) == ["post"]
     for path, endpoint in ROUTES.items():
         operations = doc["paths"][path]
         assert list(operations) == [endpoint.method.lower()], path
@@ -39,7 +40,7 @@ def test_every_endpoint_and_method(doc):
         assert {"200", "400", "401", "403", "404", "405", "429", "503"} <= set(operation["responses"]), path
         if endpoint.method == "POST":
             assert "413" in operation["responses"]
-    assert {t["name"] for t in doc["tags"]} == {p.split("/")[3] for p in ROUTES}
+    assert {t["name"] for t in doc["tags"]} == {p.split("/")[3] for p in ROUTES} | {"batch"}
 
 
 def test_parameters_come_from_the_module_definitions(doc):
@@ -97,9 +98,10 @@ def test_served_without_a_key_and_printed_by_the_cli(app, capsys):
     result = testing.TestClient(app).simulate_get("/api/v1/openapi.json")
     assert result.status_code == 200 and result.headers["content-type"].startswith("application/json")
     served = json.loads(result.text)
-    assert served == json.loads(json.dumps(openapi.document(app.routes, app.service.settings.max_limit,
-                                                             app.service.settings.max_body_bytes,
-                                                             served["info"]["version"])))
+    settings = app.service.settings
+    assert served == json.loads(json.dumps(openapi.document(app.routes, settings.max_limit, settings.max_body_bytes,
+                                                             served["info"]["version"], settings.max_batch,
+                                                             settings.max_batch_bytes)))
     assert cli.main(["openapi"]) == 0
     printed = json.loads(capsys.readouterr().out)
     assert printed["paths"].keys() == served["paths"].keys()
@@ -129,3 +131,106 @@ def test_real_answers_match_the_document(api, db, keys, all_key, doc):
     assert statuses == [200, 200, 200, 200, 200, 200, 401, 401, 400, 404, 405]
     documented = doc["paths"]["/api/v1/clients/read.php"]["get"]["responses"]
     assert all(str(s) in documented for s in statuses)
+
+
+def _walk(node):
+    """Every dict inside the document."""
+    if isinstance(node, dict):
+        yield node
+        for value in node.values():
+            yield from _walk(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from _walk(value)
+
+
+def test_shapes_the_client_generators_take(doc):
+    # openapi-python-client drops a schema with an array that has no items, and every answer
+    # that names it; allOf overlays lose their row types in both generators.
+    for node in _walk(doc):
+        if node.get("type") == "array":
+            assert "items" in node, node
+        assert "allOf" not in node and "anyOf" not in node, node
+    unions = [node["oneOf"] for node in _walk(doc) if "oneOf" in node]
+    assert unions and all(len(u) == 2 and u[1] == {"$ref": "#/components/schemas/Failure"} for u in unions)
+    schemas = doc["components"]["schemas"]
+    assert schemas["Read_assets"]["properties"]["data"]["items"] == {"$ref": "#/components/schemas/Row_assets"}
+    assert "asset_name" in schemas["Row_assets"]["properties"]
+
+
+def test_the_envelope_shapes_are_told_apart(doc):
+    from jsonschema import ValidationError
+    created, changed, read = openapi.EXAMPLES["created"], openapi.EXAMPLES["changed"], openapi.EXAMPLES["read"]
+    failure = openapi.EXAMPLES["nothing_found"]
+    wrong = [("Created", {**created, "count": 1}),              # a create's count is the string "1"
+             ("Changed", {**changed, "count": "1"}),            # an update's is an integer
+             ("ReadOk", {**read, "success": True}),             # success is a string, not a boolean
+             ("Failure", {**failure, "success": "True"}),
+             ("Read_clients", failure), ("Failure", read), ("Failure", {**failure, "data": [{"a": "b"}]})]
+    for name, body in wrong:
+        with pytest.raises(ValidationError):
+            conforms(doc, name, body)
+
+
+def _headers(operation, status="200"):
+    return set(operation["responses"][status].get("headers", {}))
+
+
+def test_opt_in_headers_and_parameters(doc):
+    for path, endpoint in ROUTES.items():
+        operation = doc["paths"][path][endpoint.method.lower()]
+        names = {p["name"] for p in operation["parameters"]}
+        function = path.split("/")[4][:-len(".php")]
+        if endpoint.method == "POST":
+            assert "Idempotency-Key" in names and {"409", "422"} <= set(operation["responses"]), path
+            assert "Idempotent-Replayed" in _headers(operation), path
+            conditional = getattr(endpoint, "module", None) is not None and function in (
+                "update", "delete", "archive", "unarchive")
+            assert ({"If-Match", "If-Unmodified-Since"} <= names) == conditional, path
+            assert ("412" in operation["responses"]) == conditional, path
+            if conditional:
+                assert "ETag" in _headers(operation, "412")
+        else:
+            assert "If-None-Match" in names and "ETag" in _headers(operation), path
+            assert "content" not in operation["responses"]["304"], path
+            if getattr(endpoint, "module", None) is not None:
+                assert {"cursor", "total"} <= names, path
+                assert {"X-Next-Cursor", "X-Total-Count"} <= _headers(operation), path
+    assets = doc["paths"]["/api/v1/assets/read.php"]["get"]
+    assert "asset_updated_at" in assets["responses"]["200"]["headers"]["Last-Modified"]["description"]
+    assert "Last-Modified" not in _headers(doc["paths"]["/api/v1/events/read.php"]["get"])  # not a record
+    cursor = next(p for p in assets["parameters"] if p["name"] == "cursor")
+    assert "" in cursor["schema"]["examples"]   # an empty cursor starts cursor mode
+
+
+def test_batch_endpoint(doc):
+    batch = doc["paths"][openapi.BATCH_PATH]["post"]
+    assert batch["operationId"] == "batch" and "Idempotency-Key" in {p["name"] for p in batch["parameters"]}
+    assert {"200", "400", "401", "409", "413", "422", "429", "503"} <= set(batch["responses"])
+    request = batch["requestBody"]["content"]["application/json"]
+    for example in request["examples"].values():
+        conforms(doc, "BatchRequest", example["value"])
+    answer = batch["responses"]["200"]["content"]["application/json"]
+    assert answer["schema"] == {"$ref": "#/components/schemas/BatchAnswer"}
+    for example in answer["examples"].values():
+        conforms(doc, "BatchAnswer", example["value"])
+        for item in example["value"]["data"]:
+            conforms(doc, "BatchItem", item)
+    from jsonschema import ValidationError
+    with pytest.raises(ValidationError):  # an operation names its module and function
+        conforms(doc, "BatchRequest", {"operations": [{"module": "assets"}]})
+    with pytest.raises(ValidationError):
+        conforms(doc, "BatchRequest", {"operations": []})
+    settings_doc = openapi.document(ROUTES, max_batch=5, max_batch_bytes=2048)
+    too_large = settings_doc["paths"][openapi.BATCH_PATH]["post"]["responses"]["413"]
+    assert "5 operations" in too_large["description"] and "2048 bytes" in too_large["description"]
+
+
+def test_new_examples_match_their_schemas(doc):
+    for name in ("idempotency_running", "idempotency_other_body", "bad_cursor"):
+        conforms(doc, "Failure", openapi.EXAMPLES[name])
+    conforms(doc, "PreconditionFailed", openapi.EXAMPLES["precondition_failed"])
+    update = doc["paths"]["/api/v1/assets/update.php"]["post"]["responses"]
+    for status in ("409", "422"):
+        for example in update[status]["content"]["application/json"]["examples"].values():
+            conforms(doc, "Failure", example["value"])

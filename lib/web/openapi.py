@@ -91,25 +91,244 @@ query, or an `X-API-Decrypt-Password` header.
 """
 
 
+def _const(value, description=None):
+    """A fixed value; typed generators make it a literal, and a union of answers is told apart by it."""
+    found = {"type": "string" if isinstance(value, str) else "integer", "const": value}
+    if description:
+        found["description"] = description
+    return found
+
+
+_ANY_ROW = {"type": "object", "additionalProperties": True,
+            "description": "One row, its values as the endpoint answers them."}
+
+
 def _envelope_schemas():
+    """One schema per answer shape (no shape is a union of others): `success` is the string "True" or
+    "False" and `count` an integer, except a create's, which is the string "1", as ITFlow answers."""
     row = {"type": "object", "additionalProperties": _ROW_VALUE,
            "description": "One record: its columns in table order, every value a string or null."}
     return {
         "Row": row,
         "ReadOk": {"type": "object", "required": ["success", "count", "data"], "properties": {
-            "success": {"const": "True"}, "count": {"type": "integer", "minimum": 1},
-            "data": {"type": "array", "items": {"$ref": "#/components/schemas/Row"}}}},
+            "success": _const("True"), "count": {"type": "integer", "minimum": 1},
+            "data": {"type": "array", "items": _ANY_ROW}}},
         "Created": {"type": "object", "required": ["success", "count", "data"], "properties": {
-            "success": {"const": "True"}, "count": {"const": "1", "description": "the string \"1\", as ITFlow"},
+            "success": _const("True"), "count": _const("1", "the string \"1\", as ITFlow"),
             "data": {"type": "array", "items": {"type": "object", "required": ["insert_id"],
                                                 "properties": {"insert_id": {"type": "integer"}}}},
             "message": _NOTES}},
         "Changed": {"type": "object", "required": ["success", "count"], "properties": {
-            "success": {"const": "True"}, "count": {"type": "integer", "minimum": 0}, "message": _NOTES}},
+            "success": _const("True"), "count": {"type": "integer", "minimum": 0}, "message": _NOTES}},
         "Failure": {"type": "object", "required": ["success", "message", "count", "data"], "properties": {
-            "success": {"const": "False"}, "message": {"type": "string"},
-            "count": {"const": 0}, "data": {"type": "array", "maxItems": 0}}},
+            "success": _const("False"), "message": {"type": "string"}, "count": _const(0),
+            "data": {"type": "array", "maxItems": 0, "items": _ANY_ROW, "description": "always empty"}}},
+        "PreconditionFailed": {
+            "type": "object", "required": ["success", "message", "count", "data"],
+            "description": "If-Match or If-Unmodified-Since did not hold: nothing was written; `data` holds "
+                           "the record as it is now (its ETag is in the ETag header).",
+            "properties": {"success": _const("False"), "message": {"type": "string"},
+                           "count": {"type": "integer", "minimum": 0},
+                           "data": {"type": "array", "items": {"$ref": "#/components/schemas/Row"}}}},
+        **_batch_schemas(),
     }
+
+
+# --- batches (POST /api/v1/batch.php) ----------------------------------------------------------
+
+BATCH_PATH = "/api/v1/batch.php"
+_BATCH_REQUEST_EXAMPLE = {"api_key": "<your key>", "atomic": False, "operations": [
+    {"module": "assets", "function": "create", "body": {"asset_name": "PC-01", "client_id": 3}},
+    {"module": "assets", "function": "update", "ids": [4, 5, 6], "body": {"asset_status": "Retired"}},
+    {"module": "assets", "function": "delete", "ids": [7, 8]},
+    {"module": "clients", "function": "read", "body": {"client_id": 3}}]}
+
+
+def _batch_item(index, function, body, status=200, **extra):
+    return {"index": index, "module": "assets", "function": function, "status": status, **body, **extra}
+
+
+_BATCH_ANSWER_EXAMPLE = {"success": "False", "message": "1 of 2 operations did not succeed: 1.", "count": 2, "data": [
+    _batch_item(0, "create", envelope.created(12)),
+    _batch_item(1, "delete", envelope.failure(messages.NO_RESOURCE))]}
+_BATCH_ATOMIC_EXAMPLE = {"success": "False", "count": 2,
+                         "message": f"Operation 1 did not succeed, so none was kept: {messages.NO_RESOURCE}",
+                         "data": [_batch_item(0, "create", envelope.created(12), rolled_back=True),
+                                  _batch_item(1, "delete", envelope.failure(messages.NO_RESOURCE))]}
+
+
+def _batch_schemas():
+    success = {"type": "string", "enum": ["True", "False"]}
+    return {
+        "BatchOperation": {
+            "type": "object", "required": ["module", "function"],
+            "description": "One call of an endpoint /api/v1/<module>/<function>.php, GET or POST.",
+            "properties": {
+                "module": {"type": "string", "examples": ["assets"]},
+                "function": {"type": "string", "examples": ["update"]},
+                "body": {"type": "object", "additionalProperties": True,
+                         "description": "the endpoint's JSON body; for a GET endpoint, its query parameters"},
+                "ids": {"type": "array", "items": {"type": "integer", "minimum": 1}, "minItems": 1,
+                        "description": "update, delete, archive, unarchive: one operation per id, the id put in "
+                                       "the body under the module's id column (e.g. asset_id)"}}},
+        "BatchRequest": {
+            "type": "object", "required": ["operations"],
+            "properties": {
+                "api_key": {"type": "string", "description": "the API key (or a header: X-API-KEY, Bearer)"},
+                "atomic": {"type": "boolean", "default": False,
+                           "description": "true: all operations in one transaction; the first that does not "
+                                          "succeed undoes the ones before it and the rest are not run"},
+                "operations": {"type": "array", "minItems": 1,
+                               "items": {"$ref": "#/components/schemas/BatchOperation"}}}},
+        "BatchItem": {
+            "type": "object", "required": ["index", "module", "function", "status", "success"],
+            "description": "The operation's own answer (the envelope the single call answers) with its place "
+                           "in the batch and the HTTP status the single call would have had.",
+            "properties": {
+                "index": {"type": "integer", "minimum": 0}, "module": {"type": "string"},
+                "function": {"type": "string"}, "status": {"type": "integer"},
+                "success": success, "message": {"type": "string"},
+                "count": {"type": ["integer", "string"], "description": "as the single call: the string \"1\" "
+                          "for a create, else an integer"},
+                "data": {"type": "array", "items": _ANY_ROW},
+                "rolled_back": {"type": "boolean", "description": "atomic batches: it succeeded, but was undone "
+                                "because a later operation did not"}}},
+        "BatchAnswer": {
+            "type": "object", "required": ["success", "message", "count", "data"],
+            "properties": {
+                "success": {**success, "description": "\"True\" when every operation succeeded"},
+                "message": {"type": "string", "description": "a summary; names the operations that did not succeed"},
+                "count": {"type": "integer", "minimum": 0, "description": "the number of items"},
+                "data": {"type": "array", "items": {"$ref": "#/components/schemas/BatchItem"}}}},
+    }
+
+
+def _batch_operation(max_batch, max_batch_bytes):
+    ok = {"description": "Always HTTP 200 once the key is accepted: every item carries its own status and "
+                         "envelope; `success` is \"True\" only when every item succeeded.",
+          "headers": {"Idempotent-Replayed": _REPLAYED},
+          "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchAnswer"}, "examples": {
+              "one_failed": {"value": _BATCH_ANSWER_EXAMPLE},
+              "atomic_rolled_back": {"value": _BATCH_ATOMIC_EXAMPLE}}}}}
+    too_large = _failure_response(f"More than {max_batch} operations (after expanding `ids`), or a body over "
+                                  f"{max_batch_bytes} bytes.", "too_large")
+    too_large["content"]["application/json"]["examples"]["too_large"]["value"] = envelope.failure(
+        messages.BODY_TOO_LARGE.format(max_bytes=max_batch_bytes))
+    responses = {"200": ok, **_error_refs("post"), "413": too_large}
+    responses.update(_idempotency_responses())
+    return {"tags": ["batch"], "operationId": "batch", "summary": "Run many operations in one request",
+            "description": "Each operation is any endpoint `/api/v1/<module>/<function>.php`, checked, scoped "
+                           "and logged as the single call would be; the key is checked once and each operation "
+                           "counts once against the rate limit. `ids` runs an update, delete, archive or unarchive "
+                           f"once per id. At most {max_batch} operations. A batch inside a batch is refused.",
+            "security": _SECURITY,
+            "parameters": [_IDEMPOTENCY_KEY],
+            "requestBody": {"required": True, "content": {"application/json": {
+                "schema": {"$ref": "#/components/schemas/BatchRequest"},
+                "examples": {"mixed": {"value": _BATCH_REQUEST_EXAMPLE}}}}},
+            "responses": dict(sorted(responses.items()))}
+
+
+# --- opt-in request headers: idempotency, conditional requests, cursor paging ------------------
+
+_SECURITY = [{"ApiKeyQuery": []}, {"ApiKeyHeader": []}, {"Bearer": []}]
+_ETAG_EXAMPLE = '"3f5a9c0e1b7d2a64"'
+_HTTP_DATE = "Wed, 31 Jan 2024 13:05:00 GMT"
+_IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key", "in": "header", "required": False,
+    "description": "Opt-in: 1-255 printable characters, unique per intended write. The first answer is kept "
+                   "for 24 hours for this API key; a repeat with the same body gets that answer again (with "
+                   "`Idempotent-Replayed: true`) instead of writing twice; the same key with another body is "
+                   "422; a repeat while the first still runs is 409. A request refused before writing "
+                   "frees the key.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255,
+               "examples": ["9b2f6c1e-4d3a-4a8e-b0c2-7e5d1f3a9c44"]}}
+_REPLAYED = {"description": "\"true\" when this is the stored answer of an earlier request with the same "
+                            "Idempotency-Key (nothing was written again)",
+             "schema": {"type": "string", "enum": ["true"]}}
+_IF_NONE_MATCH = {
+    "name": "If-None-Match", "in": "header", "required": False,
+    "description": "Opt-in: the ETag of an earlier answer (or several, comma-separated); unchanged → 304 with "
+                   "no body",
+    "schema": {"type": "string", "examples": [_ETAG_EXAMPLE]}}
+_IF_MATCH = {
+    "name": "If-Match", "in": "header", "required": False,
+    "description": "Opt-in: write only if the record's ETag (from a read by id) is still this one, or `*` "
+                   "(it exists); otherwise 412 with the current record",
+    "schema": {"type": "string", "examples": [_ETAG_EXAMPLE]}}
+_IF_UNMODIFIED_SINCE = {
+    "name": "If-Unmodified-Since", "in": "header", "required": False,
+    "description": "Opt-in: write only if the record was not changed after this HTTP date; otherwise 412",
+    "schema": {"type": "string", "examples": [_HTTP_DATE]}}
+_CONDITIONAL_FUNCTIONS = ("update", "delete", "archive", "unarchive")
+
+EXAMPLES.update({
+    "idempotency_running": envelope.failure("A request with this Idempotency-Key is still running: "
+                                            "retry after a second to get its answer."),
+    "idempotency_other_body": envelope.failure("This Idempotency-Key was used with a different body: send "
+                                               "the same body again, or use a new key for a new request."),
+    "precondition_failed": {**envelope.failure("The record changed since your ETag (If-Match): read it again, "
+                                               "then retry with its new ETag."),
+                            "count": 1, "data": [_READ_EXAMPLE_ROW]},
+    "bad_cursor": envelope.failure("Parameter 'cursor': not a cursor of this read (module, sort and filter "
+                                   "must stay the same): start again with cursor= (empty)."),
+})
+
+
+def _idempotency_responses():
+    conflict = _failure_response("An earlier request with this Idempotency-Key is still running.",
+                                 "idempotency_running")
+    conflict["headers"] = {"Retry-After": {"schema": {"type": "string"}, "description": "seconds to wait",
+                                           "example": "1"}}
+    return {"409": conflict,
+            "422": _failure_response("This Idempotency-Key was used before with a different body.",
+                                     "idempotency_other_body")}
+
+
+def _not_modified():
+    return {"description": "Not Modified: the If-None-Match ETag still matches; no body.",
+            "headers": {"ETag": {"schema": {"type": "string"}, "example": _ETAG_EXAMPLE}}}
+
+
+def _precondition_failed():
+    return {"description": "If-Match or If-Unmodified-Since did not hold: nothing was written. The ETag header "
+                           "and `data` hold the record as it is now.",
+            "headers": {"ETag": {"schema": {"type": "string"}, "description": "the record's current ETag",
+                                 "example": _ETAG_EXAMPLE}},
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PreconditionFailed"},
+                                             "examples": {"changed": {"value": EXAMPLES["precondition_failed"]}}}}}
+
+
+def _cursor_parameters():
+    return [
+        _string_param("cursor", "Opt-in keyset paging: empty (`cursor=`) starts at the first page, a value from "
+                      "the X-Next-Cursor header continues; rows added or removed meanwhile never make a page skip "
+                      "or repeat a row. Follows `sort` (and the id column); `limit` sets the page size; not "
+                      "with `offset`.", examples=["", "eyJrIjpbIjEyIl19"]),
+        {"name": "total", "in": "query", "required": False,
+         "description": "Opt-in: 1 adds the X-Total-Count header (rows matching the scope and filter, ignoring "
+                        "paging)", "schema": {"type": "integer", "minimum": 0, "maximum": 1}},
+    ]
+
+
+def _read_headers(module):
+    """Response headers of a read: ETag always; paging and dates on module reads."""
+    headers = {"ETag": {"description": "strong (\"…\") on a read by id, a hash of the stored row; weak "
+                                       "(W/\"…\") on a list, a hash of the answer. Send it back in If-None-Match "
+                                       "(reads) or If-Match (writes).",
+                        "schema": {"type": "string"}, "example": _ETAG_EXAMPLE}}
+    if module is None:
+        return headers
+    columns = [c.name for c in schema.columns(module.table)]
+    stamps = [c for c in columns if c.endswith("_updated_at")] + [c for c in columns if c.endswith("_created_at")]
+    if stamps:
+        headers["Last-Modified"] = {"description": "read by id: when the record last changed (" + " or ".join(stamps)
+                                    + ")", "schema": {"type": "string"}, "example": _HTTP_DATE}
+    headers["X-Next-Cursor"] = {"description": "cursor mode: the `cursor` of the next page (absent on the last)",
+                                "schema": {"type": "string"}, "example": "eyJrIjpbIjYyIl19"}
+    headers["X-Total-Count"] = {"description": "with `total=1`: the rows matching, ignoring paging",
+                                "schema": {"type": "integer"}, "example": 1234}
+    return headers
 
 
 def _failure_response(description, *example_names):
@@ -279,13 +498,29 @@ def _field_properties(module, skip=None):
     return properties
 
 
+def _function_body(notes):
+    """The JSON body of a hand-written POST endpoint: the parameters its notes name."""
+    properties = {"api_key": {"type": "string", "description": "the API key (or a header: X-API-KEY, Bearer)"}}
+    properties.update({name: {"description": _note_on(name, notes)} for name in _named_in(notes)})
+    return {"type": "object", "properties": properties, "additionalProperties": True}
+
+
+def _function_answer(function):
+    """The success schema of a hand-written POST endpoint, by the function it is."""
+    if function == "create":
+        return "#/components/schemas/Created", "created", ["refused"]
+    if function == "test":
+        return "#/components/schemas/ReadOk", "read", ["refused"]
+    return "#/components/schemas/Changed", "changed", ["nothing_found"]
+
+
 def _operation(path, endpoint, max_limit):
     module_name, function = path.split("/")[3], path.split("/")[4][:-len(".php")]
     module = getattr(endpoint, "module", None)
     method = endpoint.method.lower()
     operation = {"tags": [module_name], "operationId": f"{module_name}_{function}",
                  "summary": getattr(endpoint, "summary", "") or f"{function} {module_name}",
-                 "security": [{"ApiKeyQuery": []}, {"ApiKeyHeader": []}, {"Bearer": []}]}
+                 "security": _SECURITY}
     notes = getattr(endpoint, "parameters", "")  # hand-written endpoints name their parameters
     if module is not None and module.description:
         operation["description"] = module.description
@@ -293,50 +528,74 @@ def _operation(path, endpoint, max_limit):
             operation["description"] += f" Read: {module.read_notes}."
     elif notes:
         operation["description"] = notes
-    parameters = []
+    parameters, extra = [], {}
     if method == "get":
         if isinstance(endpoint, Read):
             parameters = _read_parameters(module, max_limit)
+            parameters += [p for p in _cursor_parameters() if p["name"] not in {q["name"] for q in parameters}]
             success = f"#/components/schemas/Read_{module.name}"
         else:
             parameters = [_string_param(n, _note_on(n, notes)) for n in _named_in(notes) if n not in ("limit", "offset")]
             parameters += _paging(max_limit)
             success = "#/components/schemas/ReadOk"
         ok = _ok_response(success, "read", ["nothing_found", "bad_filter"])
+        ok["headers"] = _read_headers(module if isinstance(endpoint, Read) else None)
+        parameters.append(_IF_NONE_MATCH)
+        extra["304"] = _not_modified()
+        if isinstance(endpoint, Read):
+            extra["400"] = _failure_response("The body is not JSON, or a `cursor` that is not one of this read.",
+                                             "bad_json", "bad_cursor")
     else:
-        body = _body(module, endpoint) if module is not None else {"type": "object"}
+        body = _body(module, endpoint) if module is not None else _function_body(notes)
         operation["requestBody"] = {"required": False, "content": {"application/json": {"schema": body}}}
         if isinstance(endpoint, RecordOperation):
             ok = _ok_response("#/components/schemas/Changed", "changed", ["nothing_found"])
+        elif module is None:
+            ok = _ok_response(*_function_answer(function))
         else:
             ok = _ok_response("#/components/schemas/Created", "created", ["refused"])
+        ok["headers"] = {"Idempotent-Replayed": _REPLAYED}
+        parameters.append(_IDEMPOTENCY_KEY)
+        extra.update(_idempotency_responses())
+        if isinstance(endpoint, RecordOperation) and function in _CONDITIONAL_FUNCTIONS:
+            parameters += [_IF_MATCH, _IF_UNMODIFIED_SINCE]
+            extra["412"] = _precondition_failed()
     if _needs_decrypt(module):
         parameters += _decrypt_parameters(method)
-    if parameters:
-        operation["parameters"] = parameters
-    operation["responses"] = {"200": ok, **_error_refs(method)}
+    operation["parameters"] = parameters
+    operation["responses"] = dict(sorted({"200": ok, **_error_refs(method), **extra}.items()))
     return method, operation, module
 
 
-def document(routes, max_limit=1000, max_body_bytes=1048576, version="1"):
-    """The OpenAPI 3.1 document (a dict) for this route table."""
-    paths, tags, schemas = {}, {}, _envelope_schemas()
+def _read_schema(module):
+    return {"type": "object", "required": ["success", "count", "data"], "properties": {
+        "success": _const("True"), "count": {"type": "integer", "minimum": 1},
+        "data": {"type": "array", "items": {"$ref": f"#/components/schemas/Row_{module.name}"}}}}
+
+
+def document(routes, max_limit=1000, max_body_bytes=1048576, version="1", max_batch=1000,
+             max_batch_bytes=16 * 1024 * 1024):
+    """The OpenAPI 3.1 document (a dict) for this route table (and POST /api/v1/batch.php)."""
+    paths, schemas = {}, _envelope_schemas()
+    tags = {"batch": {"name": "batch", "description": "Many operations in one request"}}
     for path, endpoint in sorted(routes.items()):
+        if path.count("/") != 4:  # batch.php, documented below
+            continue
         method, operation, module = _operation(path, endpoint, max_limit)
         paths[path] = {method: operation}
         name = path.split("/")[3]
         tags.setdefault(name, {"name": name, "description": getattr(module, "description", "") or name})
         if method == "get" and isinstance(endpoint, Read):
-            schemas[f"Read_{module.name}"] = {
-                "allOf": [{"$ref": "#/components/schemas/ReadOk"},
-                          {"properties": {"data": {"items": _row_schema(module)}}}]}
+            schemas[f"Row_{module.name}"] = _row_schema(module)
+            schemas[f"Read_{module.name}"] = _read_schema(module)
+    paths[BATCH_PATH] = {"post": _batch_operation(max_batch, max_batch_bytes)}
     return {
         "openapi": "3.1.0",
         "info": {"title": "ITFlow-compatible API", "version": version, "description": _DESCRIPTION,
                  "license": {"name": "GPL-3.0-only", "identifier": "GPL-3.0-only"}},
         "servers": [{"url": "/"}],
         "tags": sorted(tags.values(), key=lambda t: t["name"]),
-        "paths": paths,
+        "paths": dict(sorted(paths.items())),
         "components": {
             "schemas": schemas,
             "responses": _shared_responses(max_body_bytes),
@@ -352,7 +611,8 @@ def document(routes, max_limit=1000, max_body_bytes=1048576, version="1"):
 
 def encoded(routes, settings):
     from ... import __version__
-    body = document(routes, settings.max_limit, settings.max_body_bytes, __version__)
+    body = document(routes, settings.max_limit, settings.max_body_bytes, __version__,
+                    getattr(settings, "max_batch", 1000), getattr(settings, "max_batch_bytes", 16 * 1024 * 1024))
     return json.dumps(body, indent=1).encode("utf-8")
 
 
