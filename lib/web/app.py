@@ -14,7 +14,7 @@ from ..core.envelope import ApiError, MethodNotAllowed
 from ..db.errors import DatabaseError, StorageFull, ValueRefused
 from ..events import feed, webhooks
 from ..itflow import version as itflow_version
-from . import openapi
+from . import metrics, openapi
 from .batch import BatchResource
 from .health import HealthResource
 from .middleware import EdgeMiddleware, TrustedProxies, configure_access_log
@@ -137,6 +137,7 @@ def create_app(config, db, keys=None):
         app.add_route(path, EndpointResource(service, path, endpoint))
     openapi.add_routes(app, routes, service)  # /api/v1/openapi.json and the /api/v1/docs page
     app.add_route("/api/v1/health", HealthResource(service))
+    metrics.attach(app, config.metrics, service)  # [metrics]: Prometheus at its path (lib/web/metrics.py)
     app.add_route("/api/v1/batch.php", BatchResource(service, routes))  # lib/web/batch.py
     app.add_error_handler(Exception, _unexpected)
     app.add_error_handler(falcon.HTTPError, _http_error)

@@ -137,6 +137,20 @@ class EventsConfig:
 
 
 @dataclass
+class MetricsConfig:
+    # Prometheus metrics at `path` (pip install 'itflow-api[metrics]'): requests and their
+    # durations by endpoint and status, database connections in use, rate-limit refusals and
+    # webhook delivery lag. Scrapes need no API key (Prometheus has none); they are answered
+    # only to the addresses in `allow` and, when `token` is set, only with
+    # "Authorization: Bearer <token>". No key, key name or client data is ever in them.
+    enabled: bool = False
+    path: str = "/metrics"
+    token: str = ""
+    # Addresses or CIDR ranges that may scrape, space-separated; empty: any address.
+    allow: str = "127.0.0.1 ::1"
+
+
+@dataclass
 class Config:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     server: ServerConfig = field(default_factory=ServerConfig)
@@ -144,6 +158,7 @@ class Config:
     limits: LimitsConfig = field(default_factory=LimitsConfig)
     log: LogConfig = field(default_factory=LogConfig)
     events: EventsConfig = field(default_factory=EventsConfig)
+    metrics: MetricsConfig = field(default_factory=MetricsConfig)
     source: str = "defaults"  # the config file's path, or "defaults"
 
     def sections(self):

@@ -73,6 +73,10 @@ def serve(cfg, listener, app=None, cleanup=None, build=None):
     `app`/`cleanup` serve in this process; `build()` -> (app, cleanup) makes a fresh app and
     database per worker after the fork (a pool must never cross a fork)."""
     s = cfg.server
+    several = s.http_server == "granian" or (s.workers > 1 and hasattr(os, "fork"))
+    if several and cfg.metrics.enabled:  # every worker writes its numbers where any can read them
+        from . import metrics
+        metrics.share_between_processes()
     if s.http_server == "granian":
         return _granian(cfg, listener, build)
     if s.workers > 1 and hasattr(os, "fork"):
