@@ -14,7 +14,7 @@ from ..core.envelope import ApiError, MethodNotAllowed
 from ..db.errors import DatabaseError, StorageFull, ValueRefused
 from ..events import feed, webhooks
 from ..itflow import version as itflow_version
-from . import metrics, openapi
+from . import idempotency, metrics, openapi
 from .batch import BatchResource
 from .health import HealthResource
 from .middleware import EdgeMiddleware, TrustedProxies, configure_access_log
@@ -70,7 +70,17 @@ class EndpointResource:
         def seen(key):  # the access log names the key, even when the endpoint then refuses
             req.context.key_name = key.name
 
-        session, body = service.pipeline.single(target, params, caller, on_key=seen)
+        def run(record):  # record: the Idempotency-Key's answer, stored in the write's transaction
+            store = None if record is None else (lambda session, body: record(session.status, session.headers, body))
+            return service.pipeline.single(target, params, caller, before_commit=store, on_key=seen)
+
+        requested = idempotency.requested(req)  # lib/web/idempotency.py; None without the header
+        result = run(None) if requested is None else \
+            idempotency.guarded(service, target.path, params.api_key, requested, params.body, run)
+        if isinstance(result, idempotency.Replay):
+            result.send(resp)
+            return
+        session, body = result
         send(resp, session.status, body, session.headers)
 
 
@@ -125,6 +135,7 @@ class ApiApp(falcon.App):
 def create_app(config, db, keys=None):
     keys = keys or KeyStore(db, load_secret(config.security), cache_seconds=config.security.key_cache_seconds)
     service = Service(config, db, keys)
+    idempotency.ensure(db)  # our table of Idempotency-Key answers (lib/web/idempotency.py)
     # Webhook secrets are sealed under a key derived from the key hash secret (lib/events/webhooks.py).
     webhooks.configure(db, webhooks.Settings.from_config(keys.secret, config.events))
     feed.configure(config.events)  # the feed's retention (lib/events/feed.py)
