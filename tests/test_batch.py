@@ -146,6 +146,19 @@ def test_logs_rows_are_those_of_the_single_calls(api, db, all_key, make_client):
     assert len(singles) == 10 and logged(batch_id) == singles
 
 
+def test_the_batchs_decrypt_password_reaches_its_items(api, keys, make_client):
+    client, key = make_client("Alpha"), make_key(keys, decrypt_password="batch-decrypt-pw")
+    status, body = batch(api, key, [
+        op("credentials", "create", {"credential_name": "Router", "credential_password": "s3cret", "client_id": client}),
+        op("credentials", "read", {"client_id": client})], api_key_decrypt_password="batch-decrypt-pw")
+    assert body["success"] == "True", body
+    assert body["data"][1]["data"][0]["credential_password"] == "s3cret"
+    # without it, the read answers what a single read without the password answers
+    status, body = batch(api, key, [op("credentials", "read", {"client_id": client})])
+    assert envelope_of(body["data"][0]) == api.get("credentials/read", key=key, client_id=str(client))[1]
+    assert "s3cret" not in str(body)
+
+
 # --- atomic and not --------------------------------------------------------------------------
 
 def test_atomic_success_writes_everything(api, db, all_key, make_client):
