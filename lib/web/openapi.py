@@ -231,7 +231,7 @@ def _batch_operation(max_batch, max_batch_bytes):
 
 # --- opt-in request headers: idempotency, conditional requests, cursor paging ------------------
 
-_SECURITY = [{"ApiKeyQuery": []}, {"ApiKeyHeader": []}, {"Bearer": []}]
+_SECURITY: list[dict[str, list[str]]] = [{"ApiKeyQuery": []}, {"ApiKeyHeader": []}, {"Bearer": []}]
 _ETAG_EXAMPLE = '"3f5a9c0e1b7d2a64"'
 _HTTP_DATE = "Wed, 31 Jan 2024 13:05:00 GMT"
 _IDEMPOTENCY_KEY = {
