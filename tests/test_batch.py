@@ -316,13 +316,14 @@ def test_a_user_keys_role_is_checked_per_item(user_database):
 
 # --- the key, the quota and the limits -----------------------------------------------------------
 
-def test_a_wrong_or_missing_key_is_refused_like_a_single_call(api, db, make_client):
+@pytest.mark.parametrize("atomic", [False, True])
+def test_a_wrong_or_missing_key_is_refused_like_a_single_call(api, db, make_client, atomic):
     client = make_client("Alpha")
     create = [op("assets", "create", {"asset_name": "A", "client_id": client})]
     single = api.post("assets/create", create[0]["body"], key="not-a-key")
-    assert batch(api, "not-a-key", create) == single
+    assert batch(api, "not-a-key", create, atomic=atomic) == single
     assert single[0] == 401
-    status, body = batch(api, None, create)
+    status, body = batch(api, None, create, atomic=atomic)
     assert (status, body["message"]) == (401, messages.NO_KEY)
     assert fetch(db, "assets") == []
     failed = log_rows(db, log_type="API", log_action="Failed")
