@@ -26,6 +26,8 @@ TOO_MANY_FAILURES = ("Too many failed authentications from this address or with 
                      "try again in {wait} seconds.")
 DATABASE_UNAVAILABLE = ("The database is not reachable or refused the request; "
                         "try again shortly, or ask the administrator to check the server log.")
+COMMIT_UNKNOWN = ("The database stopped answering while this write was being saved, so it may or may not "
+                  "have been saved; read the record before sending it again (or send it with an Idempotency-Key).")
 STORAGE_FULL = ("The database's disk is full, so nothing of this request was written; "
                 "try again once the administrator has freed space.")
 WRITE_CONFLICTS = ("The database refused this write {attempts} times because of concurrent changes to the "

@@ -9,6 +9,13 @@
   restarted, or dropped it while idle) the other idle ones are dropped too, and a read, a
   BEGIN or a transaction's first statement is tried once more on a new connection. Any
   other write is never replayed: it may have run before the connection broke.
+* A COMMIT whose answer never came (the server restarted, or froze past the read timeout)
+  may or may not have happened. On MySQL it is settled before the caller hears anything:
+  the old session is killed on a new connection, and a row the transaction inserted (its
+  witness: every write through the API inserts `logs` rows) is looked up. Found: the commit
+  happened and the caller goes on as if it had been answered. Absent: nothing was written
+  (a 503 says so). Still unreachable after a bounded wait: CommitUnknown, whose 503 says
+  the write may have been saved.
 """
 from __future__ import annotations
 
@@ -19,8 +26,10 @@ import time
 from collections.abc import Iterator
 from typing import Any
 
+from ..itflow import schema
 from .classify import is_lost, typed_error, unavailable_error
 from .drivers import run_on_cursor, run_on_mysqlclient
+from .errors import CommitUnknown
 from .pool import Pool, close_quietly
 
 # :name binds (not '::' casts, not '00:00:00' literals).
@@ -67,6 +76,7 @@ class Connections:
                     self._begin()
                 local.in_write = began = True
                 local.pristine = implicit
+                local.witness = None  # (table, id) of a row this transaction inserted
             yield self
         except BaseException:
             if began:
@@ -90,14 +100,49 @@ class Connections:
         self._on_connection("BEGIN IMMEDIATE" if self.dialect == "sqlite" else "BEGIN", None, fetch=False, retry=True)
 
     def _end(self, local: Any, how: str) -> None:
+        session = _thread_id(local.conn) if how == "commit" and self.dialect == "mysql" else None
         try:
             getattr(local.conn, how)()
         except self._errors as exc:
             # A connection whose rollback failed may still hold the transaction: it is closed
             # (the server then drops the transaction) rather than pooled for the next request.
             local.broken = local.broken or is_lost(exc) or how == "rollback"
-            if how == "commit":  # the outcome is unknown to us: the caller must hear of it
+            if how != "commit":
+                return
+            witness = getattr(local, "witness", None)
+            if session is None or witness is None or not is_lost(exc):
                 raise unavailable_error(exc, self._secret) from exc
+            committed = self._settle(session, witness)
+            if committed:
+                return  # it happened: the caller carries on as if the answer had come
+            if committed is None:
+                raise CommitUnknown(unavailable_error(exc, self._secret).args[0]) from exc
+            raise unavailable_error(exc, self._secret) from exc
+
+    def _settle(self, session: int, witness: tuple[str, int]) -> bool | None:
+        """Did the transaction of server session `session` commit? Asked on new connections
+        until the server answers, for at most a few read timeouts: the session is killed
+        (a COMMIT still waiting in its socket then either finishes first or never runs) and,
+        once it is gone, the witness row is looked up. None when the server never answered."""
+        table, row_id = witness
+        deadline = time.monotonic() + 3 * self.read_timeout + 1
+        while time.monotonic() < deadline:
+            conn = None
+            try:
+                conn = self._pool.connect()
+                with contextlib.suppress(*self._errors):  # 1094: the session has already ended
+                    self._run(conn, f"KILL CONNECTION {int(session)}", None, False)
+                alive = self._native("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID = :id")
+                while _first(self._run(conn, alive, {"id": session}, True)) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                found = self._native(f"SELECT COUNT(*) AS n FROM {table} WHERE {schema.primary_key(table)} = :id")
+                return bool(_first(self._run(conn, found, {"id": row_id}, True)))
+            except self._errors:
+                time.sleep(0.2)
+            finally:
+                if conn is not None:
+                    close_quietly(conn)
+        return None
 
     def _lost_connection(self) -> None:
         """This thread's connection broke: drop it and every idle one (they most likely
@@ -123,7 +168,12 @@ class Connections:
         if local.in_write and local.pristine:
             retry, local.pristine = True, False
         try:
-            return self._run(local.conn, native, params, fetch)
+            result = self._run(local.conn, native, params, fetch)
+            if local.in_write and not fetch and result[1] and native.startswith("INSERT INTO "):
+                table = native.split(None, 3)[2]
+                if table in schema.tables():
+                    local.witness = (table, int(result[1]))
+            return result
         except self._errors as exc:
             # A dead connection fails at once; one that needed the whole timeout belongs to a
             # frozen or overloaded server, where a second wait would only double the hang.
@@ -171,3 +221,19 @@ class Connections:
             if pool is not None:
                 pool.drop_idle()
 
+
+def _thread_id(conn: Any) -> int | None:
+    """The server's id of this connection's session (both drivers keep it; no round trip)."""
+    try:
+        return int(conn.thread_id())
+    except Exception:  # noqa: BLE001 - a driver without it: the commit is not settled
+        return None
+
+
+def _first(result: tuple[Any, Any]) -> Any:
+    """The first value of the first row of a read's (keys, rows)."""
+    _, rows = result
+    if not rows:
+        return None
+    row = rows[0]
+    return next(iter(row.values())) if isinstance(row, dict) else row[0]

@@ -13,6 +13,11 @@ class WriteConflict(DatabaseError):
     rolled back whole, so running all of it again is safe (lib/core/retry.py)."""
 
 
+class CommitUnknown(DatabaseError):
+    """The server never answered a COMMIT and could not be asked afterwards whether it
+    happened: the write may or may not have been saved (lib/db/connections.py)."""
+
+
 class StorageFull(DatabaseError):
     """The database's disk (or an SQLite file system) is full: the transaction was rolled back
     and nothing was written. A 507 for the caller, until space is freed."""

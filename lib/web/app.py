@@ -11,7 +11,7 @@ from ..access.keys import KeyStore, load_secret
 from ..core import envelope, messages, routing
 from ..core.endpoint import Caller
 from ..core.envelope import ApiError, MethodNotAllowed
-from ..db.errors import DatabaseError, StorageFull, ValueRefused
+from ..db.errors import CommitUnknown, DatabaseError, StorageFull, ValueRefused
 from ..events import feed, webhooks
 from ..itflow import version as itflow_version
 from . import idempotency, metrics, openapi
@@ -112,6 +112,10 @@ def _database_error(req, resp, ex, params):
     if isinstance(ex, StorageFull):  # 507 Insufficient Storage: retrying soon will not help
         log.error("database disk full on %s %s: %s", req.method, req.path, cause)
         send(resp, 507, envelope.failure(messages.STORAGE_FULL), {"Retry-After": "60"})
+        return
+    if isinstance(ex, CommitUnknown):
+        log.error("database lost during commit on %s %s: %s", req.method, req.path, cause)
+        send(resp, 503, envelope.failure(messages.COMMIT_UNKNOWN), {"Retry-After": "1"})
         return
     log.error("database unavailable on %s %s: %s", req.method, req.path, cause)
     send(resp, 503, envelope.failure(messages.DATABASE_UNAVAILABLE), {"Retry-After": "1"})

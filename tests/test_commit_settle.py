@@ -1,0 +1,98 @@
+"""A COMMIT the server never answered (frozen past the read timeout, or restarted) is settled
+before anyone hears of it: the write either happened, and the caller goes on as if answered,
+or it did not, and the caller gets the usual DatabaseError, with the database agreeing either
+way. When the server cannot be asked at all within the bound, CommitUnknown says so.
+
+Runs with ITFLOW_TEST_BACKEND=mysql on a private MariaDB server it may freeze (as
+tests/test_outage.py)."""
+import os
+import threading
+
+import pytest
+from helpers import BACKEND, MYSQL_DRIVER
+from mariadb_private import PrivateMariaDB, missing
+
+from itflow_api.lib.db.database import Database
+from itflow_api.lib.db.errors import CommitUnknown, DatabaseError
+from itflow_api.lib.web.config import Config
+
+READ_TIMEOUT = 0.5 if MYSQL_DRIVER == "pymysql" else 1.0  # mysqlclient counts whole seconds
+
+if BACKEND != "mysql":
+    pytest.skip("runs with ITFLOW_TEST_BACKEND=mysql", allow_module_level=True)
+if missing():
+    if os.environ.get("ITFLOW_TEST_OUTAGE") == "required":
+        pytest.fail(f"needs a private MariaDB server, but {missing()}", pytrace=False)
+    pytest.skip(f"needs a private MariaDB server: {missing()}", allow_module_level=True)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    server = PrivateMariaDB(tmp_path_factory.mktemp("settle"))
+    server.start()
+    with server.connect() as conn, conn.cursor() as cur:
+        cur.execute("CREATE DATABASE itflow_settle CHARACTER SET utf8mb4")
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def db(server):
+    server.thaw()
+    d = Config().database
+    d.backend, d.host, d.port, d.user, d.password, d.name = "mysql", "127.0.0.1", server.port, "root", "", "itflow_settle"
+    d.driver, d.connect_timeout, d.read_timeout = MYSQL_DRIVER, READ_TIMEOUT, READ_TIMEOUT
+    database = Database.from_config(d)
+    database.create_schema()
+    yield database
+    server.thaw()
+    database.close()
+
+
+def _stored(server, name):
+    with server.connect(database="itflow_settle") as conn, conn.cursor() as cur:
+        cur.execute("SELECT COUNT(*) FROM clients WHERE client_name = %s", (name,))
+        return cur.fetchone()[0]
+
+
+def _write_frozen_at_commit(db, server, name, thaw_after):
+    """A client row and its logs row in one transaction; the server is frozen just before the
+    COMMIT and thawed `thaw_after` seconds later. Returns what the caller heard."""
+    timer = threading.Timer(thaw_after, server.thaw)
+    try:
+        with db.transaction(write=True):
+            db.insert("clients", {"client_name": name})
+            db.insert("logs", {"log_type": "Client", "log_action": "Create", "log_description": name})
+            server.freeze()
+            timer.start()
+        return "committed"
+    except CommitUnknown:
+        return "unknown"
+    except DatabaseError:
+        return "not committed"
+    finally:
+        timer.join()
+
+
+def test_a_commit_lost_in_a_freeze_is_settled_and_the_database_agrees(db, server):
+    heard = []
+    for n in range(4):
+        name = f"settled-{n}"
+        outcome = _write_frozen_at_commit(db, server, name, thaw_after=READ_TIMEOUT + 0.5)
+        heard.append(outcome)
+        assert outcome != "unknown", "the server was back within the bound: the outcome must be known"
+        assert _stored(server, name) == (1 if outcome == "committed" else 0), outcome
+    # Thawed, the frozen session's COMMIT is usually still in its socket: killing the session
+    # first, then looking, makes either answer true. At least one run should see it commit.
+    assert "committed" in heard, heard
+
+
+def test_a_server_that_never_comes_back_in_time_is_an_unknown_outcome(db, server):
+    outcome = _write_frozen_at_commit(db, server, "unknown-1", thaw_after=3 * READ_TIMEOUT + 3)
+    assert outcome == "unknown"
+
+
+def test_an_answered_commit_needs_no_settling(db, server):
+    with db.transaction(write=True):
+        db.insert("clients", {"client_name": "plain"})
+    assert _stored(server, "plain") == 1
