@@ -86,6 +86,14 @@ write that still lost to concurrent ones after its retries (both with Retry-Afte
 for `column==value`; `sort=col,-col` (also `sort=col:desc`, `sort=col&order=desc`);
 `fields=col,col` to return only those columns.
 
+**Opt-in extras** (without them every answer is ITFlow's): `POST /api/v1/batch.php` runs many
+operations in one request; an `Idempotency-Key` header on any POST makes a retry safe (the first
+answer comes back again, `Idempotent-Replayed: true`; 409 while it still runs, 422 with another
+body); reads answer an `ETag` (by id also `Last-Modified`) and `If-None-Match` gets 304;
+update, delete, archive and unarchive honour `If-Match` / `If-Unmodified-Since` (412 with the
+current record); list reads page with `cursor=` (next page in `X-Next-Cursor`) and count with
+`total=1` (`X-Total-Count`).
+
 **Credentials** need the key's decrypt password: `api_key_decrypt_password` in the body or
 query, or an `X-API-Decrypt-Password` header.
 """
