@@ -60,8 +60,8 @@ def check(settings: Any) -> None:
         return
     if importlib.util.find_spec("prometheus_client") is None:
         raise ConfigError(f"[metrics] enabled = yes needs the prometheus_client package: {INSTALL_HINT}")
-    if not _PATH.fullmatch(settings.path) or settings.path.startswith("/api/"):
-        raise ConfigError(f"[metrics] path must be a plain path outside /api/ such as /metrics, got {settings.path!r}")
+    if not _PATH.fullmatch(settings.path) or settings.path.startswith("/api/v1/"):
+        raise ConfigError(f"[metrics] path must be a plain path outside /api/v1/ such as /metrics, got {settings.path!r}")
     _networks(settings.allow)
 
 
