@@ -22,7 +22,7 @@ from itflow_api.lib.access import permissions
 from itflow_api.lib.access.keys import KeyStore
 from itflow_api.lib.core import messages
 from itflow_api.lib.db.database import Database
-from itflow_api.lib.db.errors import DatabaseError, WriteConflict
+from itflow_api.lib.db.errors import DatabaseError, StorageFull, WriteConflict
 from itflow_api.lib.itflow import schema
 from itflow_api.lib.web.app import create_app
 
@@ -247,13 +247,36 @@ def test_a_database_error_fails_its_item_alone_or_an_atomic_batch_whole(app, api
     operations = [op("assets", "create", {"asset_name": "A", "client_id": client}), op("clients", "read"),
                   op("assets", "create", {"asset_name": "B", "client_id": client})]
     status, body = batch(api, all_key, operations)
-    assert status == 200 and [i["status"] for i in body["data"]] == [200, 503, 200], body
+    # The items after the one the database failed are not tried (each would wait out its own
+    # timeout against a database that is gone) and say so; what ran before them stays.
+    assert status == 200 and [i["status"] for i in body["data"]] == [200, 503, 503], body
     assert envelope_of(body["data"][1]) == {"success": "False", "message": messages.DATABASE_UNAVAILABLE,
                                             "count": 0, "data": []}
-    assert sorted(assets(db)) == [("A", ""), ("B", "")]
+    assert envelope_of(body["data"][2]) == {"success": "False", "message": messages.BATCH_NOT_RUN,
+                                            "count": 0, "data": []}
+    assert sorted(assets(db)) == [("A", "")]
     status, body = batch(api, all_key, operations, atomic=True)
     assert (status, body["message"]) == (503, messages.DATABASE_UNAVAILABLE)
-    assert len(assets(db)) == 2
+    assert len(assets(db)) == 1
+
+
+def test_a_full_disk_stops_a_batch_with_507_per_item(app, api, db, all_key, make_client, monkeypatch):
+    client = make_client("Alpha")
+    pipeline = app.service.pipeline
+    perform = pipeline.perform
+
+    def full(session, target, params, memo):
+        if params.get("asset_name") == "B":
+            raise StorageFull("disk full (test)")
+        return perform(session, target, params, memo)
+
+    monkeypatch.setattr(pipeline, "perform", full)
+    operations = [op("assets", "create", {"asset_name": n, "client_id": client}) for n in "ABC"]
+    status, body = batch(api, all_key, operations)
+    assert status == 200 and [i["status"] for i in body["data"]] == [200, 507, 507], body
+    assert [i["message"] for i in body["data"][1:]] == [messages.STORAGE_FULL, messages.BATCH_NOT_RUN]
+    assert "database_error" not in body["data"][1]
+    assert sorted(assets(db)) == [("A", "")]
 
 
 # --- scope and roles -------------------------------------------------------------------------
@@ -359,6 +382,10 @@ def test_quota_costs_one_unit_per_item(config, db, keys, make_client):
     assert result.status_code == 429 and int(result.headers["Retry-After"]) > 0, result.json
     assert result.json["message"].startswith("This API key has used its 5 requests")
     assert len(fetch(db, "assets")) == 3
+    result = send(2)  # the refused batch took none of the 2 units left
+    assert result.status_code == 200 and result.json["success"] == "True", result.json
+    assert result.headers["X-RateLimit-Remaining"] == "0"
+    assert len(fetch(db, "assets")) == 5
 
 
 def test_more_items_than_max_batch_is_refused_whole(app, config, api, db, all_key, make_client):

@@ -28,6 +28,7 @@ DATABASE_UNAVAILABLE = ("The database is not reachable or refused the request; "
                         "try again shortly, or ask the administrator to check the server log.")
 COMMIT_UNKNOWN = ("The database stopped answering while this write was being saved, so it may or may not "
                   "have been saved; read the record before sending it again (or send it with an Idempotency-Key).")
+BATCH_NOT_RUN = "Not run: the database stopped serving at an earlier item of this batch; send this item again."
 STORAGE_FULL = ("The database's disk is full, so nothing of this request was written; "
                 "try again once the administrator has freed space.")
 WRITE_CONFLICTS = ("The database refused this write {attempts} times because of concurrent changes to the "

@@ -19,7 +19,7 @@ import falcon
 from ..core import envelope, messages, retry
 from ..core.endpoint import Caller
 from ..core.envelope import ApiError, Body, MethodNotAllowed, Unauthorized
-from ..db.errors import DatabaseError, ValueRefused
+from ..db.errors import CommitUnknown, DatabaseError, StorageFull, ValueRefused
 from .batch_plan import Item, atomic_flag, plan
 from .params import Params
 from .pipeline import Session, too_many_failures
@@ -109,7 +109,18 @@ class _Run:
         with self.db.transaction():
             if not self._authenticate():
                 return None
-        return [self._alone(item) for item in items]
+        results: list[Body] = []
+        for item in items:
+            if results and results[-1]["status"] in (503, 507) and results[-1].get("database_error"):
+                # The database stopped serving: the rest are not tried (each would wait out
+                # its own timeout) and say so; nothing of them was written.
+                results += [_result(later, results[-1]["status"], envelope.failure(messages.BATCH_NOT_RUN))
+                            for later in items[len(results):]]
+                break
+            results.append(self._alone(item))
+        for result in results:
+            result.pop("database_error", None)
+        return results
 
     def _alone(self, item: Item) -> Body:
         if item.target is None:
@@ -131,7 +142,8 @@ class _Run:
             status, body = 200, envelope.failure(messages.VALUE_REFUSED.format(reason=exc))
         except DatabaseError as exc:
             log.error("database unavailable on batch item %d (%s): %s", item.index, item.target.path, exc)
-            status, body = 503, envelope.failure(messages.DATABASE_UNAVAILABLE)
+            status, body = _database_answer(exc)
+            return {**_result(item, status, body), "database_error": True}
         return _result(item, status, body)
 
     def atomic(self, items: list[Item]) -> list[Body] | None:
@@ -177,6 +189,16 @@ class _Run:
             return session.status, body
         finally:
             session.headers, session.status = kept, 200
+
+
+def _database_answer(exc: DatabaseError) -> tuple[int, Body]:
+    """An item's status and envelope for a database that could not serve it (as the single
+    call's error handler answers: lib/web/app.py)."""
+    if isinstance(exc, StorageFull):
+        return 507, envelope.failure(messages.STORAGE_FULL)
+    if isinstance(exc, CommitUnknown):
+        return 503, envelope.failure(messages.COMMIT_UNKNOWN)
+    return 503, envelope.failure(messages.DATABASE_UNAVAILABLE)
 
 
 def _result(item: Item, status: int, body: Body) -> Body:

@@ -79,7 +79,7 @@ class Pipeline:
             return None
         if session is None:  # the first attempt: the quota is taken once
             session = Session(key, caller)
-            quota, session.sync_due = _take(service.limits, key.id, cost)
+            quota, session.sync_due = service.limits.quota(key.id, cost)
             if quota is not None:
                 session.headers.update(quota.headers)
                 if not quota.allowed:
@@ -155,17 +155,6 @@ class Pipeline:
                 raise too_many_failures(wait)
             raise Unauthorized(messages.AUTH_FAILED)
         return session, body
-
-
-def _take(limits: Any, key_id: int, cost: int) -> tuple[Any, bool]:
-    """The quota verdict for `cost` more requests (a batch costs one per item)."""
-    verdict, due = limits.quota(key_id)
-    for _ in range(cost - 1):
-        if verdict is None or not verdict.allowed:
-            break
-        verdict, more = limits.quota(key_id)
-        due = due or more
-    return verdict, due
 
 
 def too_many_failures(wait: int) -> TooManyRequests:

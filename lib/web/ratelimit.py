@@ -165,8 +165,9 @@ class _KeyQuota:
         self._state = {}  # key id → [pending, known shared count, window reset (epoch), last sync]
         self._lock = threading.Lock()
 
-    def take(self, key_id):
-        """(Verdict, sync due) for one more request with this key."""
+    def take(self, key_id, cost=1):
+        """(Verdict, sync due) for `cost` more requests with this key (a batch costs one per
+        item): all of them are taken, or none."""
         now = self.clock()
         with self._lock:
             state = self._state.get(key_id)
@@ -174,9 +175,9 @@ class _KeyQuota:
                 if len(self._state) > 10000:
                     self._state.clear()
                 state = self._state[key_id] = [0, 0, now + self.item.get_expiry(), 0.0]
-            allowed = state[1] + state[0] < self.item.amount
+            allowed = state[1] + state[0] + cost <= self.item.amount
             if allowed:
-                state[0] += 1
+                state[0] += cost
             due = state[0] > 0 and (now - state[3] >= self.sync_seconds or state[0] >= self.batch)
             remaining = self.item.amount - state[1] - state[0]
             reset = max(0, int(state[2] - now) + 1)
@@ -267,11 +268,11 @@ class RateLimits:
 
     # --- per-key quota --------------------------------------------------------------------
 
-    def quota(self, key_id):
-        """(Verdict, sync due) for one more request with this key; (None, False) without a quota."""
+    def quota(self, key_id, cost=1):
+        """(Verdict, sync due) for `cost` more requests with this key; (None, False) without a quota."""
         if not self.enabled or self._quota is None:
             return None, False
-        return self._quota.take(key_id)
+        return self._quota.take(key_id, cost)
 
     def sync_quota(self, key_id):
         """Share this process's count for the key (call outside the request's transaction)."""
