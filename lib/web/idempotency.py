@@ -78,6 +78,7 @@ LEASE_SECONDS = 60
 PURGE_EVERY = 100     # about one claim in this many deletes expired rows
 PURGE_BATCH = 200     # at most this many rows per purge
 CLAIM_ATTEMPTS = 5
+RELEASE_ATTEMPTS = 3
 # Per-request headers that a replay must not repeat (a replay takes no quota).
 _NOT_STORED = ("x-ratelimit-", "retry-after")
 
@@ -201,12 +202,17 @@ class Claim:
     def release(self) -> None:
         """Forget the claim (nothing was written): a retry runs again. A claim that cannot be
         deleted now (the database is down) is taken over once its lease ends."""
-        try:
-            with self.db.transaction(write=True):
-                self.db.execute(_RELEASE, {"scope": self.scope, "token": self.token})
-        except DatabaseError as exc:
-            log.warning("could not release an Idempotency-Key claim (taken over after %d s): %s",
-                        LEASE_SECONDS, exc)
+        for attempt in range(RELEASE_ATTEMPTS):  # a busy database (SQLite's lock) may refuse once
+            try:
+                with self.db.transaction(write=True):
+                    self.db.execute(_RELEASE, {"scope": self.scope, "token": self.token})
+                return
+            except DatabaseError as exc:
+                if attempt + 1 == RELEASE_ATTEMPTS:
+                    log.warning("could not release an Idempotency-Key claim (taken over after %d s): %s",
+                                LEASE_SECONDS, exc)
+                else:
+                    time.sleep(0.05 * (attempt + 1))
 
 
 def guarded(service: Any, path: str, presented: str | None, key: str, body: Any,
