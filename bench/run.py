@@ -33,6 +33,7 @@ sys.path.insert(0, HERE)
 
 import hotspots  # noqa: E402
 import load  # noqa: E402
+import mod_wsgi_server  # noqa: E402
 import seed  # noqa: E402
 from itflow_site import ITFlowSite  # noqa: E402
 
@@ -105,11 +106,13 @@ def ours_command():
 
 
 def server_choices():
-    """Our HTTP servers this checkout offers: waitress always, others when `serve --server` exists."""
+    """Our HTTP servers this checkout offers: waitress always, others when `serve --server` exists,
+    and mod_wsgi (inside Apache, deploy/apache-mod-wsgi.conf) when Apache and mod_wsgi are here."""
     help_text = subprocess.run(ours_command() + ["serve", "--help"], capture_output=True, text=True).stdout
+    wsgi = ["mod_wsgi"] if mod_wsgi_server.available() else []
     if "--server" not in help_text:
-        return [None]
-    found = [None]
+        return [None, *wsgi]
+    found = [None, *wsgi]
     for name in ("granian", "gunicorn"):
         if name in help_text and subprocess.run([sys.executable, "-c", f"import {name}"],
                                                 capture_output=True).returncode == 0:
@@ -236,7 +239,8 @@ def parse_args():
     p.add_argument("--wrk-threads", type=int, default=2, help="wrk threads (default 2)")
     p.add_argument("--workers", type=int, default=os.cpu_count(), help="our server processes (default: the cores)")
     p.add_argument("--threads", type=int, help="our threads per process (default: the server's own)")
-    p.add_argument("--servers", help="ours to measure, comma-separated (default: every one `serve --server` offers)")
+    p.add_argument("--servers", help="ours to measure, comma-separated (default: every one `serve --server` offers, "
+                        "and mod_wsgi: inside Apache, when apache2 and mod_wsgi are installed)")
     p.add_argument("--only", help="workloads to run: comma-separated words matched in their names")
     p.add_argument("--db-host", default="127.0.0.1",
                    help="MariaDB host for every client (default 127.0.0.1: TCP; localhost: the socket, ITFlow's default)")
@@ -350,7 +354,10 @@ def start_servers(run, servers, ini, workdir):
         wanted = [None if s in ("waitress", "") else s for s in args.servers.split(",")]
         available = [s for s in available if s in wanted]
     for choice in available:
-        ours = Ours(choice, ini, free_port(), args.workers, args.threads, workdir)
+        if choice == "mod_wsgi":
+            ours = mod_wsgi_server.ModWsgiServer(ini, free_port(), args.workers, args.threads, args.connections)
+        else:
+            ours = Ours(choice, ini, free_port(), args.workers, args.threads, workdir)
         servers[ours.label] = (f"http://127.0.0.1:{ours.port}", ours)
         ours.start()
         run.setdefault("banners", []).append(f"{ours.label}: `{ours.banner()}`")
