@@ -42,6 +42,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "tests"))
 SECRET = "soak-secret-0123456789abcdef0123"
 READ_TIMEOUT = 2.0
+# How a 503 opens when the database vanished during the COMMIT and could not be asked afterwards.
+UNKNOWN_OUTCOME = "The database stopped answering while this write was being saved"
 
 
 def free_port():
@@ -152,7 +154,7 @@ class Setup:
         if self.mariadb is not None:
             with self.mariadb.connect(database="soak") as conn:
                 cur = conn.cursor()
-                cur.execute(sql.replace("?", "%s"), args)
+                cur.execute(sql.replace("?", "%s"), args or None)
                 return cur.fetchall()
         import sqlite3
         with sqlite3.connect(self.env["ITFLOW_API_DATABASE_PATH"]) as conn:
@@ -181,7 +183,7 @@ class Ledger:
         self.lock = threading.Lock()
         self.samples = []                 # (time, latency ms, class)
         self.created, self.refused = {}, set()   # marker → asset id ; markers answered False/5xx
-        self.deleted, self.tickets = set(), []
+        self.deleted, self.tickets, self.unknown = set(), [], set()
 
     def add(self, started, latency, kind):
         with self.lock:
@@ -254,6 +256,8 @@ class Worker(threading.Thread):
             if status == 200 and body and body.get("success") == "True":
                 self.ledger.created[marker] = body["data"][0]["insert_id"]
                 self.mine.append(body["data"][0]["insert_id"])
+            elif body and body.get("message", "").startswith(UNKNOWN_OUTCOME):
+                self.ledger.unknown.add(marker)  # the server said it cannot know: not judged
             elif status is not None and (status >= 500 or (body and body.get("success") == "False")):
                 self.ledger.refused.add(marker)
 
@@ -488,7 +492,8 @@ def report(args, rows, marks, ledger, setup, start, fault_ends, alive, failures)
         if not ok:
             failures.append(text)
 
-    names = {row[0]: row[1] for row in setup.query("SELECT asset_name, asset_id FROM assets WHERE asset_name LIKE 'SOAK-%'")}
+    stored = setup.query("SELECT asset_name, asset_id FROM assets WHERE asset_name LIKE ?", ("SOAK-%",))
+    names = {row[0]: row[1] for row in stored}
     lost = [m for m, i in ledger.created.items() if i not in ledger.deleted and m not in names]
     check(not lost, f"acknowledged creates stored: {len(ledger.created) - len(lost)} of {len(ledger.created)} "
                     f"(deleted since: {len(ledger.deleted)})")
@@ -509,8 +514,14 @@ def report(args, rows, marks, ledger, setup, start, fault_ends, alive, failures)
     steady = [r for r in rows if r["until"] - start >= args.minutes * 60 * 0.2]
     rss_slope = slope([((r["until"] - start) / 60, r["rss"] / 1024) for r in steady])
     fd_slope = slope([((r["until"] - start) / 60, r["fds"]) for r in steady])
-    check(rss_slope < 5, f"RSS slope after warm-up: {rss_slope:+.2f} MB/min")
-    check(fd_slope < 2, f"descriptor slope after warm-up: {fd_slope:+.2f} per min")
+    if args.minutes >= 10:  # a few minutes are mostly warm-up: the slope is judged on long runs
+        check(rss_slope < 1, f"RSS slope after warm-up: {rss_slope:+.2f} MB/min")
+        check(fd_slope < 1, f"descriptor slope after warm-up: {fd_slope:+.2f} per min")
+    else:
+        out.append(f"- (not judged on a run under 10 min) RSS slope {rss_slope:+.2f} MB/min, "
+                   f"descriptors {fd_slope:+.2f} per min")
+    if ledger.unknown:
+        out.append(f"- creates the server could not settle (503, outcome unknown, not judged): {len(ledger.unknown)}")
     with ledger.lock:
         samples = list(ledger.samples)
     baseline = [lat for t, lat, kind in samples if start + 5 <= t < start + args.minutes * 60 * 0.2 and kind != "connection"]
