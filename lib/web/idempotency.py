@@ -39,13 +39,36 @@ Using it (lib/web/app.py EndpointResource.respond does this for every single end
     else:
         ...                                          # the fresh answer, as usual
 
-`run(record)` does the request and returns whatever the caller wants back. It must call
-`record(status, headers, envelope)` once with the answer: best inside the write's
-transaction (Pipeline.single's before_commit hook: `lambda session, body:
-record(session.status, session.headers, body)`); a caller with several transactions (a
-batch that is not atomic) calls it after the last one, where it runs in a transaction of
-its own. A run that returns without recording releases the key (nothing is remembered).
-For the batch endpoint, the whole batch is the request: wrap its handler the same way.
+`run(record)` does the request and returns whatever the caller wants back (`record` is
+None when the request runs unguarded). It must call `record(status, headers, envelope)`
+once with the answer: best inside the write's transaction (Pipeline.single's before_commit
+hook: `lambda session, body: record(session.status, session.headers, body)`), where a
+crash can never leave the write without its answer; a caller with several transactions
+calls it after the last one, where it runs in a transaction of its own. A run that
+returns without recording releases the key (nothing is remembered).
+
+The batch endpoint (lib/web/batch.py): the whole batch is the request, its path and body
+the fingerprint. In BatchResource.on_post, around run_batch:
+
+    def run(record):
+        session, status, body = run_batch(service, self.routes, params, caller, atomic, ...)
+        if record is not None:
+            record(status, session.headers, body)
+        return session, status, body
+
+    requested = idempotency.requested(req)
+    result = run(None) if requested is None else idempotency.guarded(
+        service, "/api/v1/batch.php", params.api_key, requested, params.body, run, lease=300)
+    if isinstance(result, idempotency.Replay):
+        result.send(resp)
+        return
+    session, status, body = result
+
+Recorded after the items' transactions, a batch is remembered once it has run; a process
+that dies between its last commit and the record leaves a claim that a repeat takes over
+when the lease ends, and runs again (an atomic batch can close that gap by recording inside
+its one transaction, once its answer is known). A batch may run longer than a single call:
+give it a longer `lease`.
 """
 from __future__ import annotations
 
@@ -209,22 +232,24 @@ class Claim:
                 return
             except DatabaseError as exc:
                 if attempt + 1 == RELEASE_ATTEMPTS:
-                    log.warning("could not release an Idempotency-Key claim (taken over after %d s): %s",
-                                LEASE_SECONDS, exc)
+                    log.warning("could not release an Idempotency-Key claim (a repeat takes it over "
+                                "when its lease ends): %s", exc)
                 else:
                     time.sleep(0.05 * (attempt + 1))
 
 
 def guarded(service: Any, path: str, presented: str | None, key: str, body: Any,
-            run: Callable[[Record | None], T], clock: Callable[[], float] = time.time) -> T | Replay:
+            run: Callable[[Record | None], T], lease: int = LEASE_SECONDS,
+            clock: Callable[[], float] = time.time) -> T | Replay:
     """Run `run(record)` at most once per (API key, Idempotency-Key) in TTL_SECONDS; a repeat
     gets the stored answer as a Replay. Raises ApiError 422 (another request under this key)
     or 409 (the first one still runs). Without an API key the request runs unguarded (the
-    pipeline refuses it)."""
+    pipeline refuses it). `lease`: seconds after which a claim still running is taken to
+    belong to a process that died, and a repeat may take it over."""
     if not presented:
         return run(None)
     db = service.db
-    found = claim(db, scope(service.keys.secret, presented, key), fingerprint(path, body), clock)
+    found = claim(db, scope(service.keys.secret, presented, key), fingerprint(path, body), lease, clock)
     if isinstance(found, Replay):
         if service.keys.authenticate(presented) is None:  # revoked or expired since: no replay
             raise Unauthorized(AUTH_FAILED)
@@ -239,7 +264,8 @@ def guarded(service: Any, path: str, presented: str | None, key: str, body: Any,
     return result
 
 
-def claim(db: Any, where: str, request: str, clock: Callable[[], float] = time.time) -> Claim | Replay:
+def claim(db: Any, where: str, request: str, lease: int = LEASE_SECONDS,
+          clock: Callable[[], float] = time.time) -> Claim | Replay:
     """Take the scope for this request, or the answer of the request that took it first."""
     for _ in range(CLAIM_ATTEMPTS):
         now = int(clock())
@@ -253,7 +279,7 @@ def claim(db: Any, where: str, request: str, clock: Callable[[], float] = time.t
         if row is None:  # released meanwhile: try again
             continue
         done = int(row["idem_done"])
-        if int(row["idem_expires_at"]) <= now or (not done and int(row["idem_claimed_at"]) + LEASE_SECONDS <= now):
+        if int(row["idem_expires_at"]) <= now or (not done and int(row["idem_claimed_at"]) + lease <= now):
             with db.transaction(write=True):
                 taken = db.execute(_TAKE_OVER, {**binds, "old": row["idem_token"]})
             if taken:
