@@ -263,12 +263,15 @@ def test_two_workers_share_their_numbers(config, keys, tmp_path, monkeypatch):
     try:
         base = f"http://127.0.0.1:{port}"
         assert not (shared / "counter_1.db").exists()  # emptied at start
-        sent = 40
-        for _ in range(sent):  # a new connection each time: both workers take some
+        sent, pids = 0, set()
+        deadline = time.time() + 60
+        # A new connection each time: both workers take some (once both are up).
+        while (sent < 40 or len(pids) < 2) and time.time() < deadline:
             assert _get(f"{base}{READ}?api_key={key}")[0] == 200
-        assert _get(f"{base}/metrics")[0] == 401
-        pids = {name.rsplit("_", 1)[-1][:-len(".db")] for name in glob.glob(str(shared / "counter_*.db"))}
+            sent += 1
+            pids = {name.rsplit("_", 1)[-1][:-len(".db")] for name in glob.glob(str(shared / "counter_*.db"))}
         assert len(pids) == 2, pids
+        assert _get(f"{base}/metrics")[0] == 401
         totals = set()
         for _ in range(6):  # whichever worker answers, the numbers are everyone's
             status, text = _get(f"{base}/metrics", {"Authorization": "Bearer scrape-me"})
