@@ -458,3 +458,40 @@ def test_only_post_is_answered(app, all_key):
     result = testing.TestClient(app).simulate_get("/api/v1/batch.php", params={"api_key": all_key})
     assert result.status_code == 405 and result.headers["Allow"] == "POST"
     assert result.json["message"] == "Can only send POST requests to this endpoint."
+
+
+# --- Idempotency-Key on a batch ----------------------------------------------------------------
+
+@pytest.mark.parametrize("atomic", [False, True])
+def test_a_batch_sent_again_with_its_idempotency_key_is_answered_not_run(app, db, all_key, make_client, atomic):
+    client = make_client("Alpha")
+    http = testing.TestClient(app)
+    body = {"api_key": all_key, "atomic": atomic,
+            "operations": [op("assets", "create", {"asset_name": n, "client_id": client}) for n in ("A", "B")]}
+    first = http.simulate_post("/api/v1/batch.php", json=body, headers={"Idempotency-Key": f"sync-{atomic}"})
+    again = http.simulate_post("/api/v1/batch.php", json=body, headers={"Idempotency-Key": f"sync-{atomic}"})
+    assert first.status_code == again.status_code == 200 and first.json["success"] == "True", first.json
+    assert again.content == first.content and again.headers.get("Idempotent-Replayed") == "true"
+    assert sorted(assets(db)) == [("A", ""), ("B", "")]
+    assert len(log_rows(db)) == 4  # two per create, once
+    changed = dict(body, operations=body["operations"][:1])
+    refused = http.simulate_post("/api/v1/batch.php", json=changed, headers={"Idempotency-Key": f"sync-{atomic}"})
+    assert refused.status_code == 422 and refused.json["success"] == "False"
+
+
+def test_an_atomic_batch_that_rolled_back_runs_again_under_the_same_idempotency_key(app, db, all_key, make_client):
+    client = make_client("Alpha")
+    http = testing.TestClient(app)
+    operations = [op("assets", "create", {"asset_name": "A", "client_id": client}),
+                  op("assets", "update", {"asset_id": 987654, "asset_notes": "x"})]
+    body = {"api_key": all_key, "atomic": True, "operations": operations}
+    first = http.simulate_post("/api/v1/batch.php", json=body, headers={"Idempotency-Key": "retry-me"})
+    assert first.status_code == 200 and first.json["success"] == "False" and assets(db) == []
+    new_asset(db, client, "Target")
+    target = next(r["asset_id"] for r in fetch(db, "assets") if r["asset_name"] == "Target")
+    # Nothing was written the first time, so nothing was remembered: the same key runs again.
+    operations[1]["body"]["asset_id"] = target
+    again = http.simulate_post("/api/v1/batch.php", json=body, headers={"Idempotency-Key": "retry-me"})
+    assert again.status_code == 200 and again.json["success"] == "True", again.json
+    assert "Idempotent-Replayed" not in again.headers
+    assert sorted(r["asset_name"] for r in fetch(db, "assets")) == ["A", "Target"]

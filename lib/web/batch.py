@@ -20,6 +20,7 @@ from ..core import envelope, messages, retry
 from ..core.endpoint import Caller
 from ..core.envelope import ApiError, Body, MethodNotAllowed, Unauthorized
 from ..db.errors import CommitUnknown, DatabaseError, StorageFull, ValueRefused
+from . import idempotency
 from .batch_plan import Item, atomic_flag, plan
 from .params import Params
 from .pipeline import Session, too_many_failures
@@ -27,6 +28,7 @@ from .pipeline import Session, too_many_failures
 log = logging.getLogger("itflow_api")
 
 PATH = "/api/v1/batch.php"
+BATCH_LEASE_SECONDS = 300  # a batch may run far longer than one call (lib/web/idempotency.py's lease)
 _METHODS = ("get", "put", "patch", "delete", "options", "head", "trace", "connect")
 
 
@@ -49,8 +51,25 @@ class BatchResource:
             req.context.key_name = key.name
 
         atomic = atomic_flag(params.body.get("atomic"))
-        session, status, body = run_batch(service, self.routes, params, caller, atomic,
-                                          params.body.get("operations"), on_key=seen)
+
+        def run(record: Any) -> tuple[Session, int, Body]:
+            # With an Idempotency-Key an atomic batch records its answer inside its one
+            # transaction; one that is not atomic, after its last one (lib/web/idempotency.py).
+            inside = None if record is None or not atomic else \
+                (lambda session, status, body: record(status, session.headers, body))
+            session, status, body = run_batch(service, self.routes, params, caller, atomic,
+                                              params.body.get("operations"), on_key=seen, before_commit=inside)
+            if record is not None and not atomic:  # what ran is remembered, failures too
+                record(status, session.headers, body)
+            return session, status, body
+
+        requested = idempotency.requested(req)
+        result = run(None) if requested is None else idempotency.guarded(
+            service, PATH, params.api_key, requested, params.body, run, lease=BATCH_LEASE_SECONDS)
+        if isinstance(result, idempotency.Replay):
+            result.send(resp)
+            return
+        session, status, body = result
         resp.status = falcon.code_to_http_status(status)
         resp.content_type = "application/json"
         resp.data = envelope.encode(body)
@@ -59,14 +78,17 @@ class BatchResource:
 
 
 def run_batch(service: Any, routes: dict[str, Any], params: Params, caller: Caller, atomic: bool,
-              operations: Any, on_key: Callable[[Any], None] | None = None) -> tuple[Session, int, Body]:
+              operations: Any, on_key: Callable[[Any], None] | None = None,
+              before_commit: Callable[[Session, int, Body], None] | None = None) -> tuple[Session, int, Body]:
     """Check, authenticate and run a batch; (session, HTTP status, answer). Raises ApiError
-    for a request refused whole (malformed 400, key 401, quota 429, database 503)."""
+    for a request refused whole (malformed 400, key 401, quota 429, database 503).
+    `before_commit(session, status, answer)` runs inside an atomic batch's transaction once
+    every item succeeded (an Idempotency-Key's answer commits with the writes)."""
     items = plan(operations, routes, service.settings.max_batch, params.decrypt_password)
     presented = params.api_key
     if not presented:
         raise Unauthorized(messages.NO_KEY)
-    run = _Run(service, presented, caller, len(items), on_key)
+    run = _Run(service, presented, caller, len(items), on_key, before_commit)
     try:
         results = run.atomic(items) if atomic else run.each(items)
     except ApiError as exc:  # a refusal after the key was known still carries its quota headers
@@ -93,9 +115,11 @@ class _Undone(Exception):
 
 class _Run:
     def __init__(self, service: Any, presented: str, caller: Caller, cost: int,
-                 on_key: Callable[[Any], None] | None) -> None:
+                 on_key: Callable[[Any], None] | None,
+                 before_commit: Callable[[Session, int, Body], None] | None = None) -> None:
         self.service, self.pipeline, self.db = service, service.pipeline, service.db
         self.presented, self.caller, self.cost, self.on_key = presented, caller, cost, on_key
+        self.before_commit = before_commit
         self.session: Session | None = None
 
     def _authenticate(self) -> bool:
@@ -159,6 +183,8 @@ class _Run:
                     results.append(self._guarded(item, memo))
                     if results[-1]["success"] != "True":
                         raise _Undone(results)
+                if self.before_commit is not None and self.session is not None:
+                    self.before_commit(self.session, 200, _answer(results, True, len(items)))
             return results
 
         try:
