@@ -14,6 +14,7 @@ arrives as SCRIPT_NAME /api and PATH_INFO /v1/clients/read.php: `application` jo
 again, because the API answers at the full path the client asked for.
 """
 import atexit
+import io
 import logging
 import os
 
@@ -51,14 +52,40 @@ def build(path=None, environ=None):
     return app
 
 
-def mounted(app):
-    """`app` answering at the full path wherever the host mounts it: SCRIPT_NAME (the mount
-    point, e.g. /api) goes back in front of PATH_INFO."""
-    def joined(environ, start_response):
-        environ["PATH_INFO"] = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
-        environ["SCRIPT_NAME"] = ""
+def hosted(app, body_limit):
+    """`app` as a host such as mod_wsgi calls it: at the full path wherever it is mounted, and
+    with a chunked request body (no Content-Length) read first, at most `body_limit` + 1 bytes,
+    so that the app sees its length and refuses one too large with its own 413."""
+    def call(environ, start_response):
+        _full_path(environ)
+        if not environ.get("CONTENT_LENGTH") and "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower():
+            _sized_body(environ, body_limit)
         return app(environ, start_response)
-    return joined
+    return call
 
 
-application = mounted(build())
+def _full_path(environ):
+    """SCRIPT_NAME (the mount point, e.g. /api) goes back in front of PATH_INFO."""
+    environ["PATH_INFO"] = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
+    environ["SCRIPT_NAME"] = ""
+
+
+def _sized_body(environ, limit):
+    stream, parts, size = environ["wsgi.input"], [], 0
+    while size <= limit:
+        part = stream.read(min(65536, limit + 1 - size))
+        if not part:
+            break
+        parts.append(part)
+        size += len(part)
+    environ["wsgi.input"] = io.BytesIO(b"".join(parts))
+    environ["CONTENT_LENGTH"] = str(size)
+
+
+def _application():
+    app = build()
+    s = app.service.settings
+    return hosted(app, max(s.max_body_bytes, s.max_batch_bytes))
+
+
+application = _application()

@@ -109,6 +109,29 @@ def test_a_create_and_a_read_through_apache(site):
     assert read.headers["Server"].startswith("Apache") and not re.search(r"wsgi|python", read.headers["Server"], re.I)
 
 
+def test_a_chunked_body_reaches_the_app(site):
+    """No Content-Length (Transfer-Encoding: chunked): the recipe's WSGIChunkedRequest On lets
+    it through, and the entry point reads it for the app, which still refuses one too large."""
+    key = make_key(site["keys"])
+
+    def chunked(*parts):
+        yield from parts
+
+    create = f"{site['base']}/api/v1/clients/create.php"
+    answer = requests.post(create, data=chunked(b'{"api_key": "', key.encode(), b'", "client_name": "Chunked"}'),
+                           headers={"Content-Type": "application/json"}, timeout=30)
+    assert answer.request.headers.get("Transfer-Encoding") == "chunked" and "Content-Length" not in answer.request.headers
+    status, body = answer_of(answer)
+    assert status == 200 and body["success"] == "True", body
+    with site["db"].transaction():
+        assert int(site["db"].scalar("SELECT COUNT(*) FROM clients WHERE client_name = 'Chunked'")) == 1
+
+    too_large = requests.post(create, data=chunked(*[b" " * 65536] * 32), headers={"Content-Type": "application/json"},
+                              timeout=30)
+    status, body = answer_of(too_large)
+    assert status == 413 and body["success"] == "False" and "larger than" in body["message"], body
+
+
 def test_a_wrong_key_is_the_apis_401_not_apaches(site):
     for headers, params in (({"Authorization": "Bearer not-a-key-of-ours-0123456789"}, {}),
                             ({}, {"api_key": "not-a-key-of-ours-0123456789"}), ({}, {})):
