@@ -188,9 +188,9 @@ class ModWsgiSite:
         ]
         return "\n".join(lines) + "\n"
 
-    def start(self, binary, seconds=60):
+    def start(self, binary, seconds=60, until_json=True):
         """apache2 -DFOREGROUND, with ITFLOW_API_CONFIG naming the config; returns once the
-        app itself answers (its JSON), not only Apache."""
+        app itself answers (its JSON), or with until_json=False once Apache answers at all."""
         environ = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LANG": "C.UTF-8", "ITFLOW_API_CONFIG": self.config_ini}
         self.proc = subprocess.Popen([binary, "-f", str(self.conf), "-DFOREGROUND"], env=environ,
                                      start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -199,13 +199,15 @@ class ModWsgiSite:
             if self.proc.poll() is not None:
                 raise AssertionError(f"apache2 exited with {self.proc.returncode}: {self.stop()}\n{self.log()}")
             try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/index.php", timeout=30):
+                    pass
                 with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/api/v1/clients/read.php", timeout=30) as r:
                     answered = r.headers.get("Content-Type", "")
             except urllib.error.HTTPError as exc:
                 answered = exc.headers.get("Content-Type", "")
             except OSError:
-                answered = ""
-            if answered.startswith("application/json"):
+                answered = None
+            if answered is not None and (answered.startswith("application/json") or not until_json):
                 return
             time.sleep(0.2)
         raise AssertionError(f"the app did not answer through Apache within {seconds} s:\n{self.log()}")

@@ -46,15 +46,21 @@ def write_config(cfg, path, access_log):
 
 
 @pytest.fixture(scope="module")
-def site():
+def apache():
+    """(apache2, the daemon's virtual environment), or a skip (a failure when required)."""
     try:
         binary, python = apache_and_python()
-        venv = daemon_venv(python, daemon_requirements(
+        return binary, daemon_venv(python, daemon_requirements(
             ["mysqlclient"] if BACKEND == "mysql" and MYSQL_DRIVER == "mysqlclient" else []))
     except Unavailable as exc:
         if REQUIRED:
             pytest.fail(f"ITFLOW_TEST_MOD_WSGI=required, but {exc}")
         pytest.skip(str(exc))
+
+
+@pytest.fixture(scope="module")
+def site(apache):
+    binary, venv = apache
     work = Path(tempfile.mkdtemp(prefix="itflow-api-mod-wsgi-"))
     data = work / "data"
     data.mkdir()
@@ -167,3 +173,29 @@ def test_python_runs_in_the_recipes_two_daemon_processes_only(site):
     started = re.findall(r"Starting process 'itflow-api' with uid=\d+, gid=\d+ and threads=8", site["apache"].log())
     assert len(started) == 2, site["apache"].log()
     assert site["apache"].log().count("Initializing Python") == 2, site["apache"].log()
+
+
+def test_a_config_that_cannot_be_used_is_retried_by_the_next_request(apache):
+    """No config file yet: Apache answers 500 and its error log says why; once the file is
+    there the next request loads the app, with no reload of Apache."""
+    binary, venv = apache
+    work = Path(tempfile.mkdtemp(prefix="itflow-api-mod-wsgi-"))
+    try:
+        config = work / "data" / "config.ini"
+        config.parent.mkdir()
+        give_to_daemon(config.parent)
+        late = ModWsgiSite(work, free_port(), config, venv)
+        late.prepare()
+        try:
+            late.start(binary, until_json=False)
+            url = f"http://127.0.0.1:{late.port}/api/v1/clients/read.php"
+            assert requests.get(url, timeout=30).status_code == 500
+            assert f"ConfigError: config file {config} not found" in late.log()
+            config.write_text(f"[database]\nbackend = sqlite\npath = {config.parent / 'api.sqlite3'}\n"
+                              f"[security]\nkey_hash_secret = {SECRET}\n[log]\naccess_log = off\n", encoding="utf-8")
+            status, body = answer_of(requests.get(url, timeout=30))
+            assert status == 401 and body["success"] == "False", body
+        finally:
+            late.stop()
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
