@@ -71,11 +71,14 @@ def scrape(client, **headers):
 
 # --- off, on, guarded ----------------------------------------------------------------------------
 
-def test_off_by_default(app):
+def test_off_by_default(app, db):
     assert config_module.Config().metrics.enabled is False
     result = testing.TestClient(app).simulate_get("/metrics")
     assert result.status_code == 404
     assert result.json["success"] == "False"
+    # Off is no work at all: no middleware of ours, the database's transactions as they were.
+    assert not any(isinstance(m, metrics._Observer) for m in app._unprepared_middleware)
+    assert "transaction" not in vars(db)
 
 
 def test_requests_are_counted_by_endpoint_method_and_status(metered, db):
