@@ -106,6 +106,21 @@ def test_python_client_creates_reads_and_lists_as_models(live, generated, db, ke
     changed = update.sync(client=client, body=models.AssetsUpdateBody(asset_id=second_id, asset_make="HP"))
     assert isinstance(changed, models.Changed) and changed.count == 1
 
+    # Opt-in extras through the generated client: Idempotency-Key as a keyword, a batch as models.
+    once = [create.sync(client=client, body=models.AssetsCreateBody(asset_name="PC-03"), idempotency_key="pc-03")
+            for _ in range(2)]
+    assert all(isinstance(m, models.Created) for m in once) and once[0].data[0].insert_id == once[1].data[0].insert_id
+    batch = importlib.import_module("itflow_generated_client.api.batch.batch")
+    answer = batch.sync(client=client, body=models.BatchRequest(operations=[
+        models.BatchOperation(module="assets", function="update", ids=[first_id, second_id],
+                              body=models.BatchOperationBody.from_dict({"asset_model": "T14"})),
+        models.BatchOperation(module="assets", function="read",
+                              body=models.BatchOperationBody.from_dict({"asset_id": first_id}))]))
+    assert isinstance(answer, models.BatchAnswer) and answer.success == models.BatchAnswerSuccess.TRUE
+    assert [(i.index, i.function, i.status, i.count) for i in answer.data] == [
+        (0, "update", 200, 1), (1, "update", 200, 1), (2, "read", 200, 1)]
+    assert answer.data[2].data[0]["asset_model"] == "T14"
+
     # Refusals come back as the Failure model, whether HTTP 200 (ITFlow's way) or 401.
     missing = read.sync(client=client, asset_id=second_id + 1000)
     assert isinstance(missing, models.Failure) and missing.success == "False" and missing.data == []

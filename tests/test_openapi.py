@@ -222,12 +222,14 @@ def test_batch_endpoint(doc):
     with pytest.raises(ValidationError):
         conforms(doc, "BatchRequest", {"operations": []})
     settings_doc = openapi.document(ROUTES, max_batch=5, max_batch_bytes=2048)
-    too_large = settings_doc["paths"][openapi.BATCH_PATH]["post"]["responses"]["413"]
-    assert "5 operations" in too_large["description"] and "2048 bytes" in too_large["description"]
+    with pytest.raises(ValidationError):  # an operation has only module, function, body and ids
+        conforms(doc, "BatchRequest", {"operations": [{"module": "assets", "function": "read", "limit": 5}]})
+    responses = settings_doc["paths"][openapi.BATCH_PATH]["post"]["responses"]
+    assert "5 items" in responses["400"]["description"] and "2048 bytes" in responses["413"]["description"]
 
 
 def test_new_examples_match_their_schemas(doc):
-    for name in ("idempotency_running", "idempotency_other_body", "bad_cursor"):
+    for name in ("idempotency_running", "idempotency_other_body", "bad_idempotency_key", "bad_cursor"):
         conforms(doc, "Failure", openapi.EXAMPLES[name])
     conforms(doc, "PreconditionFailed", openapi.EXAMPLES["precondition_failed"])
     update = doc["paths"]["/api/v1/assets/update.php"]["post"]["responses"]

@@ -17,6 +17,7 @@ from ..core.crud import Read, RecordOperation, Update
 from ..core.envelope import RouteNotFound, ServerError
 from ..core.values import PARSERS
 from ..itflow import schema
+from . import idempotency
 
 OPENAPI_PATH = "/api/v1/openapi.json"
 DOCS_PATH = "/api/v1/docs"
@@ -156,20 +157,22 @@ def _batch_item(index, function, body, status=200, **extra):
     return {"index": index, "module": "assets", "function": function, "status": status, **body, **extra}
 
 
-_BATCH_ANSWER_EXAMPLE = {"success": "False", "message": "1 of 2 operations did not succeed: 1.", "count": 2, "data": [
+_BATCH_ANSWER_EXAMPLE = {"success": "False", "count": 2, "data": [
     _batch_item(0, "create", envelope.created(12)),
-    _batch_item(1, "delete", envelope.failure(messages.NO_RESOURCE))]}
-_BATCH_ATOMIC_EXAMPLE = {"success": "False", "count": 2,
-                         "message": f"Operation 1 did not succeed, so none was kept: {messages.NO_RESOURCE}",
-                         "data": [_batch_item(0, "create", envelope.created(12), rolled_back=True),
-                                  _batch_item(1, "delete", envelope.failure(messages.NO_RESOURCE))]}
+    _batch_item(1, "delete", envelope.failure(messages.NO_RESOURCE))],
+    "message": "1 of 2 items succeeded; item(s) 1 did not (see each item's message); the others went through."}
+_BATCH_ATOMIC_EXAMPLE = {"success": "False", "count": 2, "data": [
+    _batch_item(0, "create", envelope.created(12), rolled_back=True),
+    _batch_item(1, "delete", envelope.failure(messages.NO_RESOURCE))],
+    "message": f"Item 1 (assets/delete) did not succeed: {messages.NO_RESOURCE} Nothing was written, as the batch "
+               "is atomic; items 0 to 0 were rolled back."}
 
 
 def _batch_schemas():
     success = {"type": "string", "enum": ["True", "False"]}
     return {
         "BatchOperation": {
-            "type": "object", "required": ["module", "function"],
+            "type": "object", "required": ["module", "function"], "additionalProperties": False,
             "description": "One call of an endpoint /api/v1/<module>/<function>.php, GET or POST.",
             "properties": {
                 "module": {"type": "string", "examples": ["assets"]},
@@ -183,6 +186,8 @@ def _batch_schemas():
             "type": "object", "required": ["operations"],
             "properties": {
                 "api_key": {"type": "string", "description": "the API key (or a header: X-API-KEY, Bearer)"},
+                "api_key_decrypt_password": {"type": "string", "description": "credentials: the key's decrypt "
+                                             "password, for every operation (or X-API-Decrypt-Password)"},
                 "atomic": {"type": "boolean", "default": False,
                            "description": "true: all operations in one transaction; the first that does not "
                                           "succeed undoes the ones before it and the rest are not run"},
@@ -193,8 +198,10 @@ def _batch_schemas():
             "description": "The operation's own answer (the envelope the single call answers) with its place "
                            "in the batch and the HTTP status the single call would have had.",
             "properties": {
-                "index": {"type": "integer", "minimum": 0}, "module": {"type": "string"},
-                "function": {"type": "string"}, "status": {"type": "integer"},
+                "index": {"type": "integer", "minimum": 0, "description": "its place, `ids` expanded"},
+                "module": {"type": "string"}, "function": {"type": "string"},
+                "status": {"type": "integer", "description": "200 for a result or a refusal, 403 a role refusal, "
+                           "404 no such endpoint, 503 the database failed for this item"},
                 "success": success, "message": {"type": "string"},
                 "count": {"type": ["integer", "string"], "description": "as the single call: the string \"1\" "
                           "for a create, else an integer"},
@@ -214,15 +221,18 @@ def _batch_schemas():
 def _batch_operation(max_batch, max_batch_bytes):
     ok = {"description": "Always HTTP 200 once the key is accepted: every item carries its own status and "
                          "envelope; `success` is \"True\" only when every item succeeded.",
-          "headers": {"Idempotent-Replayed": _REPLAYED},
+          "headers": {idempotency.REPLAYED: _REPLAYED},
           "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BatchAnswer"}, "examples": {
               "one_failed": {"value": _BATCH_ANSWER_EXAMPLE},
               "atomic_rolled_back": {"value": _BATCH_ATOMIC_EXAMPLE}}}}}
-    too_large = _failure_response(f"More than {max_batch} operations (after expanding `ids`), or a body over "
-                                  f"{max_batch_bytes} bytes.", "too_large")
+    too_large = _failure_response(f"The body is over {max_batch_bytes} bytes.", "too_large")
     too_large["content"]["application/json"]["examples"]["too_large"]["value"] = envelope.failure(
         messages.BODY_TOO_LARGE.format(max_bytes=max_batch_bytes))
-    responses = {"200": ok, **_error_refs("post"), "413": too_large}
+    malformed = _failure_response(
+        f"Nothing ran: the body is not a JSON object; `operations` is missing, empty or malformed; more than "
+        f"{max_batch} items (`ids` expanded); a batch inside a batch; or a malformed Idempotency-Key.",
+        "bad_json", "batch_empty", "bad_idempotency_key")
+    responses = {"200": ok, **_error_refs("post"), "400": malformed, "413": too_large}
     responses.update(_idempotency_responses())
     return {"tags": ["batch"], "operationId": "batch", "summary": "Run many operations in one request",
             "description": "Each operation is any endpoint `/api/v1/<module>/<function>.php`, checked, scoped "
@@ -243,13 +253,13 @@ _SECURITY: list[dict[str, list[str]]] = [{"ApiKeyQuery": []}, {"ApiKeyHeader": [
 _ETAG_EXAMPLE = '"3f5a9c0e1b7d2a64"'
 _HTTP_DATE = "Wed, 31 Jan 2024 13:05:00 GMT"
 _IDEMPOTENCY_KEY = {
-    "name": "Idempotency-Key", "in": "header", "required": False,
-    "description": "Opt-in: 1-255 printable characters, unique per intended write. The first answer is kept "
-                   "for 24 hours for this API key; a repeat with the same body gets that answer again (with "
-                   "`Idempotent-Replayed: true`) instead of writing twice; the same key with another body is "
-                   "422; a repeat while the first still runs is 409. A request refused before writing "
-                   "frees the key.",
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255,
+    "name": idempotency.HEADER, "in": "header", "required": False,
+    "description": f"Opt-in: 1-{idempotency.MAX_LENGTH} printable ASCII characters (a UUID is a good choice), "
+                   "new for each intended write. The first answer is kept for 24 hours for this API key; a "
+                   "repeat with the same body gets that answer again (with `Idempotent-Replayed: true`) instead "
+                   "of writing twice; the same key with another body or endpoint is 422; a repeat while the "
+                   "first still runs is 409. A request refused before writing frees the key.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_LENGTH, "pattern": "^[ -~]*[!-~][ -~]*$",
                "examples": ["9b2f6c1e-4d3a-4a8e-b0c2-7e5d1f3a9c44"]}}
 _REPLAYED = {"description": "\"true\" when this is the stored answer of an earlier request with the same "
                             "Idempotency-Key (nothing was written again)",
@@ -271,10 +281,10 @@ _IF_UNMODIFIED_SINCE = {
 _CONDITIONAL_FUNCTIONS = ("update", "delete", "archive", "unarchive")
 
 EXAMPLES.update({
-    "idempotency_running": envelope.failure("A request with this Idempotency-Key is still running: "
-                                            "retry after a second to get its answer."),
-    "idempotency_other_body": envelope.failure("This Idempotency-Key was used with a different body: send "
-                                               "the same body again, or use a new key for a new request."),
+    "idempotency_running": envelope.failure(idempotency.STILL_RUNNING),
+    "idempotency_other_body": envelope.failure(idempotency.OTHER_REQUEST),
+    "bad_idempotency_key": envelope.failure(idempotency.MALFORMED),
+    "batch_empty": envelope.failure("'operations' is empty: send at least one operation."),
     "precondition_failed": {**envelope.failure("The record changed since your ETag (If-Match): read it again, "
                                                "then retry with its new ETag."),
                             "count": 1, "data": [_READ_EXAMPLE_ROW]},
@@ -562,9 +572,11 @@ def _operation(path, endpoint, max_limit):
             ok = _ok_response(*_function_answer(function))
         else:
             ok = _ok_response("#/components/schemas/Created", "created", ["refused"])
-        ok["headers"] = {"Idempotent-Replayed": _REPLAYED}
+        ok["headers"] = {idempotency.REPLAYED: _REPLAYED}
         parameters.append(_IDEMPOTENCY_KEY)
         extra.update(_idempotency_responses())
+        extra["400"] = _failure_response("The body is not a JSON object, or a malformed Idempotency-Key.",
+                                         "bad_json", "bad_idempotency_key")
         if isinstance(endpoint, RecordOperation) and function in _CONDITIONAL_FUNCTIONS:
             parameters += [_IF_MATCH, _IF_UNMODIFIED_SINCE]
             extra["412"] = _precondition_failed()
