@@ -229,10 +229,27 @@ def test_batch_endpoint(doc):
 
 
 def test_new_examples_match_their_schemas(doc):
-    for name in ("idempotency_running", "idempotency_other_body", "bad_idempotency_key", "bad_cursor"):
+    for name in ("idempotency_running", "idempotency_other_body", "bad_idempotency_key", "bad_cursor", "bad_etag"):
         conforms(doc, "Failure", openapi.EXAMPLES[name])
     conforms(doc, "PreconditionFailed", openapi.EXAMPLES["precondition_failed"])
     update = doc["paths"]["/api/v1/assets/update.php"]["post"]["responses"]
     for status in ("409", "422"):
         for example in update[status]["content"]["application/json"]["examples"].values():
             conforms(doc, "Failure", example["value"])
+
+
+def test_every_example_matches_its_answer_schema(doc):
+    checked = 0
+    for path, operations in doc["paths"].items():
+        for operation in operations.values():
+            for status, response in operation["responses"].items():
+                if "$ref" in response:
+                    response = doc["components"]["responses"][response["$ref"].rsplit("/", 1)[1]]
+                content = response.get("content", {}).get("application/json")
+                if content is None:
+                    assert status == "304", (path, status)
+                    continue
+                for example in content.get("examples", {}).values():
+                    Draft202012Validator({**doc, **content["schema"]}).validate(example["value"])
+                    checked += 1
+    assert checked > 1000

@@ -138,7 +138,7 @@ def _envelope_schemas():
                            "the record as it is now (its ETag is in the ETag header).",
             "properties": {"success": _const("False"), "message": {"type": "string"},
                            "count": {"type": "integer", "minimum": 0},
-                           "data": {"type": "array", "items": {"$ref": "#/components/schemas/Row"}}}},
+                           "data": {"type": "array", "maxItems": 1, "items": {"$ref": "#/components/schemas/Row"}}}},
         **_batch_schemas(),
     }
 
@@ -284,12 +284,17 @@ EXAMPLES.update({
     "idempotency_running": envelope.failure(idempotency.STILL_RUNNING),
     "idempotency_other_body": envelope.failure(idempotency.OTHER_REQUEST),
     "bad_idempotency_key": envelope.failure(idempotency.MALFORMED),
+    "bad_etag": envelope.failure("Header If-None-Match is empty: send the ETag of an earlier answer, or leave the "
+                                 "header out."),
     "batch_empty": envelope.failure("'operations' is empty: send at least one operation."),
-    "precondition_failed": {**envelope.failure("The record changed since your ETag (If-Match): read it again, "
-                                               "then retry with its new ETag."),
+    "precondition_failed": {**envelope.failure(f"The record has changed since the ETag you sent (If-Match): its "
+                                               f"current ETag is {_ETAG_EXAMPLE}. Nothing was changed; read it "
+                                               "again (its current state is in data), then retry."),
                             "count": 1, "data": [_READ_EXAMPLE_ROW]},
-    "bad_cursor": envelope.failure("Parameter 'cursor': not a cursor of this read (module, sort and filter "
-                                   "must stay the same): start again with cursor= (empty)."),
+    "bad_cursor": envelope.failure("Parameter 'cursor': made for another sort, filter, look-up or API key than "
+                                   "this request's: send the same sort=, order=, filter= and look-up parameters "
+                                   "on every page (limit= may change). Start again with cursor= (empty) for the "
+                                   "first page."),
 })
 
 
@@ -312,7 +317,9 @@ def _precondition_failed():
     return {"description": "If-Match or If-Unmodified-Since did not hold: nothing was written. The ETag header "
                            "and `data` hold the record as it is now.",
             "headers": {"ETag": {"schema": {"type": "string"}, "description": "the record's current ETag",
-                                 "example": _ETAG_EXAMPLE}},
+                                 "example": _ETAG_EXAMPLE},
+                        "Last-Modified": {"schema": {"type": "string"}, "example": _HTTP_DATE,
+                                          "description": "when the record last changed, where it says"}},
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/PreconditionFailed"},
                                              "examples": {"changed": {"value": EXAMPLES["precondition_failed"]}}}}}
 
@@ -561,8 +568,10 @@ def _operation(path, endpoint, max_limit):
         parameters.append(_IF_NONE_MATCH)
         extra["304"] = _not_modified()
         if isinstance(endpoint, Read):
-            extra["400"] = _failure_response("The body is not JSON, or a `cursor` that is not one of this read.",
-                                             "bad_json", "bad_cursor")
+            extra["400"] = _failure_response("A malformed If-None-Match, or a `cursor` that is not one of this "
+                                             "read or comes with `offset`.", "bad_cursor", "bad_etag")
+        else:
+            extra["400"] = _failure_response("A malformed If-None-Match.", "bad_etag")
     else:
         body = _body(module, endpoint) if module is not None else _function_body(notes)
         operation["requestBody"] = {"required": False, "content": {"application/json": {"schema": body}}}
@@ -580,6 +589,8 @@ def _operation(path, endpoint, max_limit):
         if isinstance(endpoint, RecordOperation) and function in _CONDITIONAL_FUNCTIONS:
             parameters += [_IF_MATCH, _IF_UNMODIFIED_SINCE]
             extra["412"] = _precondition_failed()
+            extra["400"]["description"] = ("The body is not a JSON object, or a malformed Idempotency-Key, If-Match "
+                                           "or If-Unmodified-Since.")
     if _needs_decrypt(module):
         parameters += _decrypt_parameters(method)
     operation["parameters"] = parameters
