@@ -9,7 +9,7 @@ from typing import Any
 
 from ..itflow import schema
 from ..itflow.create_columns import written_on_create
-from . import envelope, filters
+from . import cursors, envelope, filters, versions
 from .definitions import Lookup, Module
 from .endpoint import Call
 from .envelope import BadRequest, Body, NotFound, Refused
@@ -19,14 +19,21 @@ Row = dict[str, Any]  # a record's columns (or the values of a write) by name
 
 
 def find_in_scope(call: Call, table: str, id_column: str, record_id: int, client_column: str | None,
-                  noun: str) -> Row:
+                  noun: str, lock: bool = False) -> Row:
     """The row of `table` with that id, if the key may write to it. A row outside a client
     key's scope raises the same NotFound as a missing one; a user key's write to a client the
-    user may not reach is ITFlow's 403 (lib/access/scope.py restrict_write)."""
+    user may not reach is ITFlow's 403 (lib/access/scope.py restrict_write).
+
+    `lock`: hold the row until the transaction ends (MariaDB: SELECT ... FOR UPDATE, which
+    also reads the newest committed row; SQLite's write transactions hold the whole database
+    from their start), so that what is checked against the row is still true at the write."""
     where, params = [f"{id_column} = :record_id"], {"record_id": record_id}
     if client_column:
         call.scope.restrict_write(client_column, where, params)
-    row = call.db.row(f"SELECT * FROM {table} WHERE {' AND '.join(where)}", params)
+    sql = f"SELECT * FROM {table} WHERE {' AND '.join(where)}"
+    if lock and call.db.dialect == "mysql":
+        sql += " FOR UPDATE"
+    row = call.db.row(sql, params)
     if row is None:
         raise NotFound(f"No {noun} with {id_column} {record_id} (for this client and company).")
     if client_column:
@@ -84,10 +91,11 @@ class Operation:
             raise Refused(f"Missing required field: {column}.")
         return call.params.int(column)
 
-    def current(self, call: Call, record_id: int) -> Row:
-        """The record as stored, if the key may touch it; otherwise NotFound."""
+    def current(self, call: Call, record_id: int, lock: bool = False) -> Row:
+        """The record as stored, if the key may touch it; otherwise NotFound. `lock`: held
+        until the transaction ends (find_in_scope)."""
         m = self.module
-        return find_in_scope(call, m.table, m.id_column, record_id, m.client_column, m.entity.lower())
+        return find_in_scope(call, m.table, m.id_column, record_id, m.client_column, m.entity.lower(), lock)
 
     def parse_given(self, call: Call) -> Row:
         """{field name: parsed value} for every field the request sends."""
@@ -134,21 +142,57 @@ class Read(Operation):
         query = filters.ReadQuery.from_params(call.params, m)  # filter/sort/fields, ANDed to the scope
         where += extra_where + query.where
         params.update(extra_params, **query.binds)
-        sql = f"SELECT {m.select} FROM {source}"
-        if where:
-            sql += " WHERE " + " AND ".join(where)
-        order = query.order_by(m.order_by or m.id_column)
-        if lookup is not None and lookup.single:
-            pass  # by id: the record itself, no paging
-        elif lookup is not None and lookup.first_only:
-            sql += f" ORDER BY {order} LIMIT 1"
+        single = lookup is not None and lookup.single
+        paged = lookup is None or not (lookup.single or lookup.first_only)
+        page = Paging.of(call, paged)
+        if page is not None:  # cursor= / total=1 (lib/core/cursors.py): opt-in
+            rows = page.rows(call, m, source, where, params, query)
         else:
-            params["limit"], params["offset"] = call.paging()
-            sql += f" ORDER BY {order} LIMIT :limit OFFSET :offset"
-        rows = call.db.rows(sql, params)
+            sql = f"SELECT {m.select} FROM {source}"
+            if where:
+                sql += " WHERE " + " AND ".join(where)
+            order = query.order_by(m.order_by or m.id_column)
+            if single:
+                pass  # by id: the record itself, no paging
+            elif not paged:
+                sql += f" ORDER BY {order} LIMIT 1"
+            else:
+                params["limit"], params["offset"] = call.paging()
+                sql += f" ORDER BY {order} LIMIT :limit OFFSET :offset"
+            rows = call.db.rows(sql, params)
+        if single and rows and lookup is not None:  # before the hooks, which may change the row (decrypt)
+            self._describe_record(call, lookup, rows[0])
         if m.hooks.adjusts_rows:
             rows = [r for r in (m.hooks.read_row(call, m, row) for row in rows) if r is not None]
-        return envelope.read_ok(query.project(rows))
+        body = envelope.read_ok(query.project(rows))
+        if single:
+            if not rows:  # a row the hooks hid has no version to name
+                call.headers.pop("ETag", None)
+                call.headers.pop("Last-Modified", None)
+                call.set_status(200)
+        elif page is not None or getattr(call.params, "if_none_match", None) is not None:
+            # A list's weak ETag costs an extra encoding of the answer: only when asked for.
+            versions.not_modified(call, self._describe_list(call, body))
+        return body
+
+    def _describe_record(self, call: Call, lookup: Lookup, row: Row) -> None:
+        """ETag and Last-Modified of the record a read by id found, and 304 when If-None-Match
+        names it. From the row itself when the read selects the whole table row; otherwise
+        (a select of joined columns) one primary-key read of the table row."""
+        m = self.module
+        if (lookup.source or m.table) == m.table and m.select == "*" or m.select == f"{m.table}.*":
+            stored: Row | None = row
+        else:
+            stored = call.db.row(f"SELECT * FROM {m.table} WHERE {m.id_column} = :record_id",
+                                 {"record_id": row[m.id_column]})
+        if stored is not None:
+            versions.not_modified(call, versions.describe(call, m.table, stored))
+
+    @staticmethod
+    def _describe_list(call: Call, body: Body) -> str:
+        etag = versions.body_etag(envelope.encode(body))
+        call.headers["ETag"] = etag
+        return etag
 
     def extra_conditions(self, call: Call) -> tuple[list[str], dict[str, Any]]:
         """([SQL condition, ...], bind params) a module's read adds (filters beyond look-ups)."""
@@ -160,6 +204,116 @@ class Read(Operation):
         if lookup.transform:
             value = lookup.transform(value)
         return fit(lookup.param, schema.column_types().get(lookup.target), value)
+
+
+_TOTAL = "itflow_api_total"  # the COUNT(*) OVER () column, taken off every row
+
+
+class Paging:
+    """A list read's cursor= / total= (docs/paging.md): keyset pages and the matching count."""
+
+    def __init__(self, cursor: str | None, total: bool) -> None:
+        self.cursor = cursor  # None: offset paging; "": the first page; else where to continue
+        self.total = total
+
+    @classmethod
+    def of(cls, call: Call, paged: bool) -> Paging | None:
+        """None when the request uses neither (the read is then ITFlow's, unchanged)."""
+        values = call.params.values
+        if "cursor" not in values and "total" not in values:
+            return None
+        cursor = values.get("cursor")
+        if cursor is not None and not isinstance(cursor, str):
+            raise BadRequest("Parameter 'cursor': send the X-Next-Cursor value of the page before, "
+                             "or an empty cursor= for the first page.")
+        flag = str(values.get("total") or "").strip().lower()
+        if flag not in ("", "0", "1", "true", "false", "yes", "no"):
+            raise BadRequest(f"Parameter 'total': 1 asks for X-Total-Count, 0 or nothing does not; not {flag!r}.")
+        page = cls(cursor, flag in ("1", "true", "yes"))
+        if page.cursor is None and not page.total:
+            return None
+        if not paged:
+            raise BadRequest("Parameters 'cursor' and 'total' are for list reads; this look-up answers one record.")
+        if page.cursor is not None and any(source.get("offset") is not None
+                                           for source in (call.params.query, call.params.body)):
+            raise BadRequest("Parameter 'offset' cannot be used with 'cursor': a cursor already says where the "
+                             "page starts. Leave offset out (limit still sets the page size).")
+        return page
+
+    def rows(self, call: Call, m: Module, source: str, where: list[str], params: dict[str, Any],
+             query: filters.ReadQuery) -> list[Row]:
+        limit, offset = call.paging()
+        continuing = bool(self.cursor)
+        # COUNT(*) OVER () counts what the WHERE clause matches before LIMIT: in the same query,
+        # except on a page after the first, whose keyset condition leaves earlier rows out.
+        windowed = self.total and not continuing and _window_functions(call.db)
+        select = f"{m.select}, COUNT(*) OVER () AS {_TOTAL}" if windowed else m.select
+        if self.cursor is None:  # total=1 with limit/offset paging
+            sql = f"SELECT {select} FROM {source}" + _where(where)
+            sql += f" ORDER BY {query.order_by(m.order_by or m.id_column)} LIMIT :limit OFFSET :offset"
+            rows = call.db.rows(sql, {**params, "limit": limit, "offset": offset})
+            self._count(call, source, where, params, rows, windowed)
+            return rows
+        columns = filters.filterable_columns(m)
+        keyset = cursors.keys(query.sort, m.order_by or m.id_column, m.id_column)
+        for name, _ in keyset:
+            column = columns.get(name)
+            if column is not None and column.base_type in ("float", "double"):
+                raise BadRequest(f"Parameter 'sort': {name} holds floating-point numbers, which cannot be paged "
+                                 "by cursor; sort by another column or page with offset.")
+        mark = cursors.fingerprint(m.name, keyset, where, params)
+        page_where, binds = list(where), dict(params)
+        if continuing:
+            values = cursors.decode(str(self.cursor), m.name, mark, len(keyset))
+            page_where.append(cursors.after(m.table, keyset, values, lambda n, v: _typed(columns, n, v), binds))
+        sql = (f"SELECT {select} FROM {source}" + _where(page_where)
+               + f" ORDER BY {cursors.order_by(m.table, keyset)} LIMIT :limit")
+        binds["limit"] = limit + 1 if limit else 0  # one more than asked: is there a next page?
+        rows = call.db.rows(sql, binds)
+        more = len(rows) > limit
+        rows = rows[:limit]
+        self._count(call, source, where, params, rows, windowed)
+        if more and rows:
+            last = rows[-1]
+            call.headers["X-Next-Cursor"] = cursors.encode(m.name, mark, [last[name] for name, _ in keyset])
+        return rows
+
+    def _count(self, call: Call, source: str, where: list[str], params: dict[str, Any], rows: list[Row],
+               windowed: bool) -> None:
+        if not self.total:
+            return
+        if windowed and rows:
+            total = rows[0][_TOTAL]
+            for row in rows:
+                del row[_TOTAL]
+        else:  # an empty page, or a page after the first: the count on its own
+            total = call.db.scalar(f"SELECT COUNT(*) AS n FROM {source}" + _where(where), params)
+        call.headers["X-Total-Count"] = str(int(total or 0))
+
+
+def _where(conditions: list[str]) -> str:
+    return " WHERE " + " AND ".join(conditions) if conditions else ""
+
+
+def _window_functions(db: Any) -> bool:
+    """COUNT(*) OVER (): SQLite 3.25+, MariaDB 10.2+ and MySQL 8 have it."""
+    if db.dialect == "sqlite":
+        import sqlite3
+        return sqlite3.sqlite_version_info >= (3, 25, 0)
+    return True
+
+
+def _typed(columns: dict[str, Any], name: str, value: Any) -> Any:
+    """A cursor's value as its column compares it: whole numbers bound as numbers (SQLite then
+    compares them as MariaDB does); anything else as the text the database rendered."""
+    column = columns.get(name)
+    if column is not None and column.is_integer:
+        try:
+            return int(value)
+        except (TypeError, ValueError):
+            raise BadRequest("Parameter 'cursor': not a cursor this server gave out. Start again with "
+                             "cursor= (empty) for the first page.") from None
+    return str(value)
 
 
 class Create(Operation):
@@ -208,8 +362,20 @@ class RecordOperation(Operation):
     def __call__(self, call: Call) -> Body:
         m = self.module
         record_id = self.record_id(call)
-        current = self.current(call, record_id)
+        # If-Match / If-Unmodified-Since (lib/core/versions.py): checked against the row locked
+        # for this transaction, so two writers naming the same version cannot both win.
+        conditions = versions.Conditions.of(call.params)
+        current = self.current(call, record_id, lock=conditions is not None)
+        if conditions is not None:
+            conditions.check(m.table, current, m.secret_columns)
+        self.check_state(call, record_id, current)
         count, values = self.apply(call, record_id, current)
+        if conditions is not None and self.keeps_record:
+            # The version just written, so the client can chain its next conditional write.
+            stored = call.db.row(f"SELECT * FROM {m.table} WHERE {m.id_column} = :record_id",
+                                 {"record_id": record_id})
+            if stored is not None:
+                versions.describe(call, m.table, stored)
         name, api_description = self.describe(current, values)
         call.log_change(m.entity, self.action, name, self.client_of(current), record_id, api_description)
         if not count:
@@ -219,6 +385,11 @@ class RecordOperation(Operation):
             return envelope.failure(f"No rows changed: {m.entity.lower()} {record_id} already has "
                                     "these values (ITFlow answers \"False\" when nothing changes).")
         return envelope.changed(count)
+
+    keeps_record = True  # False for a delete: no version to answer afterwards
+
+    def check_state(self, call: Call, record_id: int, current: Row) -> None:
+        """Refuse the change when the record is not in a state it applies to."""
 
     def apply(self, call: Call, record_id: int, current: Row) -> tuple[int, Row]:
         """Make the change; returns (rows matched, values written)."""
@@ -283,6 +454,7 @@ _NUMERIC = {"tinyint", "smallint", "mediumint", "int", "bigint", "decimal", "flo
 
 class Delete(RecordOperation):
     verb, action, past = "Delete", "Delete", "Deleted"
+    keeps_record = False
 
     def apply(self, call: Call, record_id: int, current: Row) -> tuple[int, Row]:
         self.module.hooks.before_delete(call, self.module, current)
@@ -298,18 +470,16 @@ class Archive(RecordOperation):
         self.verb = self.action = "Archive" if archived else "Unarchive"
         self.past = f"{self.verb}d"
 
-    def current(self, call: Call, record_id: int) -> Row:
+    def check_state(self, call: Call, record_id: int, current: Row) -> None:
         """The record, only in the state the change needs: ITFlow's archive.php looks it up
         with `*_archived_at IS NULL`, unarchive.php with `IS NOT NULL` (clients/archive.php:12-17,
         contacts/archive.php:15-20 and their unarchive.php twins). Otherwise it writes nothing,
         no log row either, and answers "False"."""
-        row = super().current(call, record_id)
         m = self.module
-        if m.archived_column and (row.get(m.archived_column) is None) != self.archived:
+        if m.archived_column and (current.get(m.archived_column) is None) != self.archived:
             state = "already archived" if self.archived else "not archived"
             raise Refused(f"{m.entity} {record_id} is {state}: nothing was changed "
                           "(ITFlow answers \"False\" here and writes nothing).")
-        return row
 
     def apply(self, call: Call, record_id: int, current: Row) -> tuple[int, Row]:
         m = self.module

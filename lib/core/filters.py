@@ -244,11 +244,12 @@ class ReadQuery:
     """What filter / filter[col] / sort / order / fields add to one read. Built (and every
     refusal raised) before any SQL runs."""
 
-    def __init__(self, where=(), binds=None, order=(), fields=None):
+    def __init__(self, where=(), binds=None, order=(), fields=None, sort=()):
         self.where = list(where)     # SQL conditions to AND to the read's own
         self.binds = binds or {}
         self.order = list(order)     # ORDER BY items, ahead of the module's own order
         self.fields = fields         # column names to keep, or None for whole rows
+        self.sort = list(sort)       # the same as (column name, descending): what cursors key on
 
     @classmethod
     def from_params(cls, params, module):
@@ -266,10 +267,13 @@ class ReadQuery:
                     _refuse(name, f"unknown column '{found.group(1)}' for {module.name}.")
                 trees.append(("cmp", found.group(1), "==", [str(value)]))
         where = [compiler.compile(tree) for tree in trees]
-        return cls(where, compiler.binds, cls._order(values, module, columns), cls._fields(values, module))
+        sort = cls._sort(values, module, columns)
+        order = [f"{module.table}.{name} {'DESC' if descending else 'ASC'}" for name, descending in sort]
+        return cls(where, compiler.binds, order, cls._fields(values, module), sort)
 
     @staticmethod
-    def _order(values, module, columns):
+    def _sort(values, module, columns):
+        """[(column name, descending)] the request's sort= names, in order."""
         sort = values.get("sort")
         if not isinstance(sort, str) or not sort.strip():
             return []
@@ -291,7 +295,7 @@ class ReadQuery:
             if name in seen:  # also bounds the ORDER BY list by the table's width
                 _refuse("sort", f"names column '{name}' twice.")
             seen.add(name)
-            order.append(f"{module.table}.{columns[name].name} {direction.upper()}")
+            order.append((columns[name].name, direction == "desc"))
         return order
 
     @staticmethod

@@ -72,6 +72,10 @@ class Params:
             "x-api-key": req.get_header("X-API-KEY"),
             "authorization": req.get_header("Authorization"),
             "x-api-decrypt-password": req.get_header("X-API-Decrypt-Password"),
+            # Conditional requests (lib/core/versions.py): opt-in, absent for ITFlow's clients.
+            "if-match": req.get_header("If-Match"),
+            "if-none-match": req.get_header("If-None-Match"),
+            "if-unmodified-since": req.get_header("If-Unmodified-Since"),
         }
         return cls(req.method, query, body, headers)
 
@@ -98,6 +102,20 @@ class Params:
     @property
     def decrypt_password(self) -> str | None:
         return self._secret("api_key_decrypt_password", "x-api-decrypt-password")
+
+    # --- conditional requests ----------------------------------------------------------
+
+    @property
+    def if_match(self) -> str | None:
+        return self._headers.get("if-match")
+
+    @property
+    def if_none_match(self) -> str | None:
+        return self._headers.get("if-none-match")
+
+    @property
+    def if_unmodified_since(self) -> str | None:
+        return self._headers.get("if-unmodified-since")
 
     # --- endpoint fields ---------------------------------------------------------------
 
