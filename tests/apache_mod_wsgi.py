@@ -87,8 +87,8 @@ def daemon_venv(python, pins):
     tag = hashlib.sha256("\n".join([python, *pins]).encode()).hexdigest()[:16]
     venv = Path(tempfile.gettempdir()) / f"itflow-api-mod-wsgi-venv-{tag}"
     ready = venv / "itflow-api-pins.txt"
-    with open(f"{venv}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)  # two runs at once make it once
+    with open(os.open(f"{venv}.lock", os.O_RDONLY | os.O_CREAT, 0o644)) as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # two runs at once make it once (any user may lock it)
         if not ready.exists():
             shutil.rmtree(venv, ignore_errors=True)
             for step in ([python, "-m", "venv", str(venv)],
