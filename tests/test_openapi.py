@@ -117,6 +117,9 @@ def test_real_answers_match_the_document(api, db, keys, all_key, doc):
         ("Failure", api.get("assets/read", key=key, filter="nope==1")),                  # bad filter
         ("Created", api.post("assets/create", {"asset_name": "PC"}, key=key)),
         ("Changed", api.post("clients/update", {"client_id": client_id, "client_notes": "VIP"}, key=all_key)),
+        ("BatchAnswer", api.post("batch", {"atomic": True, "operations": [
+            {"module": "assets", "function": "create", "body": {"asset_name": "PC-02"}},
+            {"module": "assets", "function": "delete", "ids": [999999]}]}, key=key)),  # item 1 fails, 0 undone
         ("Failure", api.get("clients/read")),                                            # 401 no key
         ("Failure", api.get("clients/read", key="wrong")),                               # 401
         ("Failure", api.post("clients/create", raw="{not json", key=None,
@@ -128,7 +131,9 @@ def test_real_answers_match_the_document(api, db, keys, all_key, doc):
     for schema_name, (status, body) in checks:
         conforms(doc, schema_name, body)
         statuses.append(status)
-    assert statuses == [200, 200, 200, 200, 200, 200, 401, 401, 400, 404, 405]
+    assert statuses == [200, 200, 200, 200, 200, 200, 200, 401, 401, 400, 404, 405]
+    batch = checks[6][1][1]
+    assert batch["success"] == "False" and batch["data"][0]["rolled_back"] is True
     documented = doc["paths"]["/api/v1/clients/read.php"]["get"]["responses"]
     assert all(str(s) in documented for s in statuses)
 
