@@ -19,11 +19,8 @@ import logging
 import os
 
 from itflow_api.lib import cli
-from itflow_api.lib.access.keys import KeyStore, check_secret, load_secret
-from itflow_api.lib.db import meta
 from itflow_api.lib.web import config as config_module
 from itflow_api.lib.web import servers
-from itflow_api.lib.web.app import create_app
 
 CONFIG_ENV = "ITFLOW_API_CONFIG"
 DEFAULT_CONFIG = "/etc/itflow-api/config.ini"
@@ -38,11 +35,7 @@ def build(path=None, environ=None):
     config_module.check(cfg)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     cli._set_log_level(cfg.log.level)
-    db = cli._open(cfg, create_sqlite_schema=True)
-    meta.ensure(db)
-    secret = load_secret(cfg.security)
-    check_secret(db, secret)
-    app = create_app(cfg, db, KeyStore(db, secret, cache_seconds=cfg.security.key_cache_seconds))
+    app, db, _ = cli.open_app(cfg)
     deliverer = servers.start_delivery(app, cfg)
     atexit.register(db.close)
     if deliverer is not None:

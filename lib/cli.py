@@ -257,6 +257,19 @@ def _list_keys(keys):
 
 # --- serve ------------------------------------------------------------------------------
 
+def open_app(cfg):
+    """(app, database, key hash secret) for a checked configuration: what `serve` and a WSGI
+    host of one's own (itflow_api.wsgi) both start from. An SQLite file is created with its
+    schema; any other database must already hold one (init-db)."""
+    from .web.app import create_app
+
+    db = _open(cfg, create_sqlite_schema=True)
+    meta.ensure(db)
+    secret = load_secret(cfg.security)
+    check_secret(db, secret)
+    return create_app(cfg, db, KeyStore(db, secret, cache_seconds=cfg.security.key_cache_seconds)), db, secret
+
+
 def cmd_serve(args, cfg):
     from .web.app import create_app
 
@@ -275,11 +288,7 @@ def cmd_serve(args, cfg):
         raise
     try:
         with _nothing_left_on_failure(cfg):
-            db = _open(cfg, create_sqlite_schema=True)
-            meta.ensure(db)
-            secret = load_secret(cfg.security)
-            check_secret(db, secret)
-            app = create_app(cfg, db, KeyStore(db, secret, cache_seconds=cfg.security.key_cache_seconds))
+            app, db, secret = open_app(cfg)
     except BaseException:
         listener.close()
         server.restore_signals(previous_handlers)

@@ -63,7 +63,7 @@ def test_wheel_holds_the_package_and_nothing_else(built):
                and name.split("/")[0] in ("lib", "api")]
     missing = [name for name in sources if f"itflow_api/{name}" not in files]
     assert not missing, f"source files not in the wheel: {missing}"
-    for name in ("itflow_api/__init__.py", "itflow_api/__main__.py", "itflow_api/config.example.ini",
+    for name in ("itflow_api/__init__.py", "itflow_api/__main__.py", "itflow_api/wsgi.py", "itflow_api/config.example.ini",
                  "itflow_api/lib/itflow/itflow_schema.json", "itflow_api/lib/web/docs_page.html",
                  "itflow_api/api/v1/custom/README.md"):
         assert name in files
@@ -82,14 +82,15 @@ def test_wheel_metadata_declares_every_direct_dependency(built):
     for name in ("dataset", "sqlalchemy"):  # nothing imports them: no installer should pay for them
         assert name not in requires, f"{name} is declared but never imported"
     assert "Requires-Python: >=3.10" in meta
-    assert 'extra == "granian"' in meta and 'extra == "fast"' in meta
+    assert 'extra == "granian"' in meta and 'extra == "fast"' in meta and 'extra == "metrics"' in meta
 
 
 def test_sdist_can_run_its_own_tests_and_deploy(built):
     files = built["sdist_files"]
     for name in ("tests/conftest.py", "tests/helpers.py", "tests/test_packaging.py", "config.example.ini",
                  "LICENSE", "README.md", "setup.cfg", "pyproject.toml", "MANIFEST.in", "docs/contract.md",
-                 "deploy/itflow-api.service", "deploy/Dockerfile", "deploy/docker-compose.yml"):
+                 "deploy/itflow-api.service", "deploy/Dockerfile", "deploy/docker-compose.yml",
+                 "deploy/apache-mod-wsgi.conf"):
         assert name in files, f"{name} missing from the sdist"
     assert not [n for n in files if "/ghost/" in n or n.endswith((".pyc", ".sqlite3", ".secret"))]
 
