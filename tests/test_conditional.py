@@ -336,6 +336,37 @@ def test_two_writers_with_if_match_lose_no_update(app, db, world):
     assert len(log_rows(db, log_type="Asset", log_action="Edit")) == ROUNDS
 
 
+def test_free_running_writers_retrying_on_412_count_every_increment(app, db, world):
+    """No lock-step this time: two writers each make ROUNDS increments as fast as they can,
+    retrying a refused one on the version the 412 hands back (data and ETag, no re-read)."""
+    refused = []
+
+    def writer(base, name):
+        status, headers, body = _http(base, f"assets/read.php?asset_id={world['asset']}", key=world["key"])
+        record, etag, done = body["data"][0], headers["ETag"], 0
+        while done < ROUNDS:
+            counter = int(record["asset_notes"].split(":")[0])
+            status, headers, answer = _http(base, "assets/update.php",
+                                            {"asset_id": world["asset"], "asset_notes": f"{counter + 1}:{name}"},
+                                            {"If-Match": etag}, key=world["key"])
+            if status == 412:
+                refused.append(name)
+                record, etag = answer["data"][0], headers["ETag"]
+                continue
+            assert (status, answer["success"]) == (200, "True"), answer
+            done += 1
+            record, etag = {**record, "asset_notes": f"{counter + 1}:{name}"}, headers["ETag"]
+
+    with serving(app, threads=4) as base:
+        threads = [threading.Thread(target=writer, args=(base, n)) for n in ("w1", "w2")]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    assert int(one(db, "assets", asset_id=world["asset"])["asset_notes"].split(":")[0]) == 2 * ROUNDS
+    assert len(log_rows(db, log_type="Asset", log_action="Edit")) == 2 * ROUNDS
+
+
 def test_without_if_match_the_same_race_loses_updates(app, db, world):
     """The control: the same two writers without If-Match both win every round, and half the
     increments are lost. This is what If-Match prevents."""

@@ -14,8 +14,8 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime, timezone
-from email.utils import format_datetime, parsedate_to_datetime
-from functools import cache
+from email.utils import parsedate_to_datetime
+from functools import cache, lru_cache
 from typing import Any
 
 from ..itflow import schema
@@ -55,18 +55,36 @@ def modified_at(table: str, row: Row) -> datetime | None:
     has no such column or the row leaves it empty."""
     for column in time_columns(table):
         value = row.get(column)
-        if value and value[:4] != "0000":
-            try:
-                stamp = datetime(int(value[0:4]), int(value[5:7]), int(value[8:10]),
-                                 int(value[11:13] or 0), int(value[14:16] or 0), int(value[17:19] or 0))
-            except ValueError:
-                continue
-            return stamp.astimezone(timezone.utc)  # naive: the server's local time
+        if value:
+            stamp = _stamp(value)
+            if stamp is not None:
+                return stamp
     return None
 
 
+@lru_cache(maxsize=4096)  # a record read again and again has the same stored time
+def _stamp(value: str) -> datetime | None:
+    """A stored 'YYYY-MM-DD HH:MM:SS' (the server's local time) as UTC; None for none."""
+    if value[:4] == "0000":
+        return None
+    try:
+        stamp = datetime(int(value[0:4]), int(value[5:7]), int(value[8:10]),
+                         int(value[11:13] or 0), int(value[14:16] or 0), int(value[17:19] or 0))
+    except ValueError:
+        return None
+    return stamp.astimezone(timezone.utc)  # naive: the server's local time
+
+
+_DAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+_MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+
+
+@lru_cache(maxsize=4096)
 def http_date(stamp: datetime) -> str:
-    return format_datetime(stamp, usegmt=True)
+    """RFC 9110's IMF-fixdate, e.g. 'Tue, 01 Dec 2026 10:00:00 GMT' (no locale involved)."""
+    stamp = stamp.astimezone(timezone.utc)
+    return (f"{_DAYS[stamp.weekday()]}, {stamp.day:02d} {_MONTHS[stamp.month - 1]} {stamp.year:04d} "
+            f"{stamp.hour:02d}:{stamp.minute:02d}:{stamp.second:02d} GMT")
 
 
 def describe(call: Any, table: str, row: Row, etag: str | None = None) -> str:
