@@ -371,8 +371,10 @@ class RecordOperation(Operation):
         self.check_state(call, record_id, current)
         count, values = self.apply(call, record_id, current)
         if conditions is not None and self.keeps_record:
-            # The version just written, so the client can chain its next conditional write.
-            stored = call.db.row(f"SELECT * FROM {m.table} WHERE {m.id_column} = :record_id",
+            # The version just written, so the client can chain its next conditional write
+            # (MariaDB: a locking read, the newest row even when this write changed nothing).
+            lock = " FOR UPDATE" if call.db.dialect == "mysql" else ""
+            stored = call.db.row(f"SELECT * FROM {m.table} WHERE {m.id_column} = :record_id{lock}",
                                  {"record_id": record_id})
             if stored is not None:
                 versions.describe(call, m.table, stored)
