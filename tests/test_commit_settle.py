@@ -96,3 +96,27 @@ def test_an_answered_commit_needs_no_settling(db, server):
     with db.transaction(write=True):
         db.insert("clients", {"client_name": "plain"})
     assert _stored(server, "plain") == 1
+
+
+def test_a_commit_lost_to_a_restart_did_not_happen_and_no_new_session_is_killed(db, server):
+    bystander = server.connect(database="itflow_settle")  # a session of the restarted server
+    try:
+        with db.transaction(write=True):
+            db.insert("clients", {"client_name": "restarted"})
+            db.insert("logs", {"log_type": "Client", "log_action": "Create", "log_description": "restarted"})
+            server.stop()
+            server.start()
+            bystander.close()
+            bystander = server.connect(database="itflow_settle")
+        outcome = "committed"
+    except CommitUnknown:
+        outcome = "unknown"
+    except DatabaseError:
+        outcome = "not committed"
+    assert outcome == "not committed" and _stored(server, "restarted") == 0
+    # Session ids start again after a restart: the old one's number may now be someone else's,
+    # so settling must not have killed anything on the new server.
+    with bystander.cursor() as cur:
+        cur.execute("SELECT 1")
+        assert cur.fetchone() == (1,)
+    bystander.close()

@@ -20,6 +20,7 @@
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
 import threading
 import time
@@ -31,6 +32,8 @@ from .classify import is_lost, typed_error, unavailable_error
 from .drivers import run_on_cursor, run_on_mysqlclient
 from .errors import CommitUnknown
 from .pool import Pool, close_quietly
+
+log = logging.getLogger("itflow_api")
 
 # :name binds (not '::' casts, not '00:00:00' literals).
 _BIND = re.compile(r"(?<![:\w\\]):(\w+)(?!:)")
@@ -101,6 +104,7 @@ class Connections:
 
     def _end(self, local: Any, how: str) -> None:
         session = _thread_id(local.conn) if how == "commit" and self.dialect == "mysql" else None
+        asked = time.monotonic()
         try:
             getattr(local.conn, how)()
         except self._errors as exc:
@@ -112,31 +116,41 @@ class Connections:
             witness = getattr(local, "witness", None)
             if session is None or witness is None or not is_lost(exc):
                 raise unavailable_error(exc, self._secret) from exc
-            committed = self._settle(session, witness)
+            committed = self._settle(session, witness, time.monotonic() - asked)
+            log.warning("a COMMIT went unanswered (%s); settled: %s", exc,
+                        {True: "it happened", False: "it did not happen", None: "unknown"}[committed])
             if committed:
                 return  # it happened: the caller carries on as if the answer had come
             if committed is None:
                 raise CommitUnknown(unavailable_error(exc, self._secret).args[0]) from exc
             raise unavailable_error(exc, self._secret) from exc
 
-    def _settle(self, session: int, witness: tuple[str, int]) -> bool | None:
+    def _settle(self, session: int, witness: tuple[str, int, dict | None], waited: float) -> bool | None:
         """Did the transaction of server session `session` commit? Asked on new connections
-        until the server answers, for at most a few read timeouts: the session is killed
-        (a COMMIT still waiting in its socket then either finishes first or never runs) and,
-        once it is gone, the witness row is looked up. None when the server never answered."""
-        table, row_id = witness
-        deadline = time.monotonic() + 3 * self.read_timeout + 1
+        until the server answers, for at most a few read timeouts. If the server has not
+        restarted since (its uptime is longer than we have been waiting), the session is
+        killed (a COMMIT still waiting in its socket then either finishes first or never runs)
+        and, once it is gone, the witness is looked up: the row with that id *and* the values
+        this transaction inserted, so a row that reused the id after a restart does not count.
+        After a restart session ids start again, so none is killed: the old one died with it.
+        None when the server never answered."""
+        table, row_id, inserted = witness
+        started = time.monotonic()
+        deadline = started + 3 * self.read_timeout + 1
         while time.monotonic() < deadline:
             conn = None
             try:
                 conn = self._pool.connect()
-                with contextlib.suppress(*self._errors):  # 1094: the session has already ended
-                    self._run(conn, f"KILL CONNECTION {int(session)}", None, False)
-                alive = self._native("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID = :id")
-                while _first(self._run(conn, alive, {"id": session}, True)) and time.monotonic() < deadline:
-                    time.sleep(0.05)
-                found = self._native(f"SELECT COUNT(*) AS n FROM {table} WHERE {schema.primary_key(table)} = :id")
-                return bool(_first(self._run(conn, found, {"id": row_id}, True)))
+                uptime = _first(self._run(conn, "SHOW GLOBAL STATUS LIKE 'Uptime'", None, True), column=1)
+                if uptime is not None and float(uptime) > waited + time.monotonic() - started + 1:
+                    with contextlib.suppress(*self._errors):  # 1094: the session has already ended
+                        self._run(conn, f"KILL CONNECTION {int(session)}", None, False)
+                    alive = self._native("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID = :id")
+                    while int(_first(self._run(conn, alive, {"id": session}, True)) or 0) and time.monotonic() < deadline:
+                        time.sleep(0.05)
+                where, binds = _same_row(table, row_id, inserted)
+                found = self._native(f"SELECT COUNT(*) AS n FROM {table} WHERE {where}")
+                return int(_first(self._run(conn, found, binds, True)) or 0) > 0  # rows come as text
             except self._errors:
                 time.sleep(0.2)
             finally:
@@ -172,7 +186,7 @@ class Connections:
             if local.in_write and not fetch and result[1] and native.startswith("INSERT INTO "):
                 table = native.split(None, 3)[2]
                 if table in schema.tables():
-                    local.witness = (table, int(result[1]))
+                    local.witness = (table, int(result[1]), params)
             return result
         except self._errors as exc:
             # A dead connection fails at once; one that needed the whole timeout belongs to a
@@ -230,10 +244,28 @@ def _thread_id(conn: Any) -> int | None:
         return None
 
 
-def _first(result: tuple[Any, Any]) -> Any:
-    """The first value of the first row of a read's (keys, rows)."""
-    _, rows = result
+def _first(result: tuple[Any, Any], column: int = 0) -> Any:
+    """A value (the first, or the `column`th) of the first row of a read's (keys, rows)."""
+    keys, rows = result
     if not rows:
         return None
     row = rows[0]
-    return next(iter(row.values())) if isinstance(row, dict) else row[0]
+    return row[keys[column]] if isinstance(row, dict) else row[column]
+
+
+_EXACT_TYPES = {"varchar", "char", "text", "mediumtext", "longtext", "tinytext", "int", "bigint", "tinyint",
+                "smallint", "mediumint"}
+
+
+def _same_row(table: str, row_id: int, inserted: dict | None) -> tuple[str, dict]:
+    """WHERE text and binds matching the witness row: its id and the text and integer values
+    the INSERT bound (insert() binds by column name, insert_many() the first row as r0_<column>)."""
+    # Only columns that store exactly what was bound: text and whole numbers.
+    columns = {c.name for c in schema.tables()[table] if c.base_type in _EXACT_TYPES}
+    where, binds = [f"{schema.primary_key(table)} = :witness_id"], {"witness_id": row_id}
+    for name, value in (inserted or {}).items():
+        column = name[3:] if name.startswith("r0_") else name
+        if column in columns and type(value) in (str, int) and len(where) < 8:
+            where.append(f"{column} = :w_{column}")
+            binds[f"w_{column}"] = value
+    return " AND ".join(where), binds
