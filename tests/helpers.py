@@ -68,6 +68,20 @@ def fresh_config(directory):
                 cur.execute(f"DROP DATABASE IF EXISTS `{cfg.database.name}`")
 
 
+@contextlib.contextmanager
+def user_keys_database(directory):
+    """(config, Database) on a fresh database in ITFlow 2.4.7+'s layout (keys act as users)."""
+    from itflow_api.lib.db.database import Database
+
+    with fresh_config(directory) as cfg:
+        db = Database.from_config(cfg.database)
+        db.create_schema(schema.LAYOUT_USER_KEYS)
+        try:
+            yield cfg, db
+        finally:
+            db.close()
+
+
 # --- calling the API -----------------------------------------------------------------------------
 
 class Api:

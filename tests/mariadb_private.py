@@ -24,6 +24,19 @@ def missing():
     return (", ".join(absent) + " not found (apt-get install mariadb-server)") if absent else ""
 
 
+def require_for_module():
+    """Skip the calling test module unless ITFLOW_TEST_BACKEND=mysql and a private server can
+    run here; with ITFLOW_TEST_OUTAGE=required (as .ci/run sets it) a missing binary fails it."""
+    import pytest
+
+    if os.environ.get("ITFLOW_TEST_BACKEND", "sqlite") != "mysql":
+        pytest.skip("runs with ITFLOW_TEST_BACKEND=mysql (once per driver)", allow_module_level=True)
+    if missing():
+        if os.environ.get("ITFLOW_TEST_OUTAGE") == "required":
+            pytest.fail(f"a private MariaDB server is required, but {missing()}", pytrace=False)
+        pytest.skip(f"needs a private MariaDB server: {missing()}", allow_module_level=True)
+
+
 def _free_port():
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))

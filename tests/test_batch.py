@@ -9,19 +9,18 @@ from helpers import (
     MISSING_ID,
     Api,
     fetch,
-    fresh_config,
     insert,
     insert_role,
     insert_user,
     log_rows,
     make_key,
     one,
+    user_keys_database,
 )
 
 from itflow_api.lib.access import permissions
 from itflow_api.lib.access.keys import KeyStore
 from itflow_api.lib.core import messages
-from itflow_api.lib.db.database import Database
 from itflow_api.lib.db.errors import DatabaseError, StorageFull, WriteConflict
 from itflow_api.lib.itflow import schema
 from itflow_api.lib.web.app import create_app
@@ -305,11 +304,8 @@ def test_a_client_key_cannot_reach_another_clients_record_through_a_batch(api, d
 
 @pytest.fixture(scope="module")
 def user_database(tmp_path_factory):
-    with fresh_config(tmp_path_factory.mktemp("batch_users")) as cfg:
-        db = Database.from_config(cfg.database)
-        db.create_schema(schema.LAYOUT_USER_KEYS)
-        yield cfg, db
-        db.close()
+    with user_keys_database(tmp_path_factory.mktemp("batch_users")) as found:
+        yield found
 
 
 def test_a_user_keys_role_is_checked_per_item(user_database):

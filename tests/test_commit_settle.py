@@ -5,12 +5,11 @@ way. When the server cannot be asked at all within the bound, CommitUnknown says
 
 Runs with ITFLOW_TEST_BACKEND=mysql on a private MariaDB server it may freeze (as
 tests/test_outage.py)."""
-import os
 import threading
 
 import pytest
-from helpers import BACKEND, MYSQL_DRIVER
-from mariadb_private import PrivateMariaDB, missing
+from helpers import MYSQL_DRIVER
+from mariadb_private import PrivateMariaDB, require_for_module
 
 from itflow_api.lib.db.database import Database
 from itflow_api.lib.db.errors import CommitUnknown, DatabaseError
@@ -18,12 +17,7 @@ from itflow_api.lib.web.config import Config
 
 READ_TIMEOUT = 0.5 if MYSQL_DRIVER == "pymysql" else 1.0  # mysqlclient counts whole seconds
 
-if BACKEND != "mysql":
-    pytest.skip("runs with ITFLOW_TEST_BACKEND=mysql", allow_module_level=True)
-if missing():
-    if os.environ.get("ITFLOW_TEST_OUTAGE") == "required":
-        pytest.fail(f"needs a private MariaDB server, but {missing()}", pytrace=False)
-    pytest.skip(f"needs a private MariaDB server: {missing()}", allow_module_level=True)
+require_for_module()
 
 
 @pytest.fixture(scope="module")

@@ -9,14 +9,13 @@ it) turns a missing server binary into a failure instead of a skip.
 """
 import json
 import logging
-import os
 import time
 from datetime import date, timedelta
 
 import pytest
 from falcon import testing
-from helpers import BACKEND, MYSQL_DRIVER, SECRET
-from mariadb_private import PrivateMariaDB, missing
+from helpers import MYSQL_DRIVER, SECRET
+from mariadb_private import PrivateMariaDB, require_for_module
 
 from itflow_api.lib.access.keys import KeyStore
 from itflow_api.lib.db.database import Database
@@ -28,12 +27,7 @@ CONNECT_TIMEOUT = READ_TIMEOUT = 0.5
 WAIT = READ_TIMEOUT if MYSQL_DRIVER == "pymysql" else 1.0
 SLACK = 0.5  # a shared, busy machine
 
-if BACKEND != "mysql":
-    pytest.skip("runs with ITFLOW_TEST_BACKEND=mysql (once per driver)", allow_module_level=True)
-if missing():
-    if os.environ.get("ITFLOW_TEST_OUTAGE") == "required":
-        pytest.fail(f"outage tests required, but {missing()}", pytrace=False)
-    pytest.skip(f"needs a private MariaDB server: {missing()}", allow_module_level=True)
+require_for_module()
 
 TIMES = {}  # what each test measured, printed at the end (pytest -s shows it)
 

@@ -3,11 +3,10 @@ their own: role levels per module, admin roles, allow/deny client lists and the 
 from datetime import date, timedelta
 
 import pytest
-from helpers import Api, fresh_config, insert_role, insert_user, log_rows
+from helpers import Api, insert_role, insert_user, log_rows, user_keys_database
 
 from itflow_api.lib.access import permissions
 from itflow_api.lib.access.keys import LAYOUT_USER, KeyStore
-from itflow_api.lib.db.database import Database
 from itflow_api.lib.itflow import schema
 from itflow_api.lib.web.app import create_app
 
@@ -16,11 +15,8 @@ SECRET = b"user-key-tests"
 
 @pytest.fixture(scope="module")
 def user_database(tmp_path_factory):
-    with fresh_config(tmp_path_factory.mktemp("userdb")) as cfg:
-        db = Database.from_config(cfg.database)
-        db.create_schema(schema.LAYOUT_USER_KEYS)
-        yield cfg, db
-        db.close()
+    with user_keys_database(tmp_path_factory.mktemp("userdb")) as found:
+        yield found
 
 
 @pytest.fixture
