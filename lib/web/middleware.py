@@ -4,6 +4,7 @@ a 405 or a 500 gets the same headers and the same log line as a read.
 """
 import atexit
 import ipaddress
+import os
 import re
 import sys
 import threading
@@ -127,6 +128,19 @@ class AccessLog:
         self._second, self._stamp = None, ""
         self._dirty = False
         self._flusher = None
+        # A forked worker (waitress' pre-forked ones, granian's) has the stream but not the
+        # thread that flushes it: without one of its own its lines sat in the buffer.
+        os.register_at_fork(after_in_child=self._after_fork)
+
+    def _after_fork(self):
+        self._lock = threading.Lock()
+        self._flusher = None
+        if self.stream is not None:
+            self._start_flusher()
+
+    def _start_flusher(self):
+        self._flusher = threading.Thread(target=self._flush_loop, name="access-log", daemon=True)
+        self._flusher.start()
 
     def _flush_loop(self):
         while True:
@@ -158,8 +172,7 @@ class AccessLog:
         else:
             self.stream = open(target, "a", encoding="utf-8", buffering=1 << 16)
         if self.stream is not None and self._flusher is None:
-            self._flusher = threading.Thread(target=self._flush_loop, name="access-log", daemon=True)
-            self._flusher.start()
+            self._start_flusher()
             atexit.register(self.flush)
 
     def stamp(self):
