@@ -446,7 +446,15 @@ def cmd_openapi(args, cfg):
 def cmd_example_config(args, cfg):
     path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "config.example.ini")
     with open(path, encoding="utf-8") as handle:
-        sys.stdout.write(handle.read())
+        text = handle.read()
+    if args.state_dir:
+        # Relative paths are relative to the ini file's folder; a service's config lives in a
+        # folder it may not write (/etc under systemd's ProtectSystem=strict): name the state
+        # folder instead, for the SQLite file and the secret file.
+        state = os.path.abspath(args.state_dir)
+        for name in ("itflow-api.sqlite3", "itflow-api.secret"):
+            text = text.replace(f" = {name}\n", f" = {os.path.join(state, name)}\n", 1)
+    sys.stdout.write(text)
     return 0
 
 
@@ -552,7 +560,10 @@ def build_parser():
 
     command("endpoints", help="print the table of endpoints, look-ups and required fields (Markdown)")
     command("openapi", help="print the OpenAPI 3.1 document (also served at /api/v1/openapi.json)")
-    command("example-config", help="print the documented example configuration (config.example.ini)")
+    example = command("example-config", help="print the documented example configuration (config.example.ini)")
+    example.add_argument("--state-dir", metavar="DIR",
+                         help="put the SQLite file and the secret file in DIR (absolute paths), e.g. "
+                              "/var/lib/itflow-api for the systemd unit, whose /etc is read-only to it")
     command("version", help="show the version and the database it would use (exit 1 if unreachable)")
     return parser
 

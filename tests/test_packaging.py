@@ -1,5 +1,6 @@
 """Build the wheel and the sdist from a copy of the tree and check what they carry."""
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -123,8 +124,9 @@ def test_systemd_unit_is_complete_and_verifies(tmp_path):
     for needed in ("Restart=on-failure", "User=itflow-api", "--config /etc/itflow-api/config.ini",
                    "EnvironmentFile=/etc/itflow-api/secrets.env", "KillSignal=SIGTERM", "RestartPreventExitStatus=2"):
         assert needed in text
-    assert "PASSWORD=" not in text.replace("ITFLOW_API_DATABASE_PASSWORD=...", "")
-    assert "SECRET=" not in text.replace("ITFLOW_API_SECURITY_KEY_HASH_SECRET=...", "")
+    # only placeholders ("...", printf's "%s"), never a value
+    assert not re.search(r"PASSWORD=(?!\.\.\.|%s)", text)
+    assert not re.search(r"SECRET=(?!\.\.\.|%s)", text)
     analyze = shutil.which("systemd-analyze")
     if not analyze:
         pytest.skip("systemd-analyze is not installed")
@@ -180,3 +182,26 @@ def test_compose_file_has_mariadb_and_no_secrets():
                 assert str(value).startswith("${"), f"{name} is written into the compose file"
     example = (DEPLOY / "secrets.env.example").read_text()
     assert "ITFLOW_API_DATABASE_PASSWORD=" in example and "ITFLOW_API_SECURITY_KEY_HASH_SECRET=" in example
+
+
+def test_the_units_install_steps_put_every_written_file_where_the_service_may_write(tmp_path):
+    """The unit's own steps (its comment) make config.ini with example-config --state-dir; the
+    files the service writes (SQLite, the secret) must land in its StateDirectory, since
+    ProtectSystem=strict makes /etc read-only to it."""
+    text = (DEPLOY / "itflow-api.service").read_text()
+    step = next(line for line in text.splitlines() if "example-config" in line and "--state-dir" in line)
+    state = re.search(r"--state-dir (\S+)", step).group(1)
+    assert re.search(rf"^StateDirectory={re.escape(Path(state).name)}$", text, re.M)
+    assert re.search(r"^ProtectSystem=strict$", text, re.M) and re.search(r"^StartLimitBurst=\d+$", text, re.M)
+    assert "secrets.env.example" not in text  # the wheel has no deploy/ folder
+    command = shutil.which("itflow-api") or str(Path(sys.executable).parent / "itflow-api")
+    printed = subprocess.run([command, "example-config", "--state-dir", state], capture_output=True, text=True,
+                             check=True).stdout
+    ini = tmp_path / "etc" / "config.ini"
+    ini.parent.mkdir()
+    ini.write_text(printed)
+    from itflow_api.lib.web import config as config_module
+    cfg = config_module.load(str(ini), environ={})
+    assert cfg.database.path == f"{state}/itflow-api.sqlite3"
+    assert cfg.security.secret_file == f"{state}/itflow-api.secret"
+    assert cfg.metrics.path == "/metrics"  # only the two file settings changed
