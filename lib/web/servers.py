@@ -95,11 +95,9 @@ def _waitress_server(app, cfg, listener):
 
     from . import waitress_errors
     waitress_errors.install()  # waitress' own refusals answer with the JSON envelope too
-
-    from . import waitress_errors
-    waitress_errors.install()  # waitress' own refusals answer with the JSON envelope too
     # No Server header (ident ""): nothing to fingerprint. waitress' body limit sits well above
-    # ours so that our app, not waitress, answers an oversized body (a batch's limit is its own) (a JSON 413 either way).
+    # ours (and a batch's), so that our app, not waitress, answers an oversized body (a JSON
+    # 413 either way).
     return waitress.create_server(
         app, sockets=[listener], threads=cfg.server.threads, ident="",
         max_request_body_size=2 * max(cfg.server.max_body_bytes, cfg.server.max_batch_bytes) + 65536,
