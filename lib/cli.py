@@ -270,19 +270,37 @@ def open_app(cfg):
     return create_app(cfg, db, KeyStore(db, secret, cache_seconds=cfg.security.key_cache_seconds)), db, secret
 
 
-def cmd_serve(args, cfg):
-    from .web.app import create_app
-
+def _serve_config(args, cfg):
+    """`cfg` with serve's command-line options applied, checked."""
     for name in ("host", "port", "threads", "workers", "http_server"):
         if getattr(args, name, None) is not None:
             setattr(cfg.server, name, getattr(args, name))
     config_module.check(cfg)
+    return cfg
+
+
+def _app_builder(cfg, secret):
+    """build() -> (app, cleanup): a fresh app and database for one serving process."""
+    from .web.app import create_app
+
+    def build():
+        fresh = Database.from_config(cfg.database)
+        return create_app(cfg, fresh, KeyStore(fresh, secret, cache_seconds=cfg.security.key_cache_seconds)), fresh.close
+    return build
+
+
+def cmd_serve(args, cfg):
+    _serve_config(args, cfg)
     s = cfg.server
     if s.http_server == "granian" and not server.granian_available():
         return _fail("granian is not installed: pip install 'itflow-api[granian]', or use --server waitress")
     previous_handlers = server.catch_stop_signals()
     try:
-        listener = server.bind(s.host, s.port)  # first: a port in use must not leave a database or key
+        handed = server.inherited()  # a reload's re-execution keeps the socket it had
+        if handed:
+            listener, s.host, s.port = handed
+        else:
+            listener = server.bind(s.host, s.port)  # first: a port in use must not leave a database or key
     except BaseException:
         server.restore_signals(previous_handlers)
         raise
@@ -299,11 +317,11 @@ def cmd_serve(args, cfg):
     print(f"database: {app.service.itflow.describe()}", flush=True)
     _print_key_hint(cfg, app.service.keys)
 
-    def build():
-        fresh = Database.from_config(cfg.database)
-        return create_app(cfg, fresh, KeyStore(fresh, secret, cache_seconds=cfg.security.key_cache_seconds)), fresh.close
+    def reload():  # SIGHUP: the same file and environment, read and checked again
+        fresh = _serve_config(args, _load_config(args))
+        return fresh, _app_builder(fresh, load_secret(fresh.security))
 
-    return server.serve(cfg, listener, app=app, cleanup=db.close, build=build)
+    return server.serve(cfg, listener, app=app, cleanup=db.close, build=_app_builder(cfg, secret), reload=reload)
 
 
 def _print_key_hint(cfg, keys):

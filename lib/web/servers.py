@@ -9,6 +9,14 @@ are still taken and served), let the requests in flight finish, for at most
 `[server] shutdown_timeout` seconds, close idle keep-alive connections, close the database
 pool and exit 0. With several workers the parent forwards the signal, waits for them
 (killing any that outlive the timeout) and replaces a worker that dies while serving.
+
+Reloading (SIGHUP): the configuration is read and checked again (same file, same
+environment); an invalid one is logged and changes nothing. Pre-forked waitress starts new
+workers from it on the same listening socket, then stops the old ones the clean way. One
+waitress process finishes its requests in flight and executes itself again with the same
+command line, handing over the listening socket (queued connections wait, none is refused).
+granian respawns its workers, which build their app from the re-read configuration. The
+address (host, port) and the HTTP server stay as they were until a restart.
 """
 import ctypes
 import logging
@@ -21,18 +29,42 @@ import time
 log = logging.getLogger("itflow_api.server")
 
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
-# waitress also stops cleanly on SIGHUP, which a closing terminal sends (granian has its own
-# rules for it). Without it the parent died at once and left its workers holding the port.
-_HANGUP = (signal.SIGHUP,) if hasattr(signal, "SIGHUP") else ()
+RELOAD_SIGNAL = getattr(signal, "SIGHUP", None)
+_HANGUP = (RELOAD_SIGNAL,) if RELOAD_SIGNAL is not None else ()
 _LOOP_TIMEOUT = 0.2  # seconds between looks at the stop flag while serving
 _stopping: list[int] = []  # the stop signals received by this process
+_reloading: list[int] = []  # the reload requests (SIGHUP) not yet acted on
+# A reload's re-execution hands the listening socket over in this variable ("fd host port");
+# not ITFLOW_API_*: the configuration would take it for a setting.
+LISTENER_ENV = "ITFLOW_SERVE_LISTENER"
 
 
 def catch_stop_signals():
-    """From here on SIGTERM/SIGINT (and SIGHUP) ask for a clean stop (also one that arrives
-    while starting). Returns the handlers they replace, for restore_signals()."""
-    return {sig: signal.signal(sig, lambda signum, frame: _stopping.append(signum))
-            for sig in STOP_SIGNALS + _HANGUP}
+    """From here on SIGTERM/SIGINT ask for a clean stop and SIGHUP for a reload (also when
+    they arrive while starting). Returns the handlers they replace, for restore_signals()."""
+    handlers = {sig: signal.signal(sig, lambda signum, frame: _stopping.append(signum)) for sig in STOP_SIGNALS}
+    for sig in _HANGUP:
+        handlers[sig] = signal.signal(sig, lambda signum, frame: _reloading.append(signum))
+    return handlers
+
+
+def _reread(cfg, reload):
+    """The re-read (cfg, build) for a reload, or None (one error line logged) when there is
+    no way to reload or the configuration is invalid. The address and the HTTP server keep
+    their running values (a warning says so when the file changed them)."""
+    if reload is None:
+        return None
+    try:
+        fresh_cfg, fresh_build = reload()
+    except Exception as exc:
+        log.error("reload refused, still serving with the previous configuration: %s", exc)
+        return None
+    old, new = cfg.server, fresh_cfg.server
+    if (new.host, new.port, new.http_server) != (old.host, old.port, old.http_server):
+        log.warning("reload: a changed host, port or http_server applies only after a restart; "
+                    "still %s on %s:%s", old.http_server, old.host, old.port)
+        new.host, new.port, new.http_server = old.host, old.port, old.http_server
+    return fresh_cfg, fresh_build
 
 
 def _die_with_parent(parent):
@@ -56,6 +88,17 @@ class ServeError(Exception):
     """The server cannot start (shown as one line; the command exits non-zero)."""
 
 
+def inherited():
+    """(listening socket, host, port) handed over by a reload's re-execution, or None."""
+    handed = os.environ.pop(LISTENER_ENV, None)
+    if not handed:
+        return None
+    fd, host, port = handed.split(" ")
+    listener = socket.socket(fileno=int(fd))
+    listener.set_inheritable(False)
+    return listener, host, int(port)
+
+
 def bind(host, port, backlog=1024):
     """The listening socket, or a ServeError naming the address and why."""
     try:
@@ -67,25 +110,27 @@ def bind(host, port, backlog=1024):
                          "or stop what is using it") from None
 
 
-def serve(cfg, listener, app=None, cleanup=None, build=None):
+def serve(cfg, listener, app=None, cleanup=None, build=None, reload=None):
     """Serve until stopped; returns the exit code.
 
     `app`/`cleanup` serve in this process; `build()` -> (app, cleanup) makes a fresh app and
-    database per worker after the fork (a pool must never cross a fork)."""
+    database per worker after the fork (a pool must never cross a fork). `reload()` -> (cfg,
+    build) re-reads and checks the configuration for SIGHUP (raises when it is invalid);
+    without it SIGHUP is logged and ignored."""
     s = cfg.server
     several = s.http_server == "granian" or (s.workers > 1 and hasattr(os, "fork"))
     if several and cfg.metrics.enabled:  # every worker writes its numbers where any can read them
         from . import metrics
         metrics.share_between_processes()
     if s.http_server == "granian":
-        return _granian(cfg, listener, build)
+        return _granian(cfg, listener, build, reload)
     if s.workers > 1 and hasattr(os, "fork"):
         if cleanup:
             cleanup()  # the parent's own pool is closed before the children open theirs
-        return _prefork(cfg, listener, build)
+        return _prefork(cfg, listener, build, reload)
     if app is None:
         app, cleanup = build()
-    return _run_waitress(app, cfg, listener, cleanup)
+    return _run_waitress(app, cfg, listener, cleanup, reload=reload)
 
 
 # --- waitress, one process ------------------------------------------------------------
@@ -105,18 +150,36 @@ def _waitress_server(app, cfg, listener):
         asyncore_use_poll=True)
 
 
-def _run_waitress(app, cfg, listener, cleanup=None, announce=True):
+def _run_waitress(app, cfg, listener, cleanup=None, announce=True, reload=None, worker=False):
+    """Serve in this process until stopped. A worker (`worker`) leaves SIGHUP to its parent;
+    otherwise SIGHUP re-reads the configuration and, when it is valid, this process finishes
+    its requests in flight and executes itself again on the same listening socket."""
     from waitress import wasyncore
     server = _waitress_server(app, cfg, listener)
     stopping = _stopping
     catch_stop_signals()
+    if worker:
+        for sig in _HANGUP:
+            signal.signal(sig, signal.SIG_IGN)
     deliverer = start_delivery(app, cfg)
+    kept = None  # the listening socket, kept open for the next execution
     try:
         if announce:
             print(f"serving on {_where(cfg)}", flush=True)
         while not stopping:
             wasyncore.loop(timeout=_LOOP_TIMEOUT, map=server._map, use_poll=True, count=1)
-        log.info("stopping (%s): finishing requests in flight", signal.Signals(stopping[0]).name)
+            if _reloading and not stopping:
+                _reloading.clear()
+                if reload is None:
+                    log.warning("SIGHUP ignored: this server cannot reload")
+                elif _reread(cfg, reload) is not None:
+                    kept = os.dup(listener.fileno())
+                    break
+        if kept is not None:
+            log.info("reloading (SIGHUP): finishing requests in flight, then starting again with "
+                     "the new configuration")
+        else:
+            log.info("stopping (%s): finishing requests in flight", signal.Signals(stopping[0]).name)
         deadline = time.monotonic() + cfg.server.shutdown_timeout
         _stop_accepting(server)
         _finish_in_flight(server, deadline)
@@ -126,7 +189,22 @@ def _run_waitress(app, cfg, listener, cleanup=None, announce=True):
             deliverer.stop()
         if cleanup:
             cleanup()
+    if kept is not None:
+        if stopping:  # a stop during the reload wins
+            os.close(kept)
+            return 0
+        _execute_again(kept, cfg)
     return 0
+
+
+def _execute_again(fd, cfg):
+    """Replace this process by a fresh run of the same command line (same pid, so a service
+    manager keeps following it), which takes over the listening socket `fd`."""
+    os.set_inheritable(fd, True)
+    os.environ[LISTENER_ENV] = f"{fd} {cfg.server.host} {cfg.server.port}"
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os.execv(sys.executable, [sys.executable] + sys.orig_argv[1:])
 
 
 def start_delivery(app, cfg):
@@ -203,22 +281,25 @@ def _close_if_idle(channel):
 
 # --- waitress, pre-forked workers -------------------------------------------------------
 
-def _prefork(cfg, listener, build):
+def _prefork(cfg, listener, build, reload=None):
     """The parent holds the bound port; every child accepts on it with its own waitress
-    threads, app and database pool. A child that dies is logged and replaced."""
-    workers, children, stopping = cfg.server.workers, {}, _stopping
+    threads, app and database pool. A child that dies is logged and replaced. On SIGHUP a
+    new set of workers built from the re-read configuration starts on the same socket, then
+    the old set stops the clean way (`retiring`: not replaced when they exit)."""
+    workers, children, stopping, retiring = cfg.server.workers, {}, _stopping, set()
 
     parent = os.getpid()
 
-    def spawn():
+    def spawn(cfg, build):
         pid = os.fork()
         if pid == 0:  # the worker: its own stop flag, told to stop by the parent
             _stopping.clear()
+            _reloading.clear()
             _die_with_parent(parent)
             code = 1
             try:
                 app, cleanup = build()
-                code = _run_waitress(app, cfg, listener, cleanup, announce=False)
+                code = _run_waitress(app, cfg, listener, cleanup, announce=False, worker=True)
             except BaseException:
                 log.exception("worker %d failed", os.getpid())
             finally:
@@ -227,15 +308,22 @@ def _prefork(cfg, listener, build):
 
     catch_stop_signals()
     for _ in range(workers):
-        spawn()
+        spawn(cfg, build)
     print(f"{workers} workers on {_where(cfg)}", flush=True)
     quick_deaths = 0
     while not stopping:
+        if _reloading:
+            _reloading.clear()
+            cfg, build = _replace_workers(cfg, build, reload, children, retiring, spawn)
+            continue
         pid, status = _reap()
         if not pid:
             time.sleep(_LOOP_TIMEOUT)
             continue
         started = children.pop(pid, None)
+        if pid in retiring:
+            retiring.discard(pid)
+            continue
         if started is None or stopping:
             continue
         lived = time.monotonic() - started
@@ -244,12 +332,38 @@ def _prefork(cfg, listener, build):
         if quick_deaths:  # a worker that cannot stay up is retried ever more slowly
             _sleep_unless(stopping, min(0.25 * 2 ** quick_deaths, 10))
         if not stopping:
-            spawn()
+            spawn(cfg, build)
     log.info("stopping (%s): waiting for %d worker(s)", signal.Signals(stopping[0]).name, len(children))
     listener.close()
+    _stop_workers(children, cfg.server.shutdown_timeout + 5)
+    return 0
+
+
+def _replace_workers(cfg, build, reload, children, retiring, spawn):
+    """SIGHUP in the parent: with a valid re-read configuration, a new set of workers from it,
+    then SIGTERM to the old set. Returns the (cfg, build) now in force."""
+    if reload is None:
+        log.warning("SIGHUP ignored: this server cannot reload")
+        return cfg, build
+    fresh = _reread(cfg, reload)
+    if fresh is None or _stopping:
+        return cfg, build
+    cfg, build = fresh
+    old = [pid for pid in children if pid not in retiring]
+    for _ in range(cfg.server.workers):
+        spawn(cfg, build)
+    for pid in old:
+        retiring.add(pid)
+        _signal(pid, signal.SIGTERM)
+    log.info("reloaded (SIGHUP): %d new worker(s) started; the %d previous ones finish their requests "
+             "in flight", cfg.server.workers, len(old))
+    return cfg, build
+
+
+def _stop_workers(children, timeout):
     for pid in children:
         _signal(pid, signal.SIGTERM)
-    deadline = time.monotonic() + cfg.server.shutdown_timeout + 5
+    deadline = time.monotonic() + timeout
     while children and time.monotonic() < deadline:
         pid, _status = _reap()
         if pid:
@@ -260,7 +374,6 @@ def _prefork(cfg, listener, build):
         log.warning("worker %d did not stop in time: killed", pid)
         _signal(pid, signal.SIGKILL)
         os.waitpid(pid, 0)
-    return 0
 
 
 def _reap():
@@ -313,9 +426,11 @@ def granian_available():
     return True
 
 
-def _granian(cfg, listener, build):
+def _granian(cfg, listener, build, reload=None):
     """granian (Rust HTTP, WSGI interface) with its own workers, graceful stop and respawn.
-    It binds the port itself: ours was only the check that the port is free."""
+    It binds the port itself: ours was only the check that the port is free. On SIGHUP
+    granian respawns its workers one by one; our reload hook first re-reads the
+    configuration, and the new workers (forked from the parent) build their app from it."""
     try:
         from granian import Granian
         from granian.constants import Interfaces, RuntimeModes
@@ -325,7 +440,7 @@ def _granian(cfg, listener, build):
     listener.close()
     if _stopping:
         return 0
-    for sig in STOP_SIGNALS + _HANGUP:  # granian handles the stop itself, in its parent and its workers
+    for sig in STOP_SIGNALS + _HANGUP:  # granian handles stop and reload itself, in its parent and its workers
         signal.signal(sig, signal.SIG_DFL)
     s = cfg.server
     # runtime_mode st: each worker's network side on one thread of its own. granian picks the
@@ -335,10 +450,19 @@ def _granian(cfg, listener, build):
                      workers=s.workers, blocking_threads=s.threads, runtime_mode=RuntimeModes.st,
                      respawn_failed_workers=True, workers_kill_timeout=s.shutdown_timeout or None,
                      log_access=False)
+    current = {"cfg": cfg, "build": build}
+
     def load():
-        app = build()[0]
-        start_delivery(app, cfg)
+        app = current["build"]()[0]
+        start_delivery(app, current["cfg"])
         return app
 
+    def reread():
+        fresh = _reread(current["cfg"], reload)
+        if fresh:
+            current.update(cfg=fresh[0], build=fresh[1])
+            log.info("reloaded (SIGHUP): new workers use the re-read configuration")
+
+    server.on_reload(reread)
     server.serve(target_loader=load, wrap_loader=False)
     return 0
