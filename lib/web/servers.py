@@ -201,6 +201,8 @@ def _execute_again(fd, cfg):
     """Replace this process by a fresh run of the same command line (same pid, so a service
     manager keeps following it), which takes over the listening socket `fd`."""
     os.set_inheritable(fd, True)
+    for sig in _HANGUP:  # a SIGHUP before the new run catches it must not end the process
+        signal.signal(sig, signal.SIG_IGN)  # (an ignored signal stays ignored across exec)
     os.environ[LISTENER_ENV] = f"{fd} {cfg.server.host} {cfg.server.port}"
     sys.stdout.flush()
     sys.stderr.flush()
