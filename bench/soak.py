@@ -443,7 +443,7 @@ def main():
                 _, (name, fault) = pending.pop(0)
                 print(f"  fault at {now - start:.0f} s: {name}", file=sys.stderr, flush=True)
                 marks.setdefault(int((now - start) // args.interval), []).append(name)
-                threading.Thread(target=lambda f=fault, n=name: (f(setup), fault_ends.append((n, time.time()))),
+                threading.Thread(target=lambda f=fault, n=name, t=now: (f(setup), fault_ends.append((n, t, time.time()))),
                                  daemon=True).start()
             if now >= next_row:
                 rows.append(sample(setup, ledger, next_row - args.interval, next_row))
@@ -533,7 +533,13 @@ def report(args, rows, marks, ledger, setup, start, fault_ends, alive, failures)
         samples = list(ledger.samples)
     baseline = [lat for t, lat, kind in samples if start + 5 <= t < start + args.minutes * 60 * 0.2 and kind != "connection"]
     base_p50 = statistics.median(baseline) if baseline else 1.0
-    for name, ended in fault_ends:
+    for name, _began, ended in fault_ends:
+        # Judged only when no other fault runs in the 5 s after this one ends (in a short run
+        # they overlap, and the next one's effect is not this one's recovery).
+        overlapping = [n for n, b, e in fault_ends if n != name and b < ended + 5 and e > ended]
+        if overlapping:
+            out.append(f"- (not judged: '{', '.join(overlapping)}' still running) recovery after '{name}'")
+            continue
         seconds = recovery(samples, base_p50, ended)
         check(seconds is not None and seconds <= 5,
               f"latency back to baseline (p50 {base_p50:.1f} ms) after '{name}': "
