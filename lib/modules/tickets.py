@@ -3,15 +3,17 @@
 On a database with SLAs (ITFlow 2.5.0+) a create stamps the SLA's due dates and resolve
 judges them (lib/itflow/sla.py); resolve and status changes leave ticket_history rows.
 """
+from ..core import envelope
 from ..core import values as fields
-from ..core.crud import RecordOperation
+from ..core.crud import RecordOperation, Update
 from ..core.definitions import Field, Hooks, Lookup, Module, table_fields
 from ..core.envelope import Refused, ServerError
+from ..core.values import parse_int
 from ..itflow import sla
 from ..itflow.audit import _html_escaped as key_label  # ITFlow names keys through htmlentities()
 from ..itflow.crypto import ALPHANUMERIC, random_token
 
-STATUS_NEW, STATUS_RESOLVED = 1, 4
+STATUS_NEW, STATUS_OPEN, STATUS_RESOLVED, STATUS_CLOSED = 1, 2, 4, 5
 STATUS_JOIN = "tickets LEFT JOIN ticket_statuses ON ticket_status = ticket_status_id"
 
 
@@ -191,3 +193,271 @@ class Resolve(RecordOperation):
     def describe(self, current, values):
         number = f"{current['ticket_prefix'] or ''}{current['ticket_number']}"
         return f"{number} ticket", f"Resolved ticket {number}"
+
+
+# --- status names, assignment, and the actions of the agent's ticket page --------------------
+#
+# close.php, reopen.php and assign.php follow the newest ITFlow's own ticket page
+# (agent/post/ticket.php: close_ticket, reopen_ticket, assign_ticket): the same columns, the
+# same ticket_replies and ticket_history rows, the same SLA steps. The page's e-mails and its
+# in-app notification are not sent (docs/ticket-actions.md).
+
+MAX_TICKETS = 500  # ids one action may name
+
+
+def actor_name(call):
+    """Who did it, as the page names the signed-in agent in a history row: the key's user,
+    or the key itself when it acts as no user."""
+    if call.key.user_id:
+        name = call.db.scalar("SELECT user_name AS name FROM users WHERE user_id = :user", {"user": call.key.user_id})
+        if name:
+            return str(name)
+    return f"API ({key_label(call.key.name)})"
+
+
+def named_status(db, raw):
+    """The status id a name stands for ("resolved", " Closed"), or None when `raw` is a number
+    (read as an id, as before). An unknown name is refused with the names there are."""
+    if raw is None or isinstance(raw, (bool, int, float)):
+        return None
+    text = str(raw).strip()
+    if not text or text.lstrip("+-").replace(".", "", 1).isdigit():
+        return None
+    statuses = db.rows("SELECT ticket_status_id, ticket_status_name FROM ticket_statuses "
+                       "WHERE ticket_status_active = 1 ORDER BY ticket_status_order, ticket_status_id")
+    for row in statuses:
+        if str(row["ticket_status_name"]).strip().lower() == text.lower():
+            return int(row["ticket_status_id"])
+    names = ", ".join(f"{row['ticket_status_name']} ({row['ticket_status_id']})" for row in statuses)
+    raise Refused(f"No ticket status named {text!r}: ticket_status takes a status id or one of: {names}.")
+
+
+def agent_name(call, user_id):
+    """The name of the user a ticket is assigned to; an id naming no user is refused (the page
+    answers "Invalid agent!")."""
+    name = call.db.scalar("SELECT user_name AS name FROM users WHERE user_id = :user", {"user": user_id})
+    if not name:
+        raise Refused(f"No user with user_id {user_id}: ticket_assigned_to takes a user id (0 unassigns).")
+    return str(name)
+
+
+def add_internal_note(call, ticket_id, text, stamp):
+    """The internal reply the page leaves with a close or an assignment."""
+    call.db.insert("ticket_replies", {
+        "ticket_reply": text, "ticket_reply_type": "Internal", "ticket_reply_time_worked": "00:00:00",
+        "ticket_reply_by": call.key.user_id or 0, "ticket_reply_ticket_id": ticket_id,
+        "ticket_reply_created_at": stamp,
+    })
+
+
+def write_history(call, ticket_id, description, stamp):
+    """A ticket_history row worded as the page words it (logTicketHistory: the status after
+    the change, the description cut at 255)."""
+    status = call.db.scalar("SELECT ticket_status_name AS name FROM tickets "
+                            "LEFT JOIN ticket_statuses ON ticket_status = ticket_status_id "
+                            "WHERE ticket_id = :ticket", {"ticket": ticket_id})
+    call.db.insert("ticket_history", {
+        "ticket_history_status": status or "", "ticket_history_description": description[:255],
+        "ticket_history_created_at": stamp, "ticket_history_ticket_id": ticket_id,
+    })
+
+
+def resolved_values(current, stamp):
+    """What the page's resolve writes besides the status: resolved now, first response now if
+    there was none."""
+    values = {"ticket_resolved_at": stamp}
+    values.update(sla.first_response_values(current, stamp))
+    return values
+
+
+def closed_values(call, stamp):
+    """What the page's close writes besides the status (closed_by: the agent; 0 for a key that
+    acts as no user)."""
+    return {"ticket_closed_at": stamp, "ticket_closed_by": call.key.user_id or 0}
+
+
+def stop_the_clock(call, ticket_id, stamp):
+    """syncTicketSlaClock then setTicketResolutionSlaMet, as resolve and close run them."""
+    if sla.enabled(call.db):
+        sla.sync_clock(call.db, ticket_id, stamp)
+        sla.judge_resolution(call.db, ticket_id, stamp)
+
+
+def reset_resolution_sla(call, ticket_id, stamp):
+    """resetTicketResolutionSla (functions/sla.php): back on the resolution clock with the budget
+    left, unless a recorded miss has no budget left (then the miss and its alert stage stay)."""
+    if not sla.enabled(call.db):
+        return
+    row = call.db.row("SELECT ticket_resolution_sla_met, sla_resolution_minutes FROM tickets "
+                      "LEFT JOIN slas ON ticket_sla_id = sla_id WHERE ticket_id = :ticket", {"ticket": ticket_id})
+    if row is not None:
+        budget = int(row["sla_resolution_minutes"] or 0)
+        missed = row["ticket_resolution_sla_met"] is not None and int(row["ticket_resolution_sla_met"]) == 0
+        if missed and budget > 0 and sla.consumed_minutes(call.db, ticket_id, stamp) >= budget:
+            sla.sync_clock(call.db, ticket_id, stamp)
+            return
+    call.db.update("tickets", {"ticket_resolution_sla_met": None, "ticket_resolution_sla_alert_stage": 0},
+                   {"ticket_id": ticket_id})
+    sla.sync_clock(call.db, ticket_id, stamp)
+
+
+def ticket_number_text(ticket):
+    return f"{ticket['ticket_prefix'] or ''}{ticket['ticket_number']}"
+
+
+class TicketUpdate(Update):
+    """update.php: as for every module, and ticket_status may be a status *name*
+    (case-insensitive) as well as an id. Moving a ticket to Resolved or Closed stamps what
+    the page's resolve or close stamps (resolved_at and the first response; closed_at and
+    closed_by) and judges the resolution SLA; a new assignee must be a user."""
+
+    def parse_given(self, call):
+        named = named_status(call.db, call.params.get("ticket_status")) if call.params.has("ticket_status") else None
+        return {f.name: named if f.name == "ticket_status" and named is not None else f.parse(call.params.get(f.name))
+                for f in self.module.fields if call.params.has(f.name)}
+
+    def apply(self, call, record_id, current):
+        values = self.parse_given(call)
+        assignee = values.get("ticket_assigned_to")
+        if assignee and int(assignee) != int(current["ticket_assigned_to"] or 0):
+            agent_name(call, int(assignee))
+        status = values.get("ticket_status")
+        if status is not None and not call.db.count("ticket_statuses", {"ticket_status_id": status}):
+            names = ", ".join(f"{r['ticket_status_name']} ({r['ticket_status_id']})" for r in call.db.rows(
+                "SELECT ticket_status_id, ticket_status_name FROM ticket_statuses ORDER BY ticket_status_id"))
+            raise Refused(f"No ticket status {status}: ticket_status takes one of: {names}.")
+        count, values = super().apply(call, record_id, current)
+        stamp = request_now(call)
+        if status is not None and int(status) != int(current["ticket_status"]):
+            extra = {}
+            if int(status) == STATUS_RESOLVED and not current["ticket_resolved_at"]:
+                extra = resolved_values(current, stamp)
+            elif int(status) == STATUS_CLOSED and not current["ticket_closed_at"]:
+                extra = closed_values(call, stamp)
+            if extra:
+                call.db.update("tickets", extra, {"ticket_id": record_id})
+                stop_the_clock(call, record_id, stamp)
+        if "ticket_assigned_to" in values and int(values["ticket_assigned_to"] or 0) != int(current["ticket_assigned_to"] or 0):
+            # The page's edit records a new assignee as its assign does (agent/post/ticket.php edit_ticket).
+            assigned = int(values["ticket_assigned_to"] or 0)
+            what = f"assigned the ticket to {agent_name(call, assigned)}" if assigned else "unassigned the ticket"
+            write_history(call, record_id, f"{actor_name(call)} {what}", stamp)
+        return count, values
+
+
+class TicketAction(RecordOperation):
+    """An action of the agent's ticket page on one ticket or several: `ticket_id` is one id, a
+    JSON list of ids or "1,2,3". All or nothing: a ticket that is missing, out of the key's
+    reach or not in a state the action applies to refuses the whole request."""
+    keeps_record = True
+
+    def ticket_ids(self, call):
+        raw = call.params.values.get("ticket_id")
+        if isinstance(raw, str):
+            raw = [part for part in raw.split(",") if part.strip()]
+        elif not isinstance(raw, list):
+            raw = [] if raw is None or raw == "" else [raw]
+        ids = []
+        for item in raw:
+            text = str(item).strip()
+            if isinstance(item, bool) or not text.isdigit() or int(text) <= 0:
+                raise Refused(f"ticket_id takes ticket ids (one, a JSON list or \"1,2,3\"), not {text[:40]!r}.")
+            if int(text) not in ids:
+                ids.append(int(text))
+        if not ids:
+            raise Refused("Missing required field: ticket_id.")
+        if len(ids) > MAX_TICKETS:
+            raise Refused(f"At most {MAX_TICKETS} tickets in one request ({len(ids)} sent).")
+        return ids
+
+    def prepare(self, call):
+        """Reads and checks that hold for every ticket of the request."""
+
+    def __call__(self, call):
+        ids = self.ticket_ids(call)
+        self.prepare(call)
+        stamp = request_now(call)
+        for ticket_id in ids:
+            current = self.current(call, ticket_id, lock=True)
+            self.check_state(call, ticket_id, current)
+            self.act(call, ticket_id, current, stamp)
+            name, api_description = self.describe(current, {})
+            call.log_change(self.module.entity, self.action, name, self.client_of(current), ticket_id,
+                            api_description)
+        return envelope.changed(len(ids))
+
+    def act(self, call, ticket_id, current, stamp):
+        raise NotImplementedError
+
+    def describe(self, current, values):
+        text = f"{self.past} ticket {ticket_number_text(current)}"
+        return text, text
+
+
+class Close(TicketAction):
+    """close.php: status Closed, closed now by the key's user (agent/post/ticket.php close_ticket)."""
+    verb, action, past = "Close", "Closed", "Closed"
+
+    def check_state(self, call, ticket_id, current):
+        if current["ticket_closed_at"]:
+            raise Refused(f"Ticket {ticket_id} is already closed: nothing was changed.")
+
+    def act(self, call, ticket_id, current, stamp):
+        call.db.update("tickets", {"ticket_status": STATUS_CLOSED, **closed_values(call, stamp)}, {"ticket_id": ticket_id})
+        stop_the_clock(call, ticket_id, stamp)
+        add_internal_note(call, ticket_id, "Ticket closed.", stamp)
+        write_history(call, ticket_id, f"{actor_name(call)} closed the ticket", stamp)
+
+
+class Reopen(TicketAction):
+    """reopen.php: a resolved ticket back to Open, its resolution clock running again
+    (agent/post/ticket.php reopen_ticket). The page offers it only for a resolved ticket that
+    is not closed; so does this endpoint."""
+    verb, action, past = "Reopen", "Reopened", "Reopened"
+
+    def check_state(self, call, ticket_id, current):
+        if current["ticket_closed_at"]:
+            raise Refused(f"Ticket {ticket_id} is closed: a closed ticket cannot be reopened (nothing was changed).")
+        if not current["ticket_resolved_at"]:
+            raise Refused(f"Ticket {ticket_id} is not resolved: only a resolved ticket can be reopened "
+                          "(nothing was changed).")
+
+    def act(self, call, ticket_id, current, stamp):
+        call.db.update("tickets", {"ticket_status": STATUS_OPEN, "ticket_resolved_at": None}, {"ticket_id": ticket_id})
+        if sla.enabled(call.db):
+            sla.sync_clock(call.db, ticket_id, stamp)
+            reset_resolution_sla(call, ticket_id, stamp)
+        write_history(call, ticket_id, f"{actor_name(call)} reopened the ticket", stamp)
+
+
+class Assign(TicketAction):
+    """assign.php: `ticket_assigned_to` (a user id; 0 unassigns); a New ticket given to someone
+    becomes Open (agent/post/ticket.php assign_ticket)."""
+    verb, action, past = "Assign", "Edit", "Assigned"
+
+    def prepare(self, call):
+        if not call.params.has("ticket_assigned_to"):
+            raise Refused("Missing required field: ticket_assigned_to (a user id; 0 unassigns).")
+        assignee = parse_int("ticket_assigned_to", call.params.get("ticket_assigned_to"))
+        if assignee < 0:
+            raise Refused("ticket_assigned_to takes a user id (0 unassigns).")
+        call.memo["assignee"] = (assignee, agent_name(call, assignee) if assignee else "No One")
+
+    def check_state(self, call, ticket_id, current):
+        if int(current["ticket_status"]) == STATUS_CLOSED:
+            raise Refused(f"Ticket {ticket_id} is closed: it cannot be assigned (nothing was changed).")
+
+    def act(self, call, ticket_id, current, stamp):
+        assignee, name = call.memo["assignee"]
+        status = int(current["ticket_status"])
+        if status == STATUS_NEW and assignee:
+            status = STATUS_OPEN
+        call.db.update("tickets", {"ticket_assigned_to": assignee, "ticket_status": status}, {"ticket_id": ticket_id})
+        if sla.enabled(call.db):
+            sla.sync_clock(call.db, ticket_id, stamp)
+        add_internal_note(call, ticket_id, f"Ticket re-assigned to {name}." if assignee else "Ticket unassigned.", stamp)
+        write_history(call, ticket_id, f"{actor_name(call)} assigned the ticket to {name}", stamp)
+
+    def describe(self, current, values):
+        text = f"Reassigned ticket {ticket_number_text(current)}"
+        return text, text

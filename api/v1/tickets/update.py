@@ -1,4 +1,3 @@
-from itflow_api.lib.core.crud import Update
-from itflow_api.lib.modules.tickets import MODULE
+from itflow_api.lib.modules.tickets import MODULE, TicketUpdate
 
-endpoint = Update(MODULE)
+endpoint = TicketUpdate(MODULE)

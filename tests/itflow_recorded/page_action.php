@@ -1,0 +1,58 @@
+<?php
+/*
+ * Runs one action of ITFlow's own agent ticket page (agent/post/ticket.php) with php-cli,
+ * as a signed-in agent would trigger it: the agent's session variables and CSRF token are
+ * set here instead of by a login. Used by record_ticket_actions.py; prints the instant
+ * the database clock was held at (every NOW() of the action) before the page runs.
+ *
+ *   ITFLOW_ROOT=/path/to/itflow ITFLOW_DB=dbname php page_action.php close|reopen|assign TICKET_ID [USER_ID]
+ */
+
+$root = getenv('ITFLOW_ROOT');
+$action = $argv[1];
+$ticket_id = intval($argv[2]);
+$assign_to = intval($argv[3] ?? 0);
+
+$mysqli = mysqli_connect('127.0.0.1', 'root', '', getenv('ITFLOW_DB'));
+date_default_timezone_set('UTC');
+mysqli_query($mysqli, "SET time_zone = '+00:00'");
+
+require_once "$root/functions.php";
+
+// What includes/load_user_session.php sets for the signed-in agent (user 1, an admin).
+$_SESSION = ['logged' => true, 'user_id' => 1, 'csrf_token' => 'recording-token'];
+$session_user_id = 1;
+$session_name = mysqli_fetch_assoc(mysqli_query($mysqli, "SELECT user_name FROM users WHERE user_id = 1"))['user_name'];
+$session_is_admin = true;
+$session_ip = '127.0.0.1';
+$session_user_agent = 'page-recording';
+$session_company_name = 'Recording Co';
+$_SERVER['REQUEST_METHOD'] = $action === 'assign' ? 'POST' : 'GET';
+$_SERVER['HTTP_USER_AGENT'] = $session_user_agent;
+$_SERVER['HTTP_REFERER'] = 'ticket.php';
+
+// Start on a fresh second and hold the database clock there, so that PHP's date() and
+// MySQL's NOW() name the same instant for the whole action.
+time_sleep_until(floor(microtime(true)) + 1.02);
+$instant = time();
+mysqli_query($mysqli, "SET timestamp = $instant");
+echo date('Y-m-d H:i:s', $instant), "\n";
+
+if ($action === 'close') {
+    $_GET = ['close_ticket' => $ticket_id, 'csrf_token' => 'recording-token'];
+} elseif ($action === 'reopen') {
+    $_GET = ['reopen_ticket' => $ticket_id, 'csrf_token' => 'recording-token'];
+} elseif ($action === 'assign') {
+    // The assign modal posts the ticket's status as it shows it.
+    $status = mysqli_fetch_assoc(mysqli_query($mysqli, "SELECT ticket_status FROM tickets WHERE ticket_id = $ticket_id"))['ticket_status'];
+    $_POST = ['assign_ticket' => 1, 'ticket_id' => $ticket_id, 'assigned_to' => $assign_to,
+              'ticket_status' => $status, 'csrf_token' => 'recording-token'];
+} else {
+    fwrite(STDERR, "unknown action $action\n");
+    exit(2);
+}
+
+define('FROM_POST_HANDLER', true);
+require "$root/agent/post/ticket.php";  // the handler ends with redirect(), which exits
+fwrite(STDERR, "the page handler did not redirect\n");
+exit(3);
