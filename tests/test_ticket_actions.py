@@ -232,3 +232,19 @@ def test_a_scoped_key_reaches_only_its_own_clients_tickets(api, db, keys, all_ke
     assert refused(api.post("tickets/close", {"ticket_id": theirs}, key=scoped))["message"].startswith("No ticket")
     assert succeeded(api.post("tickets/close", {"ticket_id": mine}, key=scoped))["count"] == 1
     assert fetch(db, "tickets", ticket_id=theirs)[0]["ticket_status"] == "1"
+
+
+def test_a_user_key_needs_write_access_to_support(seeded):
+    db, api = seeded["db"], seeded["api"]
+    with db.transaction(write=True):
+        reader = db.insert("user_roles", {"role_name": "Reader"})
+        support = db.scalar("SELECT module_id AS id FROM modules WHERE module_name = 'module_support'")
+        db.insert("user_role_permissions", {"user_role_id": reader, "module_id": int(support),
+                                            "user_role_permission_level": 1})
+        db.insert("users", {"user_id": 3, "user_name": "Reader", "user_email": "r@example.com", "user_password": "x",
+                            "user_role_id": reader})
+    key = KeyStore(db, SECRET).create("reader", (date.today() + timedelta(days=10)).isoformat(), 3)[0]
+    for action, body in (("close", {}), ("reopen", {}), ("assign", {"ticket_assigned_to": 0})):
+        status, answer = api.post(f"tickets/{action}", {"ticket_id": 1, **body}, key=key)
+        assert status == 403 and answer["success"] == "False", (action, answer)
+    assert fetch(db, "tickets", ticket_id=1)[0]["ticket_status"] == "1"

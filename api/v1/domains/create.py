@@ -1,4 +1,3 @@
-from itflow_api.lib.core.crud import Create
-from itflow_api.lib.modules.domains import MODULE
+from itflow_api.lib.modules.domains import MODULE, DomainCreate
 
-endpoint = Create(MODULE)
+endpoint = DomainCreate(MODULE)

@@ -1,4 +1,3 @@
-from itflow_api.lib.core.crud import Update
-from itflow_api.lib.modules.domains import MODULE
+from itflow_api.lib.modules.domains import MODULE, DomainUpdate
 
-endpoint = Update(MODULE)
+endpoint = DomainUpdate(MODULE)
