@@ -13,6 +13,8 @@ import subprocess
 import time
 import urllib.request
 
+import memory
+
 MODULE_DIR = "/usr/lib/apache2/modules"
 # Debian's default set for a PHP site, minus what an API request never uses (status, autoindex...).
 MODULES = ["mpm_prefork", "authz_core", "authz_host", "alias", "mime", "dir", "env", "setenvif",
@@ -21,13 +23,20 @@ MODULES = ["mpm_prefork", "authz_core", "authz_host", "alias", "mime", "dir", "e
 KEEPALIVE = {"KeepAlive": "On", "MaxKeepAliveRequests": 100, "KeepAliveTimeout": 5}
 
 
+DEBIAN_MAX_REQUEST_WORKERS = 150  # mpm_prefork.conf
+
+
 def prefork(connections):
     """Debian's prefork limits (MaxRequestWorkers 150), but with a pre-spawned pool as large as
     the load: with Debian's 5 to 10 spare children every run would start by forking, which
-    would be timed against ITFlow (p99 over a second) rather than its request handling."""
-    return {"StartServers": connections + 4, "MinSpareServers": connections + 4,
-            "MaxSpareServers": connections + 8, "MaxRequestWorkers": max(150, connections + 8),
+    would be timed against ITFlow (p99 over a second) rather than its request handling. Above
+    150 connections Apache serves 150 at a time as installed; the rest wait to be accepted."""
+    cap = DEBIAN_MAX_REQUEST_WORKERS
+    return {"StartServers": min(connections + 4, cap), "MinSpareServers": min(connections + 4, cap),
+            "MaxSpareServers": min(connections + 8, cap), "MaxRequestWorkers": cap,
             "MaxConnectionsPerChild": 0}
+
+
 INSTALL_HINT = ("apt-get install apache2 libapache2-mod-php php-mysql php-mbstring php-curl php-intl "
                 "php-gd php-zip php-xml php-imap")
 
@@ -134,6 +143,25 @@ class ITFlowSite:
 
     def start(self):
         subprocess.run(["apache2", "-f", self.conf, "-k", "start"], check=True)
+
+    def resize(self, connections):
+        """Stopped and started again with the pool for `connections` (the caller waits for it)."""
+        self.stop()
+        self.tuning = {**prefork(connections), **KEEPALIVE}
+        self._write_apache_conf()
+        self.start()
+
+    def master_pid(self):
+        try:
+            with open(os.path.join(self.dir, "apache.pid"), encoding="ascii") as handle:
+                return int(handle.read().strip())
+        except (OSError, ValueError):
+            return None
+
+    def memory_pids(self):
+        """Apache's children: the processes that run ITFlow (the master only hands out work)."""
+        master = self.master_pid()
+        return memory.children(master) if master else []
 
     def opcache_enabled(self):
         """Asks PHP inside this Apache (a probe file of ours, next to ITFlow's files in the copy)."""
