@@ -172,9 +172,9 @@ def db_ceiling(db, statements, concurrency, seconds, attempts=3):
     hung = 0
     for _ in range(attempts):
         try:
-            rate = mysqlslap(db, statements, concurrency, concurrency * 20, timeout=30)
+            rate = mysqlslap(db, statements, concurrency, concurrency * 20, timeout=15)
             return mysqlslap(db, statements, concurrency, max(concurrency * 20, int(rate * seconds)),
-                             timeout=3 * seconds + 30), hung
+                             timeout=2 * seconds + 15), hung
         except Hung:
             hung += 1
     return None, hung

@@ -1,7 +1,7 @@
 """Benchmark: itflow-api against the real ITFlow, on one seeded MariaDB database and one machine.
 
-    python bench/run.py --itflow-tree /tmp/itflow-2.4.6          # the full comparison (about 21 minutes)
-    python bench/run.py --itflow-tree /tmp/itflow-2.4.6 --quick  # a smoke run (2 s per run, 1 round: about 8 minutes)
+    python bench/run.py --itflow-tree /tmp/itflow-2.4.6          # the full comparison (about 20 minutes)
+    python bench/run.py --itflow-tree /tmp/itflow-2.4.6 --quick  # a smoke run (2 s per run, 1 round: about 6 minutes)
     python bench/run.py --itflow-tree /tmp/itflow-2.4.6 --plan   # what a run would do and how long it takes
     python bench/run.py                                          # ours alone
 
@@ -42,7 +42,7 @@ children), sampled every 0.5 s during every run; peak and mean in the table, PSS
 Time: each run takes --duration seconds (default 5; --quick 2), --rounds rounds (default 2; --quick 1)
 with --warmup seconds (default 1; --quick 0) per server, workload and level before round 1, and one
 mysqlslap ceiling (about --duration, writes twice) per workload and level. The default full run is
-150 wrk runs + 75 warm-ups + 36 ceilings: about 21 minutes on 2 cores; --quick about 8; --plan prints
+150 wrk runs + 75 warm-ups + 36 ceilings: about 20 minutes on 2 cores; --quick about 6; --plan prints
 the estimate for the options given. --size large seeds 100,000 tickets and 1,000,000 log rows
 (seconds more).
 
@@ -358,6 +358,7 @@ def summary_table(results, labels, itflow, ceilings):
     """One row per workload and concurrency: medians over the rounds, req/s with its range; for
     each of ours its ratio to ITFlow; the database ceiling and each server's share of it; memory."""
     ours = [label for label in labels if label != itflow]
+    labels = ([itflow] if itflow else []) + ours  # ITFlow first in the shared columns
     head = ["workload", "c"]
     if itflow:
         head += ["ITFlow req/s", "ITFlow p50 / p99 ms"]
@@ -657,13 +658,15 @@ def start_servers(run, servers, wanted, ini, workdir):
     """Ours as installed, ours tuned, any other of ours asked for, then ITFlow."""
     args = run["args"]
     available = server_choices()
+    named = "--server" in subprocess.run(ours_command() + ["serve", "--help"], capture_output=True, text=True).stdout
     tuned_choice = "granian" if "granian" in available else "waitress"
 
     def tuned_cmd(choice, port):
         cmd = ours_command() + ["--config", ini, "serve", "--port", str(port), "--workers", str(args.workers)]
         if args.threads:
             cmd += ["--threads", str(args.threads)]
-        return cmd + (["--server", choice] if choice != "waitress" else [])
+        # named even when it is waitress: the default server may be another one in this checkout
+        return cmd + (["--server", choice] if named else [])
 
     for kind in wanted:
         if kind == "itflow":
