@@ -109,7 +109,7 @@ def wrk(workload, base, key, seconds, connections, threads, timeout=10):
     success: non-2xx statuses, 200s without success "True", and socket errors (timeouts
     included: wrk leaves requests slower than `timeout` seconds out of its latencies)."""
     threads = max(1, min(threads, connections))  # wrk refuses more threads than connections
-    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", f"{timeout}s",
+    cmd = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "--timeout", f"{timeout:g}s",
            "-H", f"User-Agent: {USER_AGENT}",  # as real clients do (ITFlow logs a warning without one)
            "-s", os.path.join(HERE, "wrk.lua")]
     env = dict(os.environ)
