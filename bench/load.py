@@ -145,12 +145,14 @@ class Hung(Exception):
     once over TCP and MariaDB's back_log overflows)."""
 
 
-def mysqlslap(db, statements, concurrency, requests, timeout=None):
+def mysqlslap(db, statements, concurrency, requests, timeout=None, socket=None):
     """Requests per second the database serves when a C client sends `statements` (one request's
-    SQL) over `concurrency` persistent connections, `requests` times in all."""
+    SQL) over `concurrency` persistent connections, `requests` times in all (over TCP to the
+    database's host, or over the unix `socket`)."""
     if any(";" in s for s in statements):
         raise ValueError("a statement contains the delimiter")
-    cmd = ["mysqlslap", f"--host={db['host']}", f"--port={db['port']}", f"--user={db['user']}",
+    where = ["--host=localhost", f"--socket={socket}"] if socket else [f"--host={db['host']}", f"--port={db['port']}"]
+    cmd = ["mysqlslap", *where, f"--user={db['user']}",
            f"--create-schema={db['name']}", "--no-drop", f"--concurrency={concurrency}", "--iterations=1",
            f"--number-of-queries={requests * len(statements)}",  # mysqlslap counts statements
            "--delimiter=;", "--query=" + ";".join(statements)]
@@ -166,15 +168,15 @@ def mysqlslap(db, statements, concurrency, requests, timeout=None):
     return requests / max(seconds, 1e-6)
 
 
-def db_ceiling(db, statements, concurrency, seconds, attempts=3):
+def db_ceiling(db, statements, concurrency, seconds, attempts=3, socket=None):
     """mysqlslap for about `seconds`: a short calibration run sizes the measured one. A run that
     hangs is stopped and tried again; (requests per second or None, runs that hung)."""
     hung = 0
     for _ in range(attempts):
         try:
-            rate = mysqlslap(db, statements, concurrency, concurrency * 20, timeout=15)
+            rate = mysqlslap(db, statements, concurrency, concurrency * 20, timeout=10, socket=socket)
             return mysqlslap(db, statements, concurrency, max(concurrency * 20, int(rate * seconds)),
-                             timeout=2 * seconds + 15), hung
+                             timeout=2 * seconds + 10, socket=socket), hung
         except Hung:
             hung += 1
     return None, hung

@@ -34,7 +34,8 @@ Concurrency (--concurrency, default 1,32,256: latency, the usual load, overload)
 -t<min(--wrk-threads, level)>. ITFlow's Apache is started again for each level with a pre-spawned
 pool as large as the level, up to Debian's MaxRequestWorkers 150 (above that, connections wait to be
 accepted, as on an installed ITFlow). mysqlslap runs, at each level, ITFlow's SQL for one request
-(key look-up and the endpoint's statements) over persistent connections: the database's ceiling.
+(key look-up and the endpoint's statements) over persistent connections: the database's ceiling
+(over the unix socket at levels above MariaDB's back_log: over TCP mysqlslap then hangs now and then).
 MariaDB's max_connections is raised for the run when the levels need it, and put back after.
 
 Memory: the summed RSS of each server's processes (ours: the server and its workers; ITFlow: Apache's
@@ -522,10 +523,12 @@ def plan(args, chosen, wanted):
     return per_level, runs, warmups, ceilings, seconds
 
 
-def mariadb_version(db):
+def mariadb_facts(db):
+    """(version, (back_log, unix socket path))."""
     with seed.connect(db) as conn, conn.cursor() as cur:
-        cur.execute("SELECT VERSION()")
-        return cur.fetchone()[0]
+        cur.execute("SELECT VERSION(), @@back_log, @@socket")
+        version, back_log, path = cur.fetchone()
+        return version, (int(back_log), path)
 
 
 def raise_max_connections(admin, needed):
@@ -568,8 +571,9 @@ def main():
     write_ini(ini, db, free_port(), args.workers, args.threads, workdir)
 
     run = {"args": args, "db": db, "chosen": chosen, "site": None, "itflow": None, "profiles": {},
-           "mariadb": mariadb_version(admin), "load": os.getloadavg(), "started": time.time(), "banners": [],
+           "mariadb": None, "load": os.getloadavg(), "started": time.time(), "banners": [],
            "notes": [], "estimate": seconds, "results": {}, "ceilings": {}, "max_connections": None}
+    run["mariadb"], run["back_log"] = mariadb_facts(admin)
     servers = {}  # label -> (base URL, something with stop() and memory_pids())
     try:
         # ITFlow's Apache at most 150 children, mysqlslap one connection per client, our pools
@@ -622,7 +626,7 @@ def measure(run, servers, wanted, admin, ini, workdir):
         if run["site"] and level != args.levels[0]:  # it was started for the first level
             run["site"].resize(level)
             wait_for(run["site"].port)
-        run["ceilings"].update(db_ceilings(chosen, db, level, args, run["notes"]))
+        run["ceilings"].update(db_ceilings(chosen, db, level, args, run["notes"], slap_socket(run, level)))
         run_rounds(run, servers, order, level, admin)
     if args.profile:
         level = 32 if 32 in args.levels else args.levels[0]
@@ -706,14 +710,25 @@ def start_servers(run, servers, wanted, ini, workdir):
         site.opcache = site.opcache_enabled()
 
 
-def db_ceilings(chosen, db, level, args, notes):
-    print(f"database ceilings at {level} connection(s) (mysqlslap)...", flush=True)
+def slap_socket(run, level):
+    """The unix socket for mysqlslap when its connections at `level` outnumber MariaDB's back_log
+    (over TCP, mysqlslap then hangs now and then: some of its connections wait for ever)."""
+    back_log, path = run["back_log"]
+    if level > back_log and path and os.path.exists(path) and run["db"]["host"] in ("127.0.0.1", "localhost", "::1"):
+        run.setdefault("slap_socket_levels", []).append(level)
+        return path
+    return None
+
+
+def db_ceilings(chosen, db, level, args, notes, socket=None):
+    print(f"database ceilings at {level} connection(s) (mysqlslap{' over the socket' if socket else ''})...",
+          flush=True)
     ceilings = {}
     for w in chosen:
         variants = [w.sql] + ([["START TRANSACTION", *w.sql, "COMMIT"]] if w.write else [])
         found = []
         for statements in variants:  # writes: ITFlow commits each statement; ours writes one transaction
-            rate, hung = load.db_ceiling(db, statements, level, args.duration)
+            rate, hung = load.db_ceiling(db, statements, level, args.duration, socket=socket)
             if hung:
                 notes.append(f"mysqlslap at {level} connections hung {hung} time(s) on {w.name} and was run again"
                              + ("" if rate else "; no ceiling"))
@@ -848,7 +863,8 @@ def build_report(run):
         f"load average {run['load'][0]:.1f} before the run, {os.getloadavg()[0]:.1f} after "
         "(other work on the machine adds noise).",
         f"- Database: MariaDB {run['mariadb']} at {db['host']}:{db['port']}"
-        f"{' (socket)' if db['host'] == 'localhost' else ' over TCP'} for every client, user {db['user']}, schema from "
+        f"{' (socket)' if db['host'] == 'localhost' else ' over TCP'} for every server, user {db['user']}, "
+        f"back_log {run['back_log'][0]} (connections waiting to be accepted; more are dropped and retried), schema from "
         f"{run['schema']}; size **{args.size}**: {seed.describe(args.sizes)} (every asset with one primary "
         f"interface, seven in ten Deployed), random seed {SEED}, seeded in {run['seed_seconds']:.0f} s; "
         "one clear-text all-clients key."
@@ -877,7 +893,10 @@ def build_report(run):
     settings += [
         "- DB ceiling: mysqlslap --concurrency=<level> with ITFlow's SQL for one request (key look-up and the "
         "endpoint's statements; for the filter and the reply, which ITFlow has not, the same SQL written out) over "
-        f"persistent connections, about {args.duration} s per workload and level; writes also inside one transaction.",
+        f"persistent connections, about {args.duration} s per workload and level; writes also inside one transaction"
+        + (f"; at {', '.join(map(str, run['slap_socket_levels']))} connections over the unix socket (more than "
+           f"MariaDB's back_log of {run['back_log'][0]}: over TCP mysqlslap hangs now and then)"
+           if run.get("slap_socket_levels") else "; over TCP") + ".",
         "- Memory: summed RSS of a server's processes (ours: the server and its workers; ITFlow: Apache's children, "
         "not the master), sampled every 0.5 s during each run; PSS (shared pages divided among their sharers) "
         "every 2 s.",
