@@ -50,6 +50,7 @@ def create_body(module_name, client_id, n=0, refs=None):
         "credentials": {"credential_name": f"cred {tag}", "credential_username": f"user{n}",
                         "credential_password": f"secret-{tag}"},
         "documents": {"document_name": f"doc {tag}", "document_content": f"<p>{tag}</p>"},
+        "document_folders": {"folder_name": f"folder {tag}"},
         "domains": {"domain_name": f"d{n}-{client_id}.example.com"},
         "locations": {"location_name": f"loc {tag}"},
         "networks": {"network_name": f"net {tag}", "network": "10.0.0.0/24"},
