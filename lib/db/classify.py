@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import sqlite3
 
-from .drivers import MYSQL_INTERFACE_ERRORS
+from .drivers import MYSQL_INTERFACE_ERRORS, lost_without_code
 from .errors import DatabaseError, StorageFull, ValueRefused, WriteConflict
 
 # Server codes that mean "this connection is gone" (shutdown, killed, idle too long); every
@@ -34,13 +34,22 @@ _INT64 = (-(2 ** 63), 2 ** 63 - 1)
 
 
 def _code(exc: BaseException) -> int | None:
-    code = exc.args[0] if exc.args else None
+    code = getattr(exc, "errno", None)  # mysql-connector keeps it there, pymysql and mysqlclient in args
+    if not isinstance(code, int) or not code:
+        code = exc.args[0] if exc.args else None
     return code if isinstance(code, int) else None
+
+
+def is_duplicate(exc: BaseException) -> bool:
+    """True when `exc` is a unique key refusing a second row with the same value."""
+    if isinstance(exc, sqlite3.IntegrityError):
+        return "unique" in str(exc).lower()
+    return _code(exc) == 1062
 
 
 def is_lost(exc: BaseException) -> bool:
     """True when `exc` says the connection itself is unusable."""
-    if isinstance(exc, MYSQL_INTERFACE_ERRORS):
+    if isinstance(exc, MYSQL_INTERFACE_ERRORS) or lost_without_code(exc):
         return True
     code = _code(exc)
     return code is not None and (2000 <= code < 3000 or code in _LOST_CODES)
@@ -68,7 +77,7 @@ def typed_error(exc: BaseException, mysql: bool, params: dict | None, secret: st
         return ValueRefused(f"The request is more than the database can take ({exc}).")
     reason = _INPUT_CODES.get(_code(exc) or 0) if mysql else None
     if reason:
-        found = _COLUMN_IN_MESSAGE.search(str(exc.args[1]) if len(exc.args) > 1 else "")
+        found = _COLUMN_IN_MESSAGE.search(_message(exc))
         column = found.group(1) if found else None
         return ValueRefused(f"{column or 'A value'} {reason}", column)
     if _full(exc):
@@ -82,7 +91,15 @@ def _full(exc: BaseException) -> bool:
     if isinstance(exc, sqlite3.OperationalError):
         return "disk is full" in str(exc).lower()
     code = _code(exc)
-    return code in _FULL_CODES or (code == 1030 and "28" in str(exc.args[1:] or ""))
+    return code in _FULL_CODES or (code == 1030 and "28" in _message(exc))
+
+
+def _message(exc: BaseException) -> str:
+    """The server's message of a MySQL error, whichever driver raised it."""
+    found = getattr(exc, "msg", None)
+    if isinstance(found, str):
+        return found
+    return str(exc.args[1]) if len(exc.args) > 1 else ""
 
 
 def _overflowing(params: dict | None) -> str | None:

@@ -29,7 +29,7 @@ from typing import Any
 
 from ..itflow import schema
 from .classify import is_lost, typed_error, unavailable_error
-from .drivers import run_on_cursor, run_on_mysqlclient
+from .drivers import run_on_connector, run_on_cursor, run_on_mysqlclient
 from .errors import CommitUnknown
 from .pool import Pool, close_quietly
 
@@ -49,6 +49,7 @@ class Connections:
     _errors: tuple
     _secret: str
     _dict_rows: bool
+    _connector: bool
     _statements: dict
 
     def _start_connections(self) -> None:
@@ -202,6 +203,8 @@ class Connections:
     def _run(self, conn: Any, native: str, params: dict | None, fetch: bool) -> Any:
         if self._dict_rows:
             return run_on_mysqlclient(conn, native, params, fetch)
+        if self._connector:
+            return run_on_connector(conn, native, params, fetch)
         return run_on_cursor(conn, native, params, fetch, self.dialect == "mysql")
 
     def _translate(self, exc: BaseException, params: dict | None, conn_is_local: bool = True) -> BaseException:

@@ -33,18 +33,22 @@ from .pool import Pool
 from .rendering import SqliteRenderers, mysql_rows
 from .statements import Statements
 
+_DRIVER_SCHEMES = {"pymysql": "mysql+pymysql", "mysqlclient": "mysql+mysqldb", "connector": "mysql+mysqlconnector"}
+_SCHEME_DRIVERS = {scheme: driver for driver, scheme in _DRIVER_SCHEMES.items()}
+
 
 class Database(Statements, Catalogue, Connections):
     def __init__(self, url: str, dialect: str | None = None, pool_size: int = 8,
                  connect_timeout: float = 2.0, read_timeout: float = 5.0) -> None:
-        """`url`: mysql+pymysql://user:password@host:port/name, mysql+mysqldb://... (mysqlclient)
-        or sqlite:///path. Timeouts are in seconds; on SQLite, read_timeout is how long a
+        """`url`: mysql+pymysql://user:password@host:port/name, mysql+mysqldb://...
+        (mysqlclient), mysql+mysqlconnector://... (mysql-connector's C extension) or
+        sqlite:///path. Timeouts are in seconds; on SQLite, read_timeout is how long a
         statement waits for another writer's lock."""
         parts = urlsplit(url)
         self.dialect = dialect or ("sqlite" if parts.scheme == "sqlite" else "mysql")
         self.read_timeout = read_timeout
         if self.dialect == "mysql":
-            driver = "mysqlclient" if parts.scheme.endswith("mysqldb") else "pymysql"
+            driver = _SCHEME_DRIVERS.get(parts.scheme, "pymysql")
             self._secret = unquote(parts.password or "")
             connect, connect_writer = (
                 mysql_connector(driver, parts.hostname or "127.0.0.1", parts.port or 3306,
@@ -55,8 +59,9 @@ class Database(Statements, Catalogue, Connections):
             # mysqlclient: statements go straight to its C connection (no cursor object) and
             # each row's dict is built in C, several times faster than zipping tuples.
             self._dict_rows = driver == "mysqlclient"
+            self._connector = driver == "connector"
         else:
-            self._dict_rows = False
+            self._dict_rows = self._connector = False
             self._secret = ""
             connect = sqlite_connector(unquote(url[len("sqlite:///"):]), read_timeout)
             connect_writer = None  # SQLite: BEGIN IMMEDIATE is a local call, not a round trip
@@ -75,7 +80,7 @@ class Database(Statements, Catalogue, Connections):
         """The database a [database] config section names."""
         timeouts = {"connect_timeout": dbconf.connect_timeout, "read_timeout": dbconf.read_timeout}
         if dbconf.backend == "mysql":
-            scheme = "mysql+mysqldb" if mysql_driver(dbconf.driver) == "mysqlclient" else "mysql+pymysql"
+            scheme = _DRIVER_SCHEMES[mysql_driver(dbconf.driver)]
             auth = quote(dbconf.user, safe="") + (":" + quote(dbconf.password, safe="") if dbconf.password else "")
             url = f"{scheme}://{auth}@{dbconf.host}:{dbconf.port}/{quote(dbconf.name, safe='')}"
             return cls(url, "mysql", dbconf.pool_size, **timeouts)

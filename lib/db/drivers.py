@@ -1,4 +1,5 @@
-"""The three drivers (pymysql, mysqlclient, sqlite3): how each connects and runs a statement.
+"""The drivers (pymysql, mysql-connector's C extension, mysqlclient, sqlite3): how each
+connects and runs a statement.
 
 Rows come back as MySQL's text protocol renders them: the MySQL drivers run without result
 decoders, so the server's own text is passed through untouched (lib/db/rendering.py does the
@@ -7,6 +8,7 @@ same for SQLite from the column types).
 from __future__ import annotations
 
 import math
+import os
 import sqlite3
 from collections.abc import Callable
 from typing import Any
@@ -21,13 +23,22 @@ try:  # optional C driver (pip install 'itflow-api[fast]'): same rows, parsed se
 except ImportError:
     MySQLdb = None
 
+try:  # mysql-connector-python's C extension: a wheel (no compiler) on Linux, macOS and Windows,
+    # installed by default; used through its low-level class, rows as the server's own text.
+    import _mysql_connector as _cx
+    CONNECTOR_PROBLEM = ""
+except ImportError as exc:  # absent, or its bundled library does not load on this system
+    _cx = None
+    CONNECTOR_PROBLEM = str(exc).splitlines()[0] if str(exc) else "not installed"
+
 Connect = Callable[[], Any]
+_CONNECTOR_ERRORS: tuple[type[BaseException], ...] = (_cx.MySQLInterfaceError,) if _cx is not None else ()
 
 # Every error a driver raises, for callers that must tell "the database said no" from a bug.
 DRIVER_ERRORS: tuple[type[BaseException], ...] = (
-    (pymysql.err.Error, sqlite3.Error) + ((MySQLdb.Error,) if MySQLdb is not None else ()))
+    (pymysql.err.Error, sqlite3.Error) + ((MySQLdb.Error,) if MySQLdb is not None else ()) + _CONNECTOR_ERRORS)
 MYSQL_ERRORS: tuple[type[BaseException], ...] = (
-    (pymysql.err.Error,) + ((MySQLdb.Error,) if MySQLdb is not None else ()))
+    (pymysql.err.Error,) + ((MySQLdb.Error,) if MySQLdb is not None else ()) + _CONNECTOR_ERRORS)
 MYSQL_INTERFACE_ERRORS: tuple[type[BaseException], ...] = (
     (pymysql.err.InterfaceError,) + ((MySQLdb.InterfaceError,) if MySQLdb is not None else ()))
 
@@ -47,12 +58,25 @@ def _mysqlclient_conversions() -> dict:
 
 
 def mysql_driver(choice: str) -> str:
-    """'pymysql' or 'mysqlclient' for a [database] driver setting of auto/pymysql/mysqlclient."""
+    """The driver a [database] driver setting picks: auto takes the fastest one installed
+    (mysqlclient, then mysql-connector's C extension, then pymysql)."""
     if choice == "auto":
-        return "mysqlclient" if MySQLdb is not None else "pymysql"
+        if MySQLdb is not None:
+            return "mysqlclient"
+        return "connector" if _cx is not None else "pymysql"
     if choice == "mysqlclient" and MySQLdb is None:
         raise DatabaseError("driver = mysqlclient, but it is not installed: pip install 'itflow-api[fast]'")
+    if choice == "connector" and _cx is None:
+        raise DatabaseError(f"driver = connector, but mysql-connector-python's C extension does not load "
+                            f"({CONNECTOR_PROBLEM}): pip install 'mysql-connector-python>=9.4,<26', "
+                            "or driver = pymysql")
     return choice
+
+
+def lost_without_code(exc: BaseException) -> bool:
+    """mysql-connector's C extension raises one error class for everything; one without a
+    server or client error number is about the connection itself (closed, not connected)."""
+    return isinstance(exc, _CONNECTOR_ERRORS) and not getattr(exc, "errno", 0)
 
 
 def mysql_connector(driver: str, host: str, port: int, user: str, password: str, database: str,
@@ -62,14 +86,30 @@ def mysql_connector(driver: str, host: str, port: int, user: str, password: str,
     # Without it (the write pool) a transaction begins with its first statement: no BEGIN.
     common = dict(host=host, port=port, user=user, password=password, database=database,
                   charset="utf8mb4", autocommit=autocommit, client_flag=0)
+    whole = lambda seconds: max(1, math.ceil(seconds))  # noqa: E731 (the C libraries take whole seconds)
+    if driver == "connector":
+        return lambda: _connector_connect(host, port, user, password, database,
+                                          whole(connect_timeout), whole(read_timeout), autocommit)
     if driver == "mysqlclient":
-        whole = lambda seconds: max(1, math.ceil(seconds))  # noqa: E731 (libmariadb takes whole seconds)
         conv = _mysqlclient_conversions()
         return lambda: MySQLdb.connect(conv=conv, connect_timeout=whole(connect_timeout),
                                        read_timeout=whole(read_timeout), write_timeout=whole(read_timeout),
                                        **common)
     return lambda: pymysql.connect(conv=_PYMYSQL_ENCODERS, connect_timeout=connect_timeout,
                                    read_timeout=read_timeout, write_timeout=read_timeout, **common)
+
+
+def _connector_connect(host: str, port: int, user: str, password: str, database: str,
+                       connect_timeout: int, read_timeout: int, autocommit: bool) -> Any:
+    # raw: every value comes back as the bytes the server sent (decoded below, in bulk),
+    # not converted to Python types and back. Authentication plugins ship inside the wheel.
+    plugins = os.path.join(os.path.dirname(os.path.abspath(_cx.__file__)), "mysql", "vendor", "plugin")
+    conn = _cx.MySQL(buffered=True, raw=True, charset_name="utf8mb4", connection_timeout=connect_timeout,
+                     plugin_dir=plugins)
+    conn.connect(host=host, port=port, user=user, password=password, database=database, client_flags=0,
+                 ssl_disabled=True, read_timeout=read_timeout, write_timeout=read_timeout)
+    conn.autocommit(autocommit)
+    return conn
 
 
 def sqlite_connector(path: str, busy_timeout: float) -> Connect:
@@ -99,6 +139,46 @@ def run_on_mysqlclient(conn: Any, native: str, params: dict | None, fetch: bool)
             return [], ()
         return [d[0] for d in result.describe()], result.fetch_row(0, 1)
     return conn.affected_rows(), conn.insert_id()
+
+
+def run_on_connector(conn: Any, native: str, params: dict | None, fetch: bool) -> tuple[Any, Any]:
+    """One statement on a mysql-connector C connection: values bound as escaped literals, the
+    rows' bytes decoded to text a row at a time (NULL stays None)."""
+    conn.query(native.encode("utf-8") % {
+        name.encode("utf-8"): _connector_literal(conn, value) for name, value in (params or {}).items()})
+    if not conn.have_result_set:
+        return ([], ()) if fetch else (conn.affected_rows(), conn.insert_id())
+    keys = [field[4].decode("utf-8") if type(field[4]) is bytes else field[4] for field in conn.fetch_fields()]
+    rows = []
+    fetch_row, decode = conn.fetch_row, bytes.decode
+    row = fetch_row()
+    while row is not None:
+        try:
+            rows.append(tuple(map(decode, row)) if None not in row else tuple(
+                [None if v is None else decode(v) for v in row]))
+        except (UnicodeDecodeError, TypeError):  # a binary column: decoded where it is read
+            rows.append(tuple([v.decode("utf-8", "replace") if type(v) is bytes else v for v in row]))
+        row = fetch_row()
+    conn.free_result()
+    return (keys, rows) if fetch else (conn.affected_rows(), conn.insert_id())
+
+
+def _connector_literal(conn: Any, value: Any) -> bytes:
+    kind = type(value)
+    if kind is str:
+        return b"'" + conn.escape_string(value) + b"'"
+    if kind is int:
+        return b"%d" % value
+    if value is None:
+        return b"NULL"
+    if kind is bool:
+        return b"1" if value else b"0"
+    if kind is float:
+        return repr(value).encode("ascii")
+    if kind is bytes:
+        return b"'" + conn.escape_string(value) + b"'"
+    text = value.isoformat(" ") if hasattr(value, "isoformat") else str(value)
+    return b"'" + conn.escape_string(text) + b"'"
 
 
 def _literal(conn: Any, value: Any) -> bytes:

@@ -88,6 +88,7 @@ import falcon
 from ..core import envelope
 from ..core.envelope import ApiError, BadRequest, Body, Unauthorized
 from ..core.messages import AUTH_FAILED
+from ..db.classify import is_duplicate
 from ..db.errors import DatabaseError
 
 log = logging.getLogger("itflow_api")
@@ -302,8 +303,8 @@ def _insert(db: Any, binds: dict[str, Any]) -> bool:
         return True
     except DatabaseError:
         raise
-    except Exception as exc:  # the driver's IntegrityError: the primary key exists
-        if type(exc).__name__ != "IntegrityError":
+    except Exception as exc:  # the primary key exists: another request claimed the scope
+        if not is_duplicate(exc):
             raise
         return False
 
