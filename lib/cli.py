@@ -49,12 +49,16 @@ def _describe(cfg):
     d = cfg.database
     if d.backend == "sqlite":
         return f"SQLite file {os.path.abspath(d.path)}"
-    from .db.drivers import MySQLdb, mysql_driver
+    from .db.drivers import mysql_driver
     try:
         driver = mysql_driver(d.driver)
     except DatabaseError:
         driver = d.driver
-    hint = " (pip install 'itflow-api[fast]' adds the faster mysqlclient)" if MySQLdb is None else ""
+    hint = ""
+    if driver == "pymysql" and d.driver == "auto":
+        from .db.drivers import CONNECTOR_PROBLEM
+        hint = (f" (the faster mysql-connector C extension does not load here: {CONNECTOR_PROBLEM}; "
+                "pip install 'mysql-connector-python>=9.4,<26')")
     return f"MySQL {d.user}@{d.host}:{d.port}/{d.name} via {driver}{hint}"
 
 
@@ -276,6 +280,8 @@ def _serve_config(args, cfg):
         if getattr(args, name, None) is not None:
             setattr(cfg.server, name, getattr(args, name))
     config_module.check(cfg)
+    if cfg.server.http_server == "auto":
+        cfg.server.http_server = "granian" if server.granian_available() else "waitress"
     return cfg
 
 
@@ -293,7 +299,8 @@ def cmd_serve(args, cfg):
     _serve_config(args, cfg)
     s = cfg.server
     if s.http_server == "granian" and not server.granian_available():
-        return _fail("granian is not installed: pip install 'itflow-api[granian]', or use --server waitress")
+        return _fail("granian is not installed here (it is a wheel for Linux, macOS and Windows on x86-64 and "
+                     "ARM): pip install granian, or use --server waitress")
     previous_handlers = server.catch_stop_signals()
     try:
         handed = server.inherited()  # a reload's re-execution keeps the socket it had
@@ -558,8 +565,9 @@ def build_parser():
     serve.add_argument("--threads", type=int, help="threads per process (default 4)")
     serve.add_argument("--workers", type=int,
                        help="processes sharing the port (default: one per core on Linux/macOS, 1 elsewhere)")
-    serve.add_argument("--server", dest="http_server", choices=("waitress", "granian"),
-                       help="HTTP server: waitress (default, portable) or granian (pip install 'itflow-api[granian]')")
+    serve.add_argument("--server", dest="http_server", choices=("auto", "granian", "waitress"),
+                       help="HTTP server: auto (default: granian where installed, else waitress), granian "
+                            "(Rust, the faster), or waitress (pure Python, portable)")
 
     deliver = command("deliver", help="send webhooks in the foreground (besides or instead of the serve processes)")
     deliver.add_argument("--once", action="store_true", help="one pass over the subscriptions with work due, then exit")

@@ -35,7 +35,9 @@ def free_port():
 
 
 def write_ini(cfg, directory, **server):
-    """An ini file for `cfg`'s database (the test database) plus the given [server] settings."""
+    """An ini file for `cfg`'s database (the test database) plus the given [server] settings
+    (waitress unless another http_server is named: most of these tests watch its workers)."""
+    server = {"http_server": "waitress", **server}
     d = cfg.database
     database = {"backend": d.backend, "path": d.path, "host": d.host, "port": d.port, "user": d.user,
                 "password": d.password, "name": d.name, "driver": d.driver}

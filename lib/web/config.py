@@ -51,8 +51,9 @@ class DatabaseConfig:
     password: str = ""
     name: str = "itflow"
     pool_size: int = setting(8, minimum=1)
-    # mysql driver: auto (mysqlclient when installed, else pymysql), pymysql or mysqlclient
-    driver: str = setting("auto", choices=("auto", "pymysql", "mysqlclient"))
+    # mysql driver: auto (the fastest installed: mysqlclient, connector, pymysql), connector
+    # (mysql-connector-python's C extension, installed by default), mysqlclient or pymysql
+    driver: str = setting("auto", choices=("auto", "connector", "pymysql", "mysqlclient"))
     # A write that loses to a concurrent one (deadlock, Galera certification conflict) runs
     # again whole, up to this many more times, before answering 503 with Retry-After.
     write_retries: int = setting(3, minimum=0, maximum=20)
@@ -69,8 +70,9 @@ class ServerConfig:
     threads: int = setting(4, minimum=1)
     # processes sharing the port (POSIX; default: one per core); each has `threads` threads
     workers: int = setting(factory=_default_workers, minimum=1)
-    # waitress (portable, the default) or granian (pip install 'itflow-api[granian]')
-    http_server: str = setting("waitress", choices=("waitress", "granian"))
+    # auto (granian where it is installed, as it is by default on Linux, macOS and Windows;
+    # else waitress), granian, or waitress (pure Python, runs anywhere)
+    http_server: str = setting("auto", choices=("auto", "waitress", "granian"))
     # On SIGTERM/SIGINT: seconds to let requests in flight finish before closing anyway.
     shutdown_timeout: int = setting(30, minimum=0)
     max_body_bytes: int = setting(1024 * 1024, minimum=1)

@@ -453,8 +453,10 @@ def _granian(cfg, listener, build, reload=None):
                      respawn_failed_workers=True, workers_kill_timeout=s.shutdown_timeout or None,
                      log_access=False)
     current = {"cfg": cfg, "build": build}
+    parent = os.getpid()
 
-    def load():
+    def load():  # in each granian worker, forked from this process
+        _die_with_parent(parent)
         app = current["build"]()[0]
         start_delivery(app, current["cfg"])
         return app
@@ -466,5 +468,13 @@ def _granian(cfg, listener, build, reload=None):
             log.info("reloaded (SIGHUP): new workers use the re-read configuration")
 
     server.on_reload(reread)
+
+    def announce():  # once granian listens and handles the stop signals itself
+        print(f"serving on {_where(cfg)}", flush=True)
+
+    if hasattr(server, "on_startup"):
+        server.on_startup(announce)
+    else:
+        announce()
     server.serve(target_loader=load, wrap_loader=False)
     return 0
