@@ -27,7 +27,7 @@ MYSQL = {
     "user": os.environ.get("ITFLOW_TEST_MYSQL_USER", "root"),
     "password": os.environ.get("ITFLOW_TEST_MYSQL_PASSWORD", ""),
 }
-MYSQL_DRIVER = os.environ.get("ITFLOW_TEST_MYSQL_DRIVER", "pymysql")
+MYSQL_DRIVER = os.environ.get("ITFLOW_TEST_MYSQL_DRIVER", "auto")  # auto: what `serve` would pick
 SECRET = "test-secret-" + secrets.token_hex(8)
 
 # Everything the server logs during the run (access log and the itflow_api logger), and every
