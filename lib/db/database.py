@@ -90,7 +90,7 @@ class Database(Statements, Catalogue, Connections):
         """All rows as dicts of MySQL-rendered strings, in column order."""
         keys, raw = self._on_connection(sql, params, fetch=True, retry=not getattr(self._local, "in_write", False))
         if self.dialect == "mysql":
-            return mysql_rows(keys, raw, self._dict_rows)
+            return mysql_rows(keys, raw, self._dict_rows, self._connector)
         return self._sqlite_renderers.rows(keys, raw)
 
     def row(self, sql: str, params: dict | None = None) -> dict | None:

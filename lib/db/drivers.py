@@ -142,22 +142,23 @@ def run_on_mysqlclient(conn: Any, native: str, params: dict | None, fetch: bool)
 
 
 def run_on_connector(conn: Any, native: str, params: dict | None, fetch: bool) -> tuple[Any, Any]:
-    """One statement on a mysql-connector C connection: values bound as escaped literals, the
-    rows' bytes decoded to text a row at a time (NULL stays None)."""
+    """One statement on a mysql-connector C connection: values bound as escaped literals, and
+    each row's bytes decoded to text straight into its dict (NULL stays None; a repeated
+    column name keeps its last value, as PHP's fetch_assoc does)."""
     conn.query(native.encode("utf-8") % {
         name.encode("utf-8"): _connector_literal(conn, value) for name, value in (params or {}).items()})
     if not conn.have_result_set:
         return ([], ()) if fetch else (conn.affected_rows(), conn.insert_id())
     keys = [field[4].decode("utf-8") if type(field[4]) is bytes else field[4] for field in conn.fetch_fields()]
     rows = []
-    fetch_row, decode = conn.fetch_row, bytes.decode
+    fetch_row, decode, append = conn.fetch_row, bytes.decode, rows.append
     row = fetch_row()
     while row is not None:
         try:
-            rows.append(tuple(map(decode, row)) if None not in row else tuple(
-                [None if v is None else decode(v) for v in row]))
-        except (UnicodeDecodeError, TypeError):  # a binary column: decoded where it is read
-            rows.append(tuple([v.decode("utf-8", "replace") if type(v) is bytes else v for v in row]))
+            append(dict(zip(keys, map(decode, row) if None not in row else
+                            [None if v is None else decode(v) for v in row], strict=True)))
+        except (UnicodeDecodeError, TypeError):  # a binary column: its text as mysql_rows gives it
+            append(dict(zip(keys, [v.decode("utf-8", "replace") if type(v) is bytes else v for v in row], strict=True)))
         row = fetch_row()
     conn.free_result()
     return (keys, rows) if fetch else (conn.affected_rows(), conn.insert_id())

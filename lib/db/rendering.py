@@ -16,8 +16,11 @@ Renderer = Callable[[Any], str]
 BINARY_COLUMNS = {c.name for c in schema.column_types().values() if "binary" in c.type or "blob" in c.type}
 
 
-def mysql_rows(keys: list[str], raw: Any, dict_rows: bool) -> list[dict]:
-    """Dicts from the MySQL drivers' rows: tuples (pymysql) or mysqlclient's C dicts."""
+def mysql_rows(keys: list[str], raw: Any, dict_rows: bool, built: bool = False) -> list[dict]:
+    """Dicts from the MySQL drivers' rows: tuples (pymysql), mysqlclient's C dicts, or the
+    finished dicts of mysql-connector (`built`: decoded and keyed already)."""
+    if built:
+        return raw
     if not dict_rows:
         rows = [dict(zip(keys, row, strict=True)) for row in raw]
     elif len(set(keys)) < len(keys):
