@@ -436,3 +436,15 @@ def access_log_at(config, db, keys, path):
     finally:
         config.log.access_log = before
         create_app(config, db, keys)
+
+
+def create_newest_schema(db):
+    """What db.create_schema() does, in the newest ITFlow layout (keys act as users), with its
+    seed rows; safe to run again on a database that has them."""
+    with db.transaction(write=True):
+        for statement in schema.create_statements(db.dialect, schema.LAYOUT_USER_KEYS, schema.NEWEST_VERSION):
+            db.execute(statement)
+    with db.transaction(write=True):
+        for table, key, row in schema.seed_rows(schema.NEWEST_VERSION):
+            if not db.count(table, {key: row[key]}):
+                db.insert(table, row)

@@ -13,7 +13,7 @@ import sys
 from datetime import date, datetime, time, timedelta
 
 import pytest
-from helpers import NO_RESOURCE, Api, fetch, fresh_config, insert, make_key, one, refused, succeeded
+from helpers import NO_RESOURCE, Api, create_newest_schema, fetch, fresh_config, insert, make_key, one, refused, succeeded
 
 from itflow_api.lib.access import permissions
 from itflow_api.lib.access.keys import KeyStore
@@ -34,17 +34,6 @@ BUSINESS_HOURS = sla.BusinessCalendar(frozenset({1, 2, 3, 4, 5}), time(9), time(
 
 
 # --- a database in the newest layout, with the plan ITFlow was given ------------------------
-
-def create_newest_schema(db):
-    """What db.create_schema() does, in the newest layout (keys act as users)."""
-    with db.transaction(write=True):
-        for statement in schema.create_statements(db.dialect, schema.LAYOUT_USER_KEYS, schema.NEWEST_VERSION):
-            db.execute(statement)
-    with db.transaction(write=True):
-        for table, key, row in schema.seed_rows(schema.NEWEST_VERSION):
-            if not db.count(table, {key: row[key]}):
-                db.insert(table, row)
-
 
 @pytest.fixture(scope="module")
 def newest_database(tmp_path_factory):

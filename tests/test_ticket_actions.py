@@ -14,7 +14,7 @@ import os
 from datetime import date, timedelta
 
 import pytest
-from helpers import Api, fetch, fresh_config, insert, make_key, refused, succeeded
+from helpers import Api, create_newest_schema, fetch, fresh_config, insert, make_key, refused, succeeded
 
 from itflow_api.lib.access.keys import KeyStore
 from itflow_api.lib.core import values as fields
@@ -28,21 +28,11 @@ with open(os.path.join(HERE, "itflow_recorded", "itflow-newest-ticket-actions.js
 SECRET = b"ticket-actions-tests"
 
 
-def _newest_schema(db):
-    with db.transaction(write=True):
-        for statement in schema.create_statements(db.dialect, schema.LAYOUT_USER_KEYS, schema.NEWEST_VERSION):
-            db.execute(statement)
-    with db.transaction(write=True):
-        for table, key, row in schema.seed_rows(schema.NEWEST_VERSION):
-            if not db.count(table, {key: row[key]}):
-                db.insert(table, row)
-
-
 @pytest.fixture(scope="module")
 def newest_database(tmp_path_factory):
     with fresh_config(tmp_path_factory.mktemp("ticketactions")) as cfg:
         db = Database.from_config(cfg.database)
-        _newest_schema(db)
+        create_newest_schema(db)
         yield cfg, db
         db.close()
 
@@ -54,7 +44,7 @@ def seeded(newest_database):
     with db.transaction(write=True):
         for table in schema.tables(schema.NEWEST_VERSION):
             db.execute(f"DELETE FROM {table}")
-    _newest_schema(db)
+    create_newest_schema(db)
     plan = RECORDED["seed"]
     with db.transaction(write=True):
         db.update("settings", plan["settings"], {"company_id": 1})
