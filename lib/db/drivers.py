@@ -150,7 +150,7 @@ def run_on_connector(conn: Any, native: str, params: dict | None, fetch: bool) -
     if not conn.have_result_set:
         return ([], ()) if fetch else (conn.affected_rows(), conn.insert_id())
     keys = [field[4].decode("utf-8") if type(field[4]) is bytes else field[4] for field in conn.fetch_fields()]
-    rows = []
+    rows: list[dict[str, Any]] = []
     fetch_row, decode, append = conn.fetch_row, bytes.decode, rows.append
     row = fetch_row()
     while row is not None:
