@@ -60,11 +60,14 @@ class Server:
         self.proc = subprocess.Popen([sys.executable, "-m", "itflow_api.lib.cli", "serve"], env=self.env,
                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         for _ in range(200):
-            try:
-                http.client.HTTPConnection("127.0.0.1", self.port, timeout=1).request("GET", "/api/v1/health")
+            try:  # an answer, not just an accepted connection (granian listens before its workers run)
+                probe = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
+                probe.request("GET", "/api/v1/health")
+                probe.getresponse().read()
+                probe.close()
                 break
-            except OSError:
-                time.sleep(0.05)
+            except (OSError, http.client.HTTPException):
+                time.sleep(0.1)
         self.clients = []
 
     def _mysql(self):
@@ -151,7 +154,7 @@ class Client:
         raw = response.read()
         with self.lock:
             self.requests += 1
-        return response.status, dict(response.getheaders()), json.loads(raw)
+        return response.status, {name.lower(): value for name, value in response.getheaders()}, json.loads(raw)
 
 
 def phase(name, client, server, work):
@@ -224,7 +227,7 @@ def batched(client, key, clients, count, size, atomic):
         while cursor is not None:
             _, headers, body = client.call("GET", f"/api/v1/assets/read.php?api_key={key}&limit=1000&cursor={cursor}")
             seen += len(body["data"]) if body["success"] == "True" else 0
-            cursor = headers.get("X-Next-Cursor")
+            cursor = headers.get("x-next-cursor")  # names in any case: granian sends them lower-case
         return seen
 
     return [phase("create", client, SERVER, create), phase("update", client, SERVER, update),
