@@ -562,7 +562,8 @@ def build_parser():
     serve = command("serve", help="run the API server")
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default 8080)")
-    serve.add_argument("--threads", type=int, help="threads per process (default 4)")
+    serve.add_argument("--threads", type=int,
+                       help="threads per process (default 12; at most [server] read_threads = 4 of them read at once)")
     serve.add_argument("--workers", type=int,
                        help="processes sharing the port (default: one per core on Linux/macOS, 1 elsewhere)")
     serve.add_argument("--server", dest="http_server", choices=("auto", "granian", "waitress"),

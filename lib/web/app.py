@@ -4,6 +4,7 @@
 """
 import logging
 import secrets
+import threading
 
 import falcon
 
@@ -48,6 +49,10 @@ class Service:
         self.limits = RateLimits(config.limits, db)
         self.write_attempts = 1 + config.database.write_retries  # lib/core/retry.py
         self.pipeline = Pipeline(self)  # lib/web/pipeline.py: the path every request takes
+        # Reads are Python work and contend for Python's lock, so at most read_threads of them
+        # run at once; the other threads are there for writes, which mostly wait on the
+        # database (and let it group their commits).
+        self.read_gate = threading.BoundedSemaphore(max(1, min(config.server.read_threads, config.server.threads)))
 
 
 class EndpointResource:
@@ -75,8 +80,12 @@ class EndpointResource:
             return service.pipeline.single(target, params, caller, before_commit=store, on_key=seen)
 
         requested = idempotency.requested(req)  # lib/web/idempotency.py; None without the header
-        result = run(None) if requested is None else \
-            idempotency.guarded(service, target.path, params.api_key, requested, params.body, run)
+        if requested is None and target.endpoint.method == "GET":
+            with service.read_gate:
+                result = run(None)
+        else:
+            result = run(None) if requested is None else \
+                idempotency.guarded(service, target.path, params.api_key, requested, params.body, run)
         if isinstance(result, idempotency.Replay):
             result.send(resp)
             return

@@ -50,7 +50,7 @@ class DatabaseConfig:
     user: str = "root"
     password: str = ""
     name: str = "itflow"
-    pool_size: int = setting(8, minimum=1)
+    pool_size: int = setting(12, minimum=1)
     # mysql driver: auto (the fastest installed: mysqlclient, connector, pymysql), connector
     # (mysql-connector-python's C extension, installed by default), mysqlclient or pymysql
     driver: str = setting("auto", choices=("auto", "connector", "pymysql", "mysqlclient"))
@@ -67,7 +67,10 @@ class DatabaseConfig:
 class ServerConfig:
     host: str = "127.0.0.1"
     port: int = setting(8080, minimum=1, maximum=65535)
-    threads: int = setting(4, minimum=1)
+    threads: int = setting(12, minimum=1)
+    # of those, how many may run a read at once (reads contend for Python's lock; writes wait
+    # on the database, and more of them in flight let it group their commits)
+    read_threads: int = setting(4, minimum=1)
     # processes sharing the port (POSIX; default: one per core); each has `threads` threads
     workers: int = setting(factory=_default_workers, minimum=1)
     # auto (granian where it is installed, as it is by default on Linux, macOS and Windows;
