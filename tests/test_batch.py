@@ -491,3 +491,52 @@ def test_an_atomic_batch_that_rolled_back_runs_again_under_the_same_idempotency_
     assert again.status_code == 200 and again.json["success"] == "True", again.json
     assert "Idempotent-Replayed" not in again.headers
     assert sorted(r["asset_name"] for r in fetch(db, "assets")) == ["A", "Target"]
+
+
+def test_an_item_refused_after_it_wrote_is_undone_alone_and_items_commit_in_groups(app, api, db, all_key,
+                                                                                    make_client, monkeypatch):
+    from itflow_api.lib.core.envelope import ApiError
+    from itflow_api.lib.web import batch as batch_module
+    client = make_client("Alpha")
+    pipeline = app.service.pipeline
+    perform = pipeline.perform
+
+    def refuse_after_writing(session, target, params, memo):
+        body = perform(session, target, params, memo)  # the asset, its interface and logs rows
+        if params.get("asset_name") == "B":
+            raise ApiError("refused after writing (test)")
+        return body
+
+    commits, groups = [], []  # the commits of the items' transactions, and each group's size
+    end, group = db._end, batch_module._Run._group
+
+    inside = []
+
+    def counted_end(local, how):
+        if inside:
+            commits.append(how)
+        return end(local, how)
+
+    def counted_group(run, items):
+        groups.append(len(items))
+        inside.append(True)
+        try:
+            return group(run, items)
+        finally:
+            inside.pop()
+
+    monkeypatch.setattr(db, "_end", counted_end)
+    monkeypatch.setattr(batch_module._Run, "_group", counted_group)
+    monkeypatch.setattr(pipeline, "perform", refuse_after_writing)
+    monkeypatch.setattr(batch_module, "EACH_GROUP", 2)
+    clear_before = len(log_rows(db))
+    operations = [op("assets", "create", {"asset_name": n, "client_id": client}) for n in "ABCDE"]
+    status, body = batch(api, all_key, operations)
+    assert [(i["status"], i["success"]) for i in body["data"]] == \
+        [(200, "True"), (200, "False"), (200, "True"), (200, "True"), (200, "True")]
+    assert body["data"][1]["message"] == "refused after writing (test)"
+    assert sorted(name for name, _ in assets(db)) == ["A", "C", "D", "E"]
+    kept = {row["asset_id"] for row in fetch(db, "assets")}
+    assert {row["interface_asset_id"] for row in fetch(db, "asset_interfaces")} == kept
+    assert len(log_rows(db)) - clear_before == 8  # two per item that stands, none for B
+    assert groups == [2, 2, 1] and commits == ["commit"] * 3  # five items in groups of two

@@ -184,3 +184,59 @@ def test_bound_values_are_stored_exactly_as_given(db, name):
         row = db.row("SELECT client_name, client_net_terms, client_rate, client_type FROM clients "
                      "WHERE client_id = :id AND client_name = :name", {"id": client, "name": name})
     assert row == {"client_name": name, "client_net_terms": "-7", "client_rate": "12.25", "client_type": None}
+
+
+def _count(db, table):
+    return int(db.scalar(f"SELECT COUNT(*) FROM {table}"))
+
+
+def test_rows_held_for_later_go_in_at_commit_and_not_at_all_on_rollback(db):
+    before = _count(db, "logs")
+    with db.transaction(write=True):
+        db.insert_later("logs", {"log_type": "Test", "log_action": "One", "log_description": "a"})
+        db.insert_later("logs", {"log_type": "Test", "log_action": "Two", "log_description": "b",
+                                 "log_client_id": 3})  # another set of columns: its own INSERT
+        db.insert_later("asset_history", {"asset_history_description": "c", "asset_history_asset_id": 1})
+        # A statement that names the table sees what is held for it; others leave it held.
+        assert _count(db, "clients") == 0
+        assert _count(db, "logs") == before + 2
+    with db.transaction():
+        assert [r["log_action"] for r in db.rows("SELECT log_action FROM logs ORDER BY log_id")][-2:] == ["One", "Two"]
+        assert _count(db, "asset_history") == 1
+    with pytest.raises(RuntimeError), db.transaction(write=True):
+        db.insert_later("logs", {"log_type": "Test", "log_action": "Three", "log_description": "c"})
+        raise RuntimeError("undone")
+    with db.transaction():
+        assert _count(db, "logs") == before + 2
+
+
+def test_a_savepoint_undoes_its_own_rows_and_held_rows_only(db):
+    with db.transaction(write=True):
+        db.insert("clients", {"client_name": "Kept"})
+        db.insert_later("logs", {"log_type": "Test", "log_action": "Kept", "log_description": "a"})
+        with pytest.raises(ValueError), db.savepoint():
+            db.insert("clients", {"client_name": "Undone"})
+            db.insert_later("logs", {"log_type": "Test", "log_action": "Undone", "log_description": "b"})
+            raise ValueError("refused")
+        with db.savepoint():
+            db.insert("clients", {"client_name": "Also kept"})
+    with db.transaction():
+        assert sorted(r["client_name"] for r in db.rows("SELECT client_name FROM clients")) == ["Also kept", "Kept"]
+        assert [r["log_action"] for r in db.rows("SELECT log_action FROM logs WHERE log_type = 'Test'")] == ["Kept"]
+
+
+def test_a_remembered_answer_holds_until_its_table_changes(db):
+    asked = []
+
+    def answer():
+        asked.append(1)
+        return len(asked)
+
+    with db.transaction(write=True):
+        assert [db.remember("clients", "k", answer) for _ in range(3)] == [1, 1, 1]
+        db.insert("assets", {"asset_name": "PC"})  # another table: still remembered
+        assert db.remember("clients", "k", answer) == 1
+        db.insert("clients", {"client_name": "New"})
+        assert db.remember("clients", "k", answer) == 2
+    with db.transaction(write=True):  # a new transaction asks again
+        assert db.remember("clients", "k", answer) == 3

@@ -97,7 +97,8 @@ class Hooks:
         anything truthy, which the create hands to before_create as `client`. A module whose
         create reads more about the client anyway can answer in that same query and pass
         what it read on (tickets: the prefix and the primary contact)."""
-        return bool(call.db.count("clients", {"client_id": client_id}))
+        return call.db.remember("clients", ("exists", client_id),
+                                lambda: bool(call.db.count("clients", {"client_id": client_id})))
 
     def before_create(self, call: Call, module: Module, values: Row, client: Any = None) -> None:
         """`client`: what client_exists answered for the create's client (None: no client)."""

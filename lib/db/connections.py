@@ -24,7 +24,7 @@ import logging
 import re
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ..itflow import schema
@@ -34,6 +34,10 @@ from .errors import CommitUnknown
 from .pool import Pool, close_quietly
 
 log = logging.getLogger("itflow_api")
+
+# Words of a statement that may be table names (for rows held back by insert_later()).
+_TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_LATER_CHUNK = 200  # rows per multi-row INSERT (binds stay far below SQLite's limit)
 
 # :name binds (not '::' casts, not '00:00:00' literals).
 _BIND = re.compile(r"(?<![:\w\\]):(\w+)(?!:)")
@@ -51,6 +55,7 @@ class Connections:
     _dict_rows: bool
     _connector: bool
     _statements: dict
+    insert_many: Callable[[str, list[dict]], None]  # lib/db/statements.py
 
     def _start_connections(self) -> None:
         self._local = threading.local()
@@ -81,9 +86,13 @@ class Connections:
                 local.in_write = began = True
                 local.pristine = implicit
                 local.witness = None  # (table, id) of a row this transaction inserted
+                local.later, local.known = {}, {}  # rows insert_later() holds back; remembered answers
             yield self
+            if began:
+                self.flush_later()
         except BaseException:
             if began:
+                local.later, local.known = {}, {}
                 self._end(local, "rollback")
             raise
         else:
@@ -178,6 +187,8 @@ class Connections:
         if getattr(local, "conn", None) is None:
             with self.transaction():
                 return self._on_connection(sql, params, fetch, retry)
+        if local.in_write and (local.later or local.known):
+            self._before_statement(local, sql)
         native = self._native(sql)
         started = time.monotonic()
         if local.in_write and local.pristine:
@@ -199,6 +210,71 @@ class Connections:
                 except self._errors as again:
                     raise self._translate(again, params) from again
             raise self._translate(exc, params) from exc
+
+    # --- rows held back until the transaction needs them ---------------------------------
+    # A write transaction may hold back rows nothing reads or refers to before it commits
+    # (the `logs` rows of every write, an asset's history line): insert_later() keeps them and
+    # they go in as one multi-row INSERT per table before the COMMIT, or as soon as a
+    # statement names their table. A batch of 500 creates then sends 500 fewer round trips.
+    # Answers remembered with remember() (does client 7 exist?) hold until a statement
+    # changes their table.
+
+    def insert_later(self, table: str, values: dict) -> None:
+        """Insert a row whose id nobody needs, before this write transaction commits (at once
+        outside one)."""
+        local = self._local
+        if not getattr(local, "in_write", False):
+            self.insert_many(table, [values])
+            return
+        local.later.setdefault(table, []).append(values)
+
+    def flush_later(self, tables: Any = None) -> None:
+        """Insert the held-back rows (of `tables`, or all) now."""
+        later = self._local.later
+        for table in [t for t in later if tables is None or t in tables]:
+            shapes: dict[tuple, list[dict]] = {}  # one INSERT names one set of columns
+            for row in later.pop(table):
+                shapes.setdefault(tuple(row), []).append(row)
+            for rows in shapes.values():
+                for start in range(0, len(rows), _LATER_CHUNK):
+                    self.insert_many(table, rows[start:start + _LATER_CHUNK])
+
+    def remember(self, table: str, key: Any, answer: Callable[[], Any]) -> Any:
+        """answer(), asked once per write transaction until a statement changes `table`."""
+        local = self._local
+        if not getattr(local, "in_write", False):
+            return answer()
+        known = local.known.setdefault(table, {})
+        if key not in known:
+            known[key] = answer()
+        return known[key]
+
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """A part of this write transaction that an exception undoes alone (the rows it held
+        back for later too); the transaction goes on. A batch item that is refused this way
+        leaves the items before it in place."""
+        local = self._local
+        self._on_connection("SAVEPOINT batch_item", None, fetch=False)
+        held = {table: len(rows) for table, rows in local.later.items()}
+        try:
+            yield
+        except BaseException:
+            self._on_connection("ROLLBACK TO SAVEPOINT batch_item", None, fetch=False)
+            for table in list(local.later):
+                del local.later[table][held.get(table, 0):]
+                if not local.later[table]:
+                    del local.later[table]
+            local.known = {}
+            raise
+
+    def _before_statement(self, local: Any, sql: str) -> None:
+        named = set(_TABLE_NAME.findall(sql))
+        if local.later and not named.isdisjoint(local.later):
+            self.flush_later(named)
+        if local.known and not sql.lstrip()[:6].upper() == "SELECT":
+            for table in named.intersection(local.known):
+                del local.known[table]
 
     def _run(self, conn: Any, native: str, params: dict | None, fetch: bool) -> Any:
         if self._dict_rows:

@@ -38,7 +38,8 @@ def _html_escaped(name):
 def record_change(db, caller, key, entity, action, name, client_id, entity_id, api_description):
     """The two rows every successful write leaves: one for the record, one for the API call."""
     key_name, user_id = _html_escaped(key.name), key.user_id or 0
-    db.insert_many("logs", [
-        _row(caller, entity, action, f"{name} via API ({key_name})", client_id, entity_id, user_id),
-        _row(caller, "API", "Success", f"{api_description} via API ({key_name})", client_id, 0, user_id),
-    ])
+    # Nothing reads them back before the commit: they go in with the transaction's other logs
+    # rows in one statement (lib/db/connections.py, insert_later).
+    db.insert_later("logs", _row(caller, entity, action, f"{name} via API ({key_name})", client_id, entity_id, user_id))
+    db.insert_later("logs", _row(caller, "API", "Success", f"{api_description} via API ({key_name})", client_id, 0,
+                                 user_id))

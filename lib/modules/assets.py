@@ -11,7 +11,7 @@ INTERFACE_FIELDS = {"asset_ip": "interface_ip", "asset_mac": "interface_mac", "a
 
 class AssetHooks(Hooks):
     def after_create(self, call, module, record_id, values):
-        call.db.insert("asset_interfaces", {
+        call.db.insert_later("asset_interfaces", {
             "interface_name": "1", "interface_primary": 1, "interface_asset_id": record_id,
             **{column: values[name] for name, column in INTERFACE_FIELDS.items()},
         })
@@ -27,7 +27,7 @@ class AssetHooks(Hooks):
             else:
                 call.db.insert("asset_interfaces", {"interface_name": "1", **where, **changes})
         name = values.get("asset_name", current["asset_name"])
-        call.db.insert("asset_history", {
+        call.db.insert_later("asset_history", {
             "asset_history_status": values.get("asset_status", current["asset_status"]) or "",
             "asset_history_description": f"API updated {name} ({call.key.name})"[:255],
             "asset_history_asset_id": asset_id,

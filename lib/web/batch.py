@@ -2,8 +2,9 @@
 
 The key is authenticated once, its quota charged one unit per item; each item then runs
 through the same Pipeline.perform() as a single call (role, scope, the endpoint, its `logs`
-rows), so an item answers exactly what its single call would have. Not atomic: each item is
-its own transaction with its own retry, and a failure is that item's alone. Atomic: every
+rows), so an item answers exactly what its single call would have. Not atomic: a failure is
+that item's alone (its writes are undone at a savepoint), and the items commit in groups of
+EACH_GROUP, each group run again whole on a write conflict. Atomic: every
 item in one transaction, run again whole on a write conflict; the first item that does not
 succeed rolls all of it back and the rest do not run. The answer is HTTP 200 with one
 envelope per item (index, module, function, status and the single call's envelope).
@@ -28,6 +29,7 @@ from .pipeline import Session, too_many_failures
 log = logging.getLogger("itflow_api")
 
 PATH = "/api/v1/batch.php"
+EACH_GROUP = 100  # items per transaction of a batch that is not atomic
 BATCH_LEASE_SECONDS = 300  # a batch may run far longer than one call (lib/web/idempotency.py's lease)
 _METHODS = ("get", "put", "patch", "delete", "options", "head", "trace", "connect")
 
@@ -129,46 +131,51 @@ class _Run:
         return self.session is not None
 
     def each(self, items: list[Item]) -> list[Body] | None:
-        """Every item on its own: its own transaction and retry; its failure is its own."""
+        """Every item on its own: a refused item is undone alone (a savepoint) and the others
+        stand. The items run in groups of EACH_GROUP per transaction (one commit, not one per
+        item), each group run again whole on a write conflict."""
         with self.db.transaction():
             if not self._authenticate():
                 return None
+        results = self._groups(items, EACH_GROUP)
+        for result in results:
+            result.pop("database_error", None)
+        return results
+
+    def _groups(self, items: list[Item], size: int) -> list[Body]:
         results: list[Body] = []
-        for item in items:
-            if results and results[-1]["status"] in (503, 507) and results[-1].get("database_error"):
+        for start in range(0, len(items), size):
+            if results and results[-1].get("database_error"):
                 # The database stopped serving: the rest are not tried (each would wait out
                 # its own timeout) and say so; nothing of them was written.
                 results += [_result(later, results[-1]["status"], envelope.failure(messages.BATCH_NOT_RUN))
                             for later in items[len(results):]]
                 break
-            results.append(self._alone(item))
-        for result in results:
-            result.pop("database_error", None)
+            results += self._group(items[start:start + size])
         return results
 
-    def _alone(self, item: Item) -> Body:
-        if item.target is None:
-            return _result(item, 404, item.unknown())
-        writes, session = item.target.endpoint.writes, self.session
-        memo: dict[str, Any] = {}
+    def _group(self, group: list[Item]) -> list[Body]:
+        session = self.session
         assert session is not None
+        writes = any(item.target is not None and item.target.endpoint.writes for item in group)
+        memos: list[dict[str, Any]] = [{} for _ in group]
 
-        def attempt() -> tuple[int, Body]:
+        def attempt() -> list[Body]:  # one whole transaction: retry.run may run it again
             with self.db.transaction(write=writes):
                 session.access = None  # the user key's roles are read in each transaction
-                return self._perform(item, memo)
+                return [self._guarded(item, memo, alone=writes) for item, memo in zip(group, memos, strict=True)]
 
         try:
-            status, body = retry.run(attempt, self.service.write_attempts if writes else 1)
-        except ApiError as exc:
-            status, body = exc.status, exc.body()
-        except ValueRefused as exc:
-            status, body = 200, envelope.failure(messages.VALUE_REFUSED.format(reason=exc))
-        except DatabaseError as exc:
-            log.error("database unavailable on batch item %d (%s): %s", item.index, item.target.path, exc)
+            return retry.run(attempt, self.service.write_attempts if writes else 1)
+        except DatabaseError as exc:  # the group's transaction is undone: none of it was written
+            if len(group) > 1:
+                # It may be one item's failure: run them again a transaction each, so that the
+                # items before it stand, as they would have sent one by one.
+                return self._groups(group, 1)
+            log.error("database unavailable on batch item %d (%s/%s): %s", group[0].index, group[0].module,
+                      group[0].function, exc)
             status, body = _database_answer(exc)
-            return {**_result(item, status, body), "database_error": True}
-        return _result(item, status, body)
+            return [{**_result(group[0], status, body), "database_error": True}]
 
     def atomic(self, items: list[Item]) -> list[Body] | None:
         """Every item in one transaction: the first that does not succeed undoes them all."""
@@ -193,11 +200,15 @@ class _Run:
             *before, failed = undone.results
             return [{**result, "rolled_back": True} for result in before] + [failed]
 
-    def _guarded(self, item: Item, memo: dict[str, Any]) -> Body:
-        """An atomic item's result; a database that cannot serve fails the whole batch."""
+    def _guarded(self, item: Item, memo: dict[str, Any], alone: bool = False) -> Body:
+        """An item's result; a database that cannot serve fails its whole transaction.
+        `alone`: a refusal undoes this item's writes only (a savepoint), not the transaction's."""
         if item.target is None:
             return _result(item, 404, item.unknown())
         try:
+            if alone:
+                with self.db.savepoint():
+                    return _result(item, *self._perform(item, memo))
             return _result(item, *self._perform(item, memo))
         except ApiError as exc:
             return _result(item, exc.status, exc.body())
