@@ -146,8 +146,12 @@ class Client:
 
     def call(self, method, path, body=None):
         conn = getattr(self.local, "conn", None)
+        if conn is not None and time.monotonic() - self.local.used > 5:
+            conn.close()  # idle a while: the server may have closed it (as a script's HTTP session would find)
+            conn = None
         if conn is None:
             conn = self.local.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=120)
+        self.local.used = time.monotonic()
         data = json.dumps(body).encode() if body is not None else None
         conn.request(method, path, body=data, headers={"Content-Type": "application/json"} if data else {})
         response = conn.getresponse()
