@@ -3,13 +3,15 @@
 On a database with SLAs (ITFlow 2.5.0+) a create stamps the SLA's due dates and resolve
 judges them (lib/itflow/sla.py); resolve and status changes leave ticket_history rows.
 """
+import re
+
 from ..core import envelope
 from ..core import values as fields
 from ..core.crud import RecordOperation, Update
 from ..core.definitions import Field, Hooks, Lookup, Module, table_fields
 from ..core.envelope import Refused, ServerError
 from ..core.values import parse_int
-from ..itflow import sla
+from ..itflow import php_text, sla
 from ..itflow.audit import _html_escaped as key_label  # ITFlow names keys through htmlentities()
 from ..itflow.crypto import ALPHANUMERIC, random_token
 
@@ -203,6 +205,8 @@ class Resolve(RecordOperation):
 # in-app notification are not sent (docs/ticket-actions.md).
 
 MAX_TICKETS = 500  # ids one action may name
+IDS_SCHEMA = {"type": ["integer", "string", "array"], "items": {"type": "integer"}}
+EMAILS_SCHEMA = {"type": ["string", "array"], "items": {"type": "string"}}
 
 
 def actor_name(call):
@@ -350,6 +354,8 @@ class TicketAction(RecordOperation):
     JSON list of ids or "1,2,3". All or nothing: a ticket that is missing, out of the key's
     reach or not in a state the action applies to refuses the whole request."""
     keeps_record = True
+    # The body's parameters, for the OpenAPI document: name -> (JSON schema, description, required).
+    body_fields = {"ticket_id": (IDS_SCHEMA, "one ticket id, a JSON list of ids or \"1,2,3\"", True)}
 
     def ticket_ids(self, call):
         raw = call.params.values.get("ticket_id")
@@ -381,13 +387,16 @@ class TicketAction(RecordOperation):
             current = self.current(call, ticket_id, lock=True)
             self.check_state(call, ticket_id, current)
             self.act(call, ticket_id, current, stamp)
-            name, api_description = self.describe(current, {})
-            call.log_change(self.module.entity, self.action, name, self.client_of(current), ticket_id,
-                            api_description)
+            self.log(call, ticket_id, current)
         return envelope.changed(len(ids))
 
     def act(self, call, ticket_id, current, stamp):
         raise NotImplementedError
+
+    def log(self, call, ticket_id, current):
+        """The logs rows of one ticket (the record's row and the API's, lib/itflow/audit.py)."""
+        name, api_description = self.describe(current, {})
+        call.log_change(self.module.entity, self.action, name, self.client_of(current), ticket_id, api_description)
 
     def describe(self, current, values):
         text = f"{self.past} ticket {ticket_number_text(current)}"
@@ -434,6 +443,8 @@ class Assign(TicketAction):
     """assign.php: `ticket_assigned_to` (a user id; 0 unassigns); a New ticket given to someone
     becomes Open (agent/post/ticket.php assign_ticket)."""
     verb, action, past = "Assign", "Edit", "Assigned"
+    body_fields = {**TicketAction.body_fields,
+                   "ticket_assigned_to": ({"type": "integer"}, "the user to assign (0 unassigns)", True)}
 
     def prepare(self, call):
         if not call.params.has("ticket_assigned_to"):
@@ -461,3 +472,129 @@ class Assign(TicketAction):
     def describe(self, current, values):
         text = f"Reassigned ticket {ticket_number_text(current)}"
         return text, text
+
+
+# --- watchers, tasks and merging, as the agent's ticket page writes them ----------------------
+#
+# Watchers (ticket_watchers) and tasks (tasks) are tables of the newest ITFlow layout; on a
+# database without them these actions are refused and change nothing.
+
+def require_table(call, table, what):
+    if not call.db.columns_of(table):
+        raise Refused(f"This database has no {table} table, where ITFlow keeps {what} (a database created "
+                      "in the 2.4.6 layout has none): nothing was changed.")
+
+
+# An address as PHP's FILTER_VALIDATE_EMAIL takes it, for what a watcher list holds: a local
+# part of the atext characters and single dots, and a domain of two or more labels.
+_EMAIL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+                    r"@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+MAX_WATCHERS = 100  # addresses one request may name
+
+
+def watcher_emails(call):
+    """`watcher_email`: one address, several separated by commas, semicolons or spaces (as the
+    page's field takes them), or a JSON list. Every one must be an address."""
+    raw = call.params.values.get("watcher_email")
+    parts = raw if isinstance(raw, list) else re.split(r"[,; ]", str(raw if raw is not None else ""))
+    emails = []
+    for part in parts:
+        text = php_text.clean(str(part)) if part is not None else ""
+        if not text:
+            continue
+        if len(text) > 254 or not _EMAIL.fullmatch(text):
+            raise Refused(f"watcher_email takes e-mail addresses (separated by commas, semicolons or spaces, or a "
+                          f"JSON list), not {text[:60]!r}: nothing was changed.")
+        if text.lower() not in (e.lower() for e in emails):
+            emails.append(text)
+    if not emails:
+        raise Refused("Missing required field: watcher_email (one or more e-mail addresses).")
+    if len(emails) > MAX_WATCHERS:
+        raise Refused(f"At most {MAX_WATCHERS} watchers in one request ({len(emails)} sent).")
+    return emails
+
+
+def watching(call, ticket_id):
+    """{lower-cased address: [watcher_id, ...]} of a ticket's watchers."""
+    found = {}
+    for row in call.db.rows("SELECT watcher_id, watcher_email FROM ticket_watchers WHERE watcher_ticket_id = :ticket "
+                            "ORDER BY watcher_id", {"ticket": ticket_id}):
+        found.setdefault(str(row["watcher_email"]).lower(), []).append(int(row["watcher_id"]))
+    return found
+
+
+class AddWatcher(TicketAction):
+    """add_watcher.php: `watcher_email` (one or several) watch the ticket(s), a ticket_watchers
+    row each (agent/post/ticket.php add_ticket_watcher). An address already watching a ticket
+    is not added twice; the page's notification e-mail is not sent."""
+    verb, action, past = "Add watcher", "Edit", "Added watcher"
+    body_fields = {**TicketAction.body_fields, "watcher_email": (
+        EMAILS_SCHEMA, "the addresses to add: one, several separated by commas, semicolons or spaces, or a JSON list",
+        True)}
+
+    def prepare(self, call):
+        require_table(call, "ticket_watchers", "a ticket's watchers")
+        call.memo["emails"] = watcher_emails(call)
+        call.memo["added"] = {}
+
+    def check_state(self, call, ticket_id, current):
+        if current["ticket_closed_at"]:
+            raise Refused(f"Ticket {ticket_id} is closed: watchers cannot be added (nothing was changed).")
+
+    def act(self, call, ticket_id, current, stamp):
+        already = watching(call, ticket_id)
+        added = []
+        for email in call.memo["emails"]:
+            if email.lower() in already:
+                fields.note(f"{email} already watches ticket {ticket_id}")
+                continue
+            call.db.insert("ticket_watchers", {"watcher_email": email, "watcher_ticket_id": ticket_id})
+            added.append(email)
+        call.memo["added"][ticket_id] = added
+
+    def log(self, call, ticket_id, current):
+        # The page logs each address it adds (and writes no ticket_history row).
+        for email in call.memo["added"][ticket_id]:
+            text = f"Added {email} as a watcher for ticket {ticket_number_text(current)}"
+            call.log_change(self.module.entity, self.action, text, self.client_of(current), ticket_id, text)
+
+    def __call__(self, call):
+        answer = super().__call__(call)
+        if not any(call.memo["added"].values()):
+            return envelope.failure("No rows changed: every address already watches the ticket(s).")
+        return answer
+
+
+class RemoveWatcher(TicketAction):
+    """remove_watcher.php: `watcher_email` (one or several) stop watching the ticket(s)
+    (agent/post/ticket.php delete_ticket_watcher, which removes one watcher row by its id): the
+    rows go, and a ticket_history row is left for each."""
+    verb, action, past = "Remove watcher", "Edit", "Removed watcher"
+    body_fields = {**TicketAction.body_fields, "watcher_email": (
+        EMAILS_SCHEMA, "the addresses to remove: one, several separated by commas, semicolons or spaces, or a JSON list",
+        True)}
+
+    def prepare(self, call):
+        require_table(call, "ticket_watchers", "a ticket's watchers")
+        call.memo["emails"] = watcher_emails(call)
+        call.memo["watchers"] = {}
+
+    def check_state(self, call, ticket_id, current):
+        found = watching(call, ticket_id)
+        missing = [email for email in call.memo["emails"] if email.lower() not in found]
+        if missing:
+            raise Refused(f"{missing[0]} does not watch ticket {ticket_id}: nothing was changed.")
+        call.memo["watchers"][ticket_id] = found
+
+    def act(self, call, ticket_id, current, stamp):
+        found = call.memo["watchers"][ticket_id]
+        for email in call.memo["emails"]:
+            for watcher_id in found[email.lower()]:
+                call.db.delete("ticket_watchers", {"watcher_id": watcher_id})
+            # The page's wording, "ticket" included.
+            write_history(call, ticket_id, f"{actor_name(call)} removed ticket {email} as a watcher", stamp)
+
+    def log(self, call, ticket_id, current):
+        for email in call.memo["emails"]:
+            text = f"Removed {email} as a watcher from ticket {ticket_number_text(current)}"
+            call.log_change(self.module.entity, self.action, text, self.client_of(current), ticket_id, text)

@@ -498,6 +498,11 @@ def _body(module, endpoint):
         required.append(module.id_column)
         if isinstance(endpoint, Update):
             properties.update(_field_properties(module, skip=module.id_column))
+        # An action's own parameters (tickets/assign's assignee, add_watcher's addresses).
+        for name, (value_schema, description, needed) in getattr(endpoint, "body_fields", {}).items():
+            properties[name] = {**value_schema, "description": description}
+            if needed and name not in required:
+                required.append(name)
     else:  # a create
         properties.update(_field_properties(module))
         required += [f.name for f in module.fields if f.required]

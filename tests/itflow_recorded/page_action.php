@@ -6,6 +6,10 @@
  * the database clock was held at (every NOW() of the action) before the page runs.
  *
  *   ITFLOW_ROOT=/path/to/itflow ITFLOW_DB=dbname php page_action.php close|reopen|assign TICKET_ID [USER_ID]
+ *   ... php page_action.php add_watcher TICKET_ID EMAILS          (agent/post/ticket.php)
+ *   ... php page_action.php remove_watcher WATCHER_ID
+ *
+ * Used by record_ticket_actions.py and record_ticket_extras.py.
  */
 
 $root = getenv('ITFLOW_ROOT');
@@ -27,7 +31,7 @@ $session_is_admin = true;
 $session_ip = '127.0.0.1';
 $session_user_agent = 'page-recording';
 $session_company_name = 'Recording Co';
-$_SERVER['REQUEST_METHOD'] = $action === 'assign' ? 'POST' : 'GET';
+$_SERVER['REQUEST_METHOD'] = in_array($action, ['assign', 'add_watcher'], true) ? 'POST' : 'GET';
 $_SERVER['HTTP_USER_AGENT'] = $session_user_agent;
 $_SERVER['HTTP_REFERER'] = 'ticket.php';
 
@@ -47,6 +51,11 @@ if ($action === 'close') {
     $status = mysqli_fetch_assoc(mysqli_query($mysqli, "SELECT ticket_status FROM tickets WHERE ticket_id = $ticket_id"))['ticket_status'];
     $_POST = ['assign_ticket' => 1, 'ticket_id' => $ticket_id, 'assigned_to' => $assign_to,
               'ticket_status' => $status, 'csrf_token' => 'recording-token'];
+} elseif ($action === 'add_watcher') {
+    $_POST = ['add_ticket_watcher' => 1, 'ticket_id' => $ticket_id, 'watcher_email' => $argv[3],
+              'watcher_notify' => 0, 'csrf_token' => 'recording-token'];
+} elseif ($action === 'remove_watcher') {
+    $_GET = ['delete_ticket_watcher' => $ticket_id, 'csrf_token' => 'recording-token'];  // a watcher id
 } else {
     fwrite(STDERR, "unknown action $action\n");
     exit(2);

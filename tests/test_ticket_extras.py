@@ -1,0 +1,195 @@
+"""tickets/add_watcher and remove_watcher, side by side with ITFlow's own page.
+
+tests/itflow_recorded/record_ticket_extras.py ran the newest ITFlow's agent pages (26.08,
+database 2.6.7) with php-cli as agent user 1 on the seed of record_ticket_actions.py, one
+action per second. Here the same seed goes into a newest-layout database of our own, the same
+actions go to our endpoints with a key acting as that agent and the clock at each recorded
+instant, and every row of the tables the actions write is compared (ticket_updated_at aside:
+the database's own ON UPDATE clock), and the logs rows by what they say about whom (their
+wording names the API key, as every API log row does).
+"""
+import json
+import os
+from datetime import date, timedelta
+
+import pytest
+from helpers import create_newest_schema, fetch, fresh_config, insert_role, insert_user, refused, succeeded
+
+from itflow_api.lib.access.keys import KeyStore
+from itflow_api.lib.core import values as fields
+from itflow_api.lib.db.database import Database
+from itflow_api.lib.itflow import schema
+from itflow_api.lib.web.app import create_app
+
+HERE = os.path.dirname(__file__)
+with open(os.path.join(HERE, "itflow_recorded", "itflow-newest-ticket-extras.json"), encoding="utf-8") as _handle:
+    RECORDED = json.load(_handle)
+SECRET = b"ticket-extras-tests"
+COMPARED = {"tickets": "ticket_id", "ticket_replies": "ticket_reply_id", "ticket_history": "ticket_history_id",
+            "sla_history": "sla_history_id", "ticket_watchers": "watcher_id", "tasks": "task_id"}
+SKIP = {"ticket_updated_at", "task_updated_at"}  # ON UPDATE CURRENT_TIMESTAMP: the database's clock
+LOGGED = ("log_type", "log_action", "log_client_id", "log_user_id", "log_entity_id")
+
+
+@pytest.fixture(scope="module")
+def newest_database(tmp_path_factory):
+    with fresh_config(tmp_path_factory.mktemp("ticketextras")) as cfg:
+        db = Database.from_config(cfg.database)
+        create_newest_schema(db)
+        yield cfg, db
+        db.close()
+
+
+@pytest.fixture
+def seeded(newest_database):
+    """The recording's seed in an emptied newest-layout database, and a key acting as user 1."""
+    from helpers import Api
+    cfg, db = newest_database
+    with db.transaction(write=True):
+        for table in schema.tables(schema.NEWEST_VERSION):
+            db.execute(f"DELETE FROM {table}")
+    create_newest_schema(db)
+    plan = RECORDED["seed"]
+    with db.transaction(write=True):
+        db.update("settings", plan["settings"], {"company_id": 1})
+        for table in ("user_roles", "users", "clients", "slas", "tickets", "sla_history"):
+            ours = set(db.columns_of(table))
+            for row in plan[table]:
+                db.insert(table, {k: v for k, v in row.items() if k in ours})
+    keys = KeyStore(db, SECRET)
+    expire = (date.today() + timedelta(days=10)).isoformat()
+    return {"db": db, "api": Api(create_app(cfg, db, keys)), "key": keys.create("page twin", expire, 1)[0]}
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    instant = {}
+    monkeypatch.setattr(fields, "now", lambda: instant["now"])
+    return instant
+
+
+def _replay(seeded, clock):
+    for step in RECORDED["steps"]:
+        clock["now"] = step["instant"]
+        status, answer = seeded["api"].post(f"tickets/{step['action']}", step["body"], key=seeded["key"])
+        assert status == 200 and answer["success"] == "True", (step["step"], answer)
+
+
+def _rows(db, table, order):
+    with db.transaction():
+        return db.rows(f"SELECT * FROM {table} ORDER BY {order}")
+
+
+def test_the_actions_store_what_itflows_pages_store(seeded, clock):
+    _replay(seeded, clock)
+    db, theirs = seeded["db"], RECORDED["rows"]
+    for table, order in COMPARED.items():
+        ours = _rows(db, table, order)
+        assert len(ours) == len(theirs[table]), table
+        for our_row, their_row in zip(ours, theirs[table], strict=True):
+            assert list(our_row) == list(their_row), table  # same columns, same order
+            for column, expected in their_row.items():
+                if column not in SKIP:
+                    assert our_row[column] == expected, (table, column, our_row, their_row)
+
+
+def test_the_logs_rows_say_the_same_about_whom_and_what(seeded, clock):
+    _replay(seeded, clock)
+    ours = [r for r in _rows(seeded["db"], "logs", "log_id") if r["log_type"] != "API"]
+    assert [tuple(r[c] for c in LOGGED) for r in ours] == [tuple(r[c] for c in LOGGED) for r in RECORDED["rows"]["logs"]]
+    # Deliberate difference: the description names the key, and the API's own "Success" row
+    # follows each, as for every write of this API.
+    assert ours[0]["log_description"] == "Added alice@example.com as a watcher for ticket TCK-1 via API (page twin)"
+    assert len(_rows(seeded["db"], "logs", "log_id")) == 2 * len(ours)
+
+
+def test_what_the_recording_shows():
+    rows = RECORDED["rows"]
+    assert [(r["watcher_email"], r["watcher_ticket_id"]) for r in rows["ticket_watchers"]] == [
+        ("alice@example.com", "1"), ("carol@example.com", "5")]
+    assert [r["ticket_history_description"] for r in rows["ticket_history"]] == [
+        "Agent Smith removed ticket bob@example.com as a watcher"]
+
+
+# --- watchers: the rules around them ---------------------------------------------------------
+
+def test_watcher_addresses_are_checked_and_added_once(seeded):
+    db, api, key = seeded["db"], seeded["api"], seeded["key"]
+    body = refused(api.post("tickets/add_watcher", {"ticket_id": 1, "watcher_email": "a@example.com; nope"}, key=key))
+    assert body["message"].startswith("watcher_email takes e-mail addresses") and "'nope'" in body["message"]
+    assert "watcher_email" in refused(api.post("tickets/add_watcher", {"ticket_id": 1, "watcher_email": " ,"},
+                                               key=key))["message"]
+    assert not fetch(db, "ticket_watchers")
+    succeeded(api.post("tickets/add_watcher", {"ticket_id": [1, 3], "watcher_email": ["a@example.com"]}, key=key))
+    again = succeeded(api.post("tickets/add_watcher", {"ticket_id": 1, "watcher_email": "A@example.com b@example.com"},
+                               key=key))
+    assert "a@example.com already watches ticket 1" in again["message"].lower()
+    assert sorted((r["watcher_ticket_id"], r["watcher_email"]) for r in fetch(db, "ticket_watchers")) == [
+        ("1", "a@example.com"), ("1", "b@example.com"), ("3", "a@example.com")]
+    body = refused(api.post("tickets/add_watcher", {"ticket_id": 1, "watcher_email": "a@example.com"}, key=key))
+    assert body["message"].startswith("No rows changed")
+
+
+def test_removing_a_watcher_that_is_not_there_changes_nothing(seeded):
+    db, api, key = seeded["db"], seeded["api"], seeded["key"]
+    succeeded(api.post("tickets/add_watcher", {"ticket_id": 1, "watcher_email": "a@example.com"}, key=key))
+    body = refused(api.post("tickets/remove_watcher", {"ticket_id": 1, "watcher_email": "a@example.com,z@example.com"},
+                            key=key))
+    assert body["message"] == "z@example.com does not watch ticket 1: nothing was changed."
+    assert len(fetch(db, "ticket_watchers")) == 1 and not fetch(db, "ticket_history")
+
+
+def test_a_closed_ticket_takes_no_watchers(seeded):
+    api, key = seeded["api"], seeded["key"]
+    succeeded(api.post("tickets/close", {"ticket_id": 4}, key=key))
+    body = refused(api.post("tickets/add_watcher", {"ticket_id": 4, "watcher_email": "a@example.com"}, key=key))
+    assert body["message"] == "Ticket 4 is closed: watchers cannot be added (nothing was changed)."
+
+
+def test_a_reader_role_cannot_change_watchers(seeded):
+    db, api = seeded["db"], seeded["api"]
+    key = _reader_key(db)
+    for action in ("add_watcher", "remove_watcher"):
+        status, answer = api.post(f"tickets/{action}", {"ticket_id": 1, "watcher_email": "a@example.com"}, key=key)
+        assert status == 403 and answer["success"] == "False", (action, answer)
+    assert not fetch(db, "ticket_watchers")
+
+
+def _reader_key(db):
+    with db.transaction(write=True):
+        reader = db.insert("user_roles", {"role_name": "Reader"})
+        support = db.scalar("SELECT module_id AS id FROM modules WHERE module_name = 'module_support'")
+        db.insert("user_role_permissions", {"user_role_id": reader, "module_id": int(support),
+                                            "user_role_permission_level": 1})
+        db.insert("users", {"user_id": 3, "user_name": "Reader", "user_email": "r@example.com", "user_password": "x",
+                            "user_role_id": reader})
+    return KeyStore(db, SECRET).create("reader", (date.today() + timedelta(days=10)).isoformat(), 3)[0]
+
+
+# --- on a 2.4.6-layout database of our own (no ticket_watchers, no tasks) ----------------------
+
+@pytest.fixture
+def old_ticket(api, all_key, make_client):
+    client = make_client("Acme")
+    answer = succeeded(api.post("tickets/create", {"client_id": client, "ticket_subject": "S"}, key=all_key))
+    return int(answer["data"][0]["insert_id"])
+
+
+def test_on_a_246_layout_watchers_are_refused_clearly(api, db, all_key, old_ticket):
+    body = refused(api.post("tickets/add_watcher", {"ticket_id": old_ticket, "watcher_email": "a@example.com"},
+                            key=all_key))
+    assert body["message"].startswith("This database has no ticket_watchers table")
+    assert [r["log_action"] for r in fetch(db, "logs")] == ["Create", "Success"]  # the ticket's create only
+
+
+def test_a_scoped_key_adds_watchers_only_to_its_clients_tickets(seeded):
+    db, api = seeded["db"], seeded["api"]
+    # The seed's key acts as user 1 (an admin); a user limited to client 2 reaches only its tickets.
+    with db.transaction(write=True):
+        tech = insert_role(db, "Tech", levels={"module_support": 2})
+        user = insert_user(db, "beta-only", tech)
+        db.insert("user_client_permissions", {"user_id": user, "client_id": 2})
+    key = KeyStore(db, SECRET).create("beta", (date.today() + timedelta(days=10)).isoformat(), user)[0]
+    status, answer = api.post("tickets/add_watcher", {"ticket_id": 1, "watcher_email": "a@example.com"}, key=key)
+    assert answer["success"] == "False" and not fetch(db, "ticket_watchers")
+    succeeded(api.post("tickets/add_watcher", {"ticket_id": 4, "watcher_email": "a@example.com"}, key=key))
