@@ -1,4 +1,5 @@
-"""tickets/add_watcher and remove_watcher, side by side with ITFlow's own page.
+"""tickets/add_watcher, remove_watcher, add_task, complete_task, uncomplete_task and order_tasks,
+side by side with ITFlow's own pages.
 
 tests/itflow_recorded/record_ticket_extras.py ran the newest ITFlow's agent pages (26.08,
 database 2.6.7) with php-cli as agent user 1 on the seed of record_ticket_actions.py, one
@@ -48,6 +49,12 @@ def seeded(newest_database):
     with db.transaction(write=True):
         for table in schema.tables(schema.NEWEST_VERSION):
             db.execute(f"DELETE FROM {table}")
+    with db.transaction(write=True):  # ids from 1 again: the replay names the tasks by the page's ids
+        for table in COMPARED:
+            if db.dialect == "mysql":
+                db.execute(f"ALTER TABLE {table} AUTO_INCREMENT = 1")
+            else:
+                db.execute("DELETE FROM sqlite_sequence WHERE name = :table", {"table": table})
     create_newest_schema(db)
     plan = RECORDED["seed"]
     with db.transaction(write=True):
@@ -95,12 +102,20 @@ def test_the_actions_store_what_itflows_pages_store(seeded, clock):
 
 def test_the_logs_rows_say_the_same_about_whom_and_what(seeded, clock):
     _replay(seeded, clock)
-    ours = [r for r in _rows(seeded["db"], "logs", "log_id") if r["log_type"] != "API"]
+    everything = _rows(seeded["db"], "logs", "log_id")
+    # Deliberate difference: the page's reordering (an ajax call) logs nothing; every API write
+    # logs, so order_tasks leaves a Ticket/Edit row of its own.
+    reordered = [r for r in everything
+                 if r["log_type"] == "Ticket" and r["log_description"].startswith("Reordered the tasks of ticket")]
+    assert [(r["log_type"], r["log_action"], r["log_entity_id"]) for r in reordered] == [("Ticket", "Edit", "1")]
+    ours = [r for r in everything if r["log_type"] != "API" and r not in reordered]
     assert [tuple(r[c] for c in LOGGED) for r in ours] == [tuple(r[c] for c in LOGGED) for r in RECORDED["rows"]["logs"]]
     # Deliberate difference: the description names the key, and the API's own "Success" row
     # follows each, as for every write of this API.
     assert ours[0]["log_description"] == "Added alice@example.com as a watcher for ticket TCK-1 via API (page twin)"
-    assert len(_rows(seeded["db"], "logs", "log_id")) == 2 * len(ours)
+    assert len(everything) == 2 * (len(ours) + len(reordered))
+    assert [r["log_description"] for r in ours if r["log_type"] == "Task"][-1] == (
+        "Marked task Back up the mailbox as incomplete on ticket TCK-1 via API (page twin)")
 
 
 def test_what_the_recording_shows():
@@ -109,6 +124,62 @@ def test_what_the_recording_shows():
         ("alice@example.com", "1"), ("carol@example.com", "5")]
     assert [r["ticket_history_description"] for r in rows["ticket_history"]] == [
         "Agent Smith removed ticket bob@example.com as a watcher"]
+    tasks = {int(r["task_id"]): r for r in rows["tasks"]}
+    assert tasks[3]["task_name"] == "Call the client's office"           # tags stripped, trimmed
+    assert (tasks[1]["task_order"], tasks[2]["task_order"]) == ("1", "0")  # reordered
+    assert tasks[1]["task_completed_at"] is None and tasks[4]["task_completed_by"] == "1"
+    assert [r["ticket_reply"] for r in rows["ticket_replies"]][-1] == "Undo Completed Task - Back up the mailbox"
+
+
+def test_add_task_answers_the_new_task_ids(seeded):
+    answer = succeeded(seeded["api"].post("tickets/add_task", {"ticket_id": [1, 3], "task_name": "Reboot"},
+                                          key=seeded["key"]))
+    stored = [(int(r["task_id"]), int(r["task_ticket_id"])) for r in fetch(seeded["db"], "tasks")]
+    assert answer["count"] == 2 and [(d["insert_id"], d["ticket_id"]) for d in answer["data"]] == stored
+    assert [ticket for _, ticket in stored] == [1, 3]
+
+
+# --- tasks: the rules around them -------------------------------------------------------------
+
+def test_task_rules(seeded):
+    db, api, key = seeded["db"], seeded["api"], seeded["key"]
+    assert refused(api.post("tickets/add_task", {"ticket_id": 1, "task_name": " <b></b> "}, key=key))["message"] == (
+        "Missing required field: task_name.")
+    assert "at most 255" in refused(api.post("tickets/add_task", {"ticket_id": 1, "task_name": "x" * 256},
+                                             key=key))["message"]
+    first = succeeded(api.post("tickets/add_task", {"ticket_id": 1, "task_name": "One"}, key=key))["data"][0]["insert_id"]
+    other = succeeded(api.post("tickets/add_task", {"ticket_id": 3, "task_name": "Two"}, key=key))["data"][0]["insert_id"]
+    assert refused(api.post("tickets/uncomplete_task", {"task_id": first}, key=key))["message"] == (
+        f"Task {first} is not completed: nothing was changed.")
+    succeeded(api.post("tickets/complete_task", {"task_id": first}, key=key))
+    assert "already completed" in refused(api.post("tickets/complete_task", {"task_id": [first, other]},
+                                                   key=key))["message"]
+    assert fetch(db, "tasks", task_id=other)[0]["task_completed_at"] is None  # all or nothing
+    assert refused(api.post("tickets/complete_task", {"task_id": 999}, key=key))["message"].startswith(
+        "No task with task_id 999")
+    body = refused(api.post("tickets/order_tasks", {"ticket_id": 1, "task_ids": [first, other]}, key=key))
+    assert body["message"] == f"Task {other} is not a task of ticket 1: nothing was changed."
+    assert refused(api.post("tickets/order_tasks", {"ticket_id": [1, 3], "task_ids": [first]}, key=key))["message"] == (
+        "order_tasks takes one ticket_id.")
+    assert "task_ids" in refused(api.post("tickets/order_tasks", {"ticket_id": 1}, key=key))["message"]
+    succeeded(api.post("tickets/close", {"ticket_id": 3}, key=key))
+    assert refused(api.post("tickets/add_task", {"ticket_id": 3, "task_name": "Late"}, key=key))["message"] == (
+        "Ticket 3 is closed: tasks cannot be added (nothing was changed).")
+
+
+def test_a_user_limited_to_one_client_reaches_only_its_tickets_tasks(seeded):
+    db, api = seeded["db"], seeded["api"]
+    with db.transaction(write=True):
+        mine = db.insert("tasks", {"task_name": "Beta's", "task_ticket_id": 4})
+        theirs = db.insert("tasks", {"task_name": "Acme's", "task_ticket_id": 1})
+        tech = insert_role(db, "Tech", levels={"module_support": 2})
+        user = insert_user(db, "beta-only", tech)
+        db.insert("user_client_permissions", {"user_id": user, "client_id": 2})
+    key = KeyStore(db, SECRET).create("beta", (date.today() + timedelta(days=10)).isoformat(), user)[0]
+    status, answer = api.post("tickets/complete_task", {"task_id": theirs}, key=key)
+    assert answer["success"] == "False" and fetch(db, "tasks", task_id=theirs)[0]["task_completed_at"] is None
+    succeeded(api.post("tickets/complete_task", {"task_id": mine}, key=key))
+    assert fetch(db, "tasks", task_id=mine)[0]["task_completed_by"] == str(user)
 
 
 # --- watchers: the rules around them ---------------------------------------------------------
@@ -146,13 +217,18 @@ def test_a_closed_ticket_takes_no_watchers(seeded):
     assert body["message"] == "Ticket 4 is closed: watchers cannot be added (nothing was changed)."
 
 
-def test_a_reader_role_cannot_change_watchers(seeded):
+def test_a_reader_role_cannot_change_watchers_or_tasks(seeded):
     db, api = seeded["db"], seeded["api"]
     key = _reader_key(db)
-    for action in ("add_watcher", "remove_watcher"):
-        status, answer = api.post(f"tickets/{action}", {"ticket_id": 1, "watcher_email": "a@example.com"}, key=key)
+    with db.transaction(write=True):
+        task = db.insert("tasks", {"task_name": "A", "task_ticket_id": 1})
+    for action, body in (("add_watcher", {"ticket_id": 1, "watcher_email": "a@example.com"}),
+                         ("remove_watcher", {"ticket_id": 1, "watcher_email": "a@example.com"}),
+                         ("add_task", {"ticket_id": 1, "task_name": "B"}), ("complete_task", {"task_id": task}),
+                         ("uncomplete_task", {"task_id": task}), ("order_tasks", {"ticket_id": 1, "task_ids": [task]})):
+        status, answer = api.post(f"tickets/{action}", body, key=key)
         assert status == 403 and answer["success"] == "False", (action, answer)
-    assert not fetch(db, "ticket_watchers")
+    assert not fetch(db, "ticket_watchers") and len(fetch(db, "tasks")) == 1
 
 
 def _reader_key(db):
@@ -175,11 +251,15 @@ def old_ticket(api, all_key, make_client):
     return int(answer["data"][0]["insert_id"])
 
 
-def test_on_a_246_layout_watchers_are_refused_clearly(api, db, all_key, old_ticket):
+def test_on_a_246_layout_watchers_and_tasks_are_refused_clearly(api, db, all_key, old_ticket):
     body = refused(api.post("tickets/add_watcher", {"ticket_id": old_ticket, "watcher_email": "a@example.com"},
                             key=all_key))
     assert body["message"].startswith("This database has no ticket_watchers table")
     assert [r["log_action"] for r in fetch(db, "logs")] == ["Create", "Success"]  # the ticket's create only
+    for action, body in (("add_task", {"ticket_id": old_ticket, "task_name": "T"}), ("complete_task", {"task_id": 1}),
+                         ("order_tasks", {"ticket_id": old_ticket, "task_ids": [1]})):
+        assert refused(api.post(f"tickets/{action}", body, key=all_key))["message"].startswith(
+            "This database has no tasks table"), action
 
 
 def test_a_scoped_key_adds_watchers_only_to_its_clients_tickets(seeded):

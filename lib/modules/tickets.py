@@ -7,7 +7,7 @@ import re
 
 from ..core import envelope
 from ..core import values as fields
-from ..core.crud import RecordOperation, Update
+from ..core.crud import RecordOperation, Update, find_in_scope
 from ..core.definitions import Field, Hooks, Lookup, Module, table_fields
 from ..core.envelope import Refused, ServerError
 from ..core.values import parse_int
@@ -349,6 +349,28 @@ class TicketUpdate(Update):
         return count, values
 
 
+def id_list(call, name):
+    """The ids a request names in `name`: one id, a JSON list of ids or "1,2,3" (each once)."""
+    raw = call.params.values.get(name)
+    if isinstance(raw, str):
+        raw = [part for part in raw.split(",") if part.strip()]
+    elif not isinstance(raw, list):
+        raw = [] if raw is None or raw == "" else [raw]
+    ids = []
+    for item in raw:
+        text = str(item).strip()
+        if isinstance(item, bool) or not text.isdigit() or int(text) <= 0:
+            noun = name.replace("_id", "")
+            raise Refused(f"{name} takes {noun} ids (one, a JSON list or \"1,2,3\"), not {text[:40]!r}.")
+        if int(text) not in ids:
+            ids.append(int(text))
+    if not ids:
+        raise Refused(f"Missing required field: {name}.")
+    if len(ids) > MAX_TICKETS:
+        raise Refused(f"At most {MAX_TICKETS} {name.replace('_id', '')}s in one request ({len(ids)} sent).")
+    return ids
+
+
 class TicketAction(RecordOperation):
     """An action of the agent's ticket page on one ticket or several: `ticket_id` is one id, a
     JSON list of ids or "1,2,3". All or nothing: a ticket that is missing, out of the key's
@@ -357,24 +379,10 @@ class TicketAction(RecordOperation):
     # The body's parameters, for the OpenAPI document: name -> (JSON schema, description, required).
     body_fields = {"ticket_id": (IDS_SCHEMA, "one ticket id, a JSON list of ids or \"1,2,3\"", True)}
 
+    id_param = "ticket_id"  # what the request names the records by (task actions: task_id)
+
     def ticket_ids(self, call):
-        raw = call.params.values.get("ticket_id")
-        if isinstance(raw, str):
-            raw = [part for part in raw.split(",") if part.strip()]
-        elif not isinstance(raw, list):
-            raw = [] if raw is None or raw == "" else [raw]
-        ids = []
-        for item in raw:
-            text = str(item).strip()
-            if isinstance(item, bool) or not text.isdigit() or int(text) <= 0:
-                raise Refused(f"ticket_id takes ticket ids (one, a JSON list or \"1,2,3\"), not {text[:40]!r}.")
-            if int(text) not in ids:
-                ids.append(int(text))
-        if not ids:
-            raise Refused("Missing required field: ticket_id.")
-        if len(ids) > MAX_TICKETS:
-            raise Refused(f"At most {MAX_TICKETS} tickets in one request ({len(ids)} sent).")
-        return ids
+        return id_list(call, self.id_param)
 
     def prepare(self, call):
         """Reads and checks that hold for every ticket of the request."""
@@ -598,3 +606,136 @@ class RemoveWatcher(TicketAction):
         for email in call.memo["emails"]:
             text = f"Removed {email} as a watcher from ticket {ticket_number_text(current)}"
             call.log_change(self.module.entity, self.action, text, self.client_of(current), ticket_id, text)
+
+
+# Tasks: a ticket's checklist (agent/post/task.php; the order from the page's drag and drop,
+# agent/ajax.php update_ticket_tasks_order). A task is reached through its ticket: the ticket's
+# client decides the scope.
+
+TASK_SOURCE = "tasks JOIN tickets ON ticket_id = task_ticket_id"
+
+
+def task_name(call):
+    """`task_name` as ITFlow stores a plain text field (tags stripped, trimmed), at most 255."""
+    name = php_text.clean(str(call.params.get("task_name") or ""))
+    if not name:
+        raise Refused("Missing required field: task_name.")
+    if len(name) > 255:
+        raise Refused(f"task_name takes at most 255 characters ({len(name)} sent).")
+    return name
+
+
+class AddTask(TicketAction):
+    """add_task.php: a task named `task_name` on the ticket(s), last in their order
+    (agent/post/task.php add_task). Answers the new task ids."""
+    verb, action, past = "Add task", "Create", "Created task"
+    body_fields = {**TicketAction.body_fields, "task_name": ({"type": "string"}, "the task", True)}
+
+    def prepare(self, call):
+        require_table(call, "tasks", "a ticket's tasks")
+        call.memo["task_name"] = task_name(call)
+        call.memo["tasks"] = []
+
+    def check_state(self, call, ticket_id, current):
+        if current["ticket_closed_at"]:
+            raise Refused(f"Ticket {ticket_id} is closed: tasks cannot be added (nothing was changed).")
+
+    def act(self, call, ticket_id, current, stamp):
+        # The page writes the name and the ticket; the order stays 0, the created stamp is now.
+        task_id = call.db.insert("tasks", {"task_name": call.memo["task_name"], "task_created_at": stamp,
+                                           "task_ticket_id": ticket_id})
+        call.memo["tasks"].append((ticket_id, task_id))
+
+    def log(self, call, ticket_id, current):
+        # The page logs the task (Task/Create, the task's id) with the ticket's client.
+        task_id = dict(call.memo["tasks"])[ticket_id]
+        text = f"Created task {call.memo['task_name']} on ticket {ticket_number_text(current)}"
+        call.log_change("Task", self.action, text, self.client_of(current), task_id, text)
+
+    def __call__(self, call):
+        answer = super().__call__(call)
+        answer["data"] = [{"insert_id": task_id, "ticket_id": ticket_id} for ticket_id, task_id in call.memo["tasks"]]
+        return answer
+
+
+class TaskAction(TicketAction):
+    """An action on tasks named by `task_id` (one, a list or "1,2,3"), each reached through its
+    ticket (a key scoped to a client reaches its own tickets' tasks only)."""
+    id_param = "task_id"
+    body_fields = {"task_id": (IDS_SCHEMA, "one task id, a JSON list of ids or \"1,2,3\"", True)}
+
+    def prepare(self, call):
+        require_table(call, "tasks", "a ticket's tasks")
+
+    def current(self, call, record_id, lock=False):
+        return find_in_scope(call, TASK_SOURCE, "task_id", record_id, "ticket_client_id", "task", lock)
+
+    def log(self, call, task_id, current):
+        text = self.wording.format(task=current["task_name"], ticket=ticket_number_text(current))
+        call.log_change("Task", self.action, text, self.client_of(current), task_id, text)
+
+    wording = "{task} on ticket {ticket}"
+
+    def client_of(self, current):
+        return int(current.get("ticket_client_id") or 0)
+
+
+class CompleteTask(TaskAction):
+    """complete_task.php: the task completed now by the agent, and an internal reply on its
+    ticket saying so (agent/post/task.php complete_task)."""
+    verb, action, past = "Complete task", "Edit", "Completed"
+    wording = "Completed task {task} on ticket {ticket}"
+
+    def check_state(self, call, task_id, current):
+        if current["task_completed_at"]:
+            raise Refused(f"Task {task_id} is already completed: nothing was changed.")
+
+    def act(self, call, task_id, current, stamp):
+        call.db.update("tasks", {"task_completed_at": stamp, "task_completed_by": call.key.user_id or 0},
+                       {"task_id": task_id})
+        add_internal_note(call, int(current["task_ticket_id"]), f"Completed Task - {current['task_name']}", stamp)
+
+
+class UncompleteTask(TaskAction):
+    """uncomplete_task.php: the task open again, and an internal reply saying so
+    (agent/post/task.php undo_complete_task)."""
+    verb, action, past = "Uncomplete task", "Edit", "Uncompleted"
+    wording = "Marked task {task} as incomplete on ticket {ticket}"
+
+    def check_state(self, call, task_id, current):
+        if not current["task_completed_at"]:
+            raise Refused(f"Task {task_id} is not completed: nothing was changed.")
+
+    def act(self, call, task_id, current, stamp):
+        call.db.update("tasks", {"task_completed_at": None, "task_completed_by": None}, {"task_id": task_id})
+        add_internal_note(call, int(current["task_ticket_id"]), f"Undo Completed Task - {current['task_name']}", stamp)
+
+
+class OrderTasks(TicketAction):
+    """order_tasks.php: `task_ids`, tasks of one ticket in the order wanted; each gets its place
+    (0, 1, 2, ...) in task_order, as the page's drag and drop sends it (agent/ajax.php
+    update_ticket_tasks_order). Tasks not named keep theirs."""
+    verb, action, past = "Order tasks", "Edit", "Reordered the tasks of"
+    body_fields = {"ticket_id": ({"type": "integer"}, "the ticket", True),
+                   "task_ids": (IDS_SCHEMA, "its tasks in their new order (a JSON list or \"3,1,2\")", True)}
+
+    def ticket_ids(self, call):
+        ids = id_list(call, "ticket_id")
+        if len(ids) > 1:
+            raise Refused("order_tasks takes one ticket_id.")
+        return ids
+
+    def prepare(self, call):
+        require_table(call, "tasks", "a ticket's tasks")
+        call.memo["task_ids"] = id_list(call, "task_ids")
+
+    def check_state(self, call, ticket_id, current):
+        own = {int(r["task_id"]) for r in call.db.rows("SELECT task_id FROM tasks WHERE task_ticket_id = :ticket",
+                                                        {"ticket": ticket_id})}
+        stray = [task_id for task_id in call.memo["task_ids"] if task_id not in own]
+        if stray:
+            raise Refused(f"Task {stray[0]} is not a task of ticket {ticket_id}: nothing was changed.")
+
+    def act(self, call, ticket_id, current, stamp):
+        for place, task_id in enumerate(call.memo["task_ids"]):
+            call.db.update("tasks", {"task_order": place}, {"task_id": task_id, "task_ticket_id": ticket_id})

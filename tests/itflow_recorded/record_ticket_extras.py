@@ -1,4 +1,4 @@
-"""Run the watcher, task and merge actions through ITFlow's own agent pages and record what they store.
+"""Run the watcher and task actions through ITFlow's own agent pages and record what they store.
 
     python tests/itflow_recorded/record_ticket_extras.py /path/to/itflow-newest DBNAME > itflow-newest-ticket-extras.json
 
@@ -32,7 +32,19 @@ STEPS = [
      {"ticket_id": 1, "watcher_email": "alice@example.com, bob@example.com"}),
     ("add a watcher to a ticket of no client", "add_watcher", {"ticket_id": 5, "watcher_email": "carol@example.com"}),
     ("remove one watcher", "remove_watcher", {"ticket_id": 1, "watcher_email": "bob@example.com"}),
+    ("add a task", "add_task", {"ticket_id": 1, "task_name": "Back up the mailbox"}),
+    ("add a second task", "add_task", {"ticket_id": 1, "task_name": "Swap the toner"}),
+    ("add a task with a tag and a quote in its name", "add_task",
+     {"ticket_id": 2, "task_name": " Call the client's <b>office</b> "}),
+    ("add a task to a ticket of no client", "add_task", {"ticket_id": 5, "task_name": "Check cabling"}),
+    ("complete a task", "complete_task", {"task_id": 1}),
+    ("complete the task with a quote in its name", "complete_task", {"task_id": 3}),
+    ("complete the task of a ticket of no client", "complete_task", {"task_id": 4}),
+    ("mark a completed task incomplete", "uncomplete_task", {"task_id": 1}),
+    ("put a ticket's second task first", "order_tasks", {"ticket_id": 1, "task_ids": [2, 1]}),
 ]
+# The page's name for an action where it is not ours.
+PAGE_ACTION = {"uncomplete_task": "undo_complete_task"}
 
 
 def page_arguments(connection, action, body):
@@ -44,6 +56,12 @@ def page_arguments(connection, action, body):
             cursor.execute("SELECT watcher_id FROM ticket_watchers WHERE watcher_ticket_id = %s AND watcher_email = %s",
                            [body["ticket_id"], body["watcher_email"]])
             return [str(cursor.fetchone()[0])]
+    if action == "add_task":
+        return [str(body["ticket_id"]), body["task_name"]]
+    if action in ("complete_task", "uncomplete_task"):
+        return [str(body["task_id"])]
+    if action == "order_tasks":
+        return [str(body["ticket_id"]), ",".join(str(i) for i in body["task_ids"])]
     raise ValueError(action)
 
 
@@ -71,13 +89,16 @@ def main(itflow_root, database):
     steps = []
     env = {**os.environ, "ITFLOW_ROOT": itflow_root, "ITFLOW_DB": database}
     for label, action, body in STEPS:
-        args = ["php", os.path.join(HERE, "page_action.php"), action, *page_arguments(connection, action, body)]
+        args = ["php", os.path.join(HERE, "page_action.php"), PAGE_ACTION.get(action, action),
+                *page_arguments(connection, action, body)]
         done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
         if done.returncode != 0 or done.stdout.count("\n") < 1:
             raise SystemExit(f"{label}: php answered {done.returncode}\n{done.stdout}\n{done.stderr}")
         steps.append({"step": label, "action": action, "body": body, "instant": done.stdout.splitlines()[0].strip()})
     return {"about": "ITFlow 26.08 (database 2.6.7): agent/post/ticket.php add_ticket_watcher and "
-                     "delete_ticket_watcher run with php-cli by record_ticket_extras.py as agent user 1",
+                     "delete_ticket_watcher, agent/post/task.php add_task, complete_task and undo_complete_task, "
+                     "agent/ajax.php update_ticket_tasks_order, run with php-cli by record_ticket_extras.py as agent "
+                     "user 1",
             "seed": plan, "steps": steps, "rows": dump(connection)}
 
 
