@@ -1,5 +1,5 @@
-"""tickets/add_watcher, remove_watcher, add_task, complete_task, uncomplete_task and order_tasks,
-side by side with ITFlow's own pages.
+"""tickets/add_watcher, remove_watcher, add_task, complete_task, uncomplete_task, order_tasks and
+merge, side by side with ITFlow's own pages.
 
 tests/itflow_recorded/record_ticket_extras.py ran the newest ITFlow's agent pages (26.08,
 database 2.6.7) with php-cli as agent user 1 on the seed of record_ticket_actions.py, one
@@ -109,7 +109,16 @@ def test_the_logs_rows_say_the_same_about_whom_and_what(seeded, clock):
                  if r["log_type"] == "Ticket" and r["log_description"].startswith("Reordered the tasks of ticket")]
     assert [(r["log_type"], r["log_action"], r["log_entity_id"]) for r in reordered] == [("Ticket", "Edit", "1")]
     ours = [r for r in everything if r["log_type"] != "API" and r not in reordered]
-    assert [tuple(r[c] for c in LOGGED) for r in ours] == [tuple(r[c] for c in LOGGED) for r in RECORDED["rows"]["logs"]]
+    theirs = [dict(r) for r in RECORDED["rows"]["logs"]]
+    # Deliberate difference: the page's merge logs client 0 and ticket 0; here (as in its bulk
+    # merge) the merged ticket's client and id.
+    merged = [step["body"]["ticket_id"] for step in RECORDED["steps"] if step["action"] == "merge"]
+    clients = {int(r["ticket_id"]): r["ticket_client_id"] for r in RECORDED["seed"]["tickets"]}
+    their_merges = [r for r in theirs if r["log_action"] == "Merged"]
+    assert [(r["log_client_id"], r["log_entity_id"]) for r in their_merges] == [("0", "0")] * len(merged)
+    for row, ticket_id in zip(their_merges, merged, strict=True):
+        row["log_client_id"], row["log_entity_id"] = str(clients[ticket_id]), str(ticket_id)
+    assert [tuple(r[c] for c in LOGGED) for r in ours] == [tuple(r[c] for c in LOGGED) for r in theirs]
     # Deliberate difference: the description names the key, and the API's own "Success" row
     # follows each, as for every write of this API.
     assert ours[0]["log_description"] == "Added alice@example.com as a watcher for ticket TCK-1 via API (page twin)"
@@ -122,13 +131,66 @@ def test_what_the_recording_shows():
     rows = RECORDED["rows"]
     assert [(r["watcher_email"], r["watcher_ticket_id"]) for r in rows["ticket_watchers"]] == [
         ("alice@example.com", "1"), ("carol@example.com", "5")]
-    assert [r["ticket_history_description"] for r in rows["ticket_history"]] == [
-        "Agent Smith removed ticket bob@example.com as a watcher"]
+    assert [r["ticket_history_description"] for r in rows["ticket_history"]][0] == (
+        "Agent Smith removed ticket bob@example.com as a watcher")
     tasks = {int(r["task_id"]): r for r in rows["tasks"]}
     assert tasks[3]["task_name"] == "Call the client's office"           # tags stripped, trimmed
     assert (tasks[1]["task_order"], tasks[2]["task_order"]) == ("1", "0")  # reordered
     assert tasks[1]["task_completed_at"] is None and tasks[4]["task_completed_by"] == "1"
-    assert [r["ticket_reply"] for r in rows["ticket_replies"]][-1] == "Undo Completed Task - Back up the mailbox"
+    assert [r["ticket_reply"] for r in rows["ticket_replies"]][3] == "Undo Completed Task - Back up the mailbox"
+
+
+def test_what_the_merges_show():
+    rows = RECORDED["rows"]
+    tickets = {int(r["ticket_id"]): r for r in rows["tickets"]}
+    assert [tickets[n]["ticket_status"] for n in (2, 3, 5)] == ["5", "5", "5"]
+    assert tickets[3]["ticket_resolution_sla_met"] == "0"          # closed past its due date
+    assert tickets[5]["ticket_first_response_at"] == tickets[5]["ticket_closed_at"]  # none before
+    moved = [r for r in rows["ticket_replies"] if r["ticket_reply"] == "Completed Task - Call the client's office"]
+    assert moved[0]["ticket_reply_ticket_id"] == "1"                   # ticket 2's reply moved to 1
+    assert "Comment: Same printer, again" in rows["ticket_replies"][4]["ticket_reply"]  # tags stripped
+
+
+def test_merge_rules(seeded):
+    db, api, key = seeded["db"], seeded["api"], seeded["key"]
+    assert "merge_into_ticket_id" in refused(api.post("tickets/merge", {"ticket_id": 2}, key=key))["message"]
+    body = refused(api.post("tickets/merge", {"ticket_id": [2, 1], "merge_into_ticket_id": 1}, key=key))
+    assert body["message"] == "Ticket 1 cannot be merged into itself: nothing was changed."
+    assert refused(api.post("tickets/merge", {"ticket_id": 2, "merge_into_ticket_id": 99}, key=key))["message"].startswith(
+        "No ticket with ticket_id 99")
+    assert fetch(db, "tickets", ticket_id=2)[0]["ticket_status"] == "4" and not fetch(db, "ticket_replies")
+    assert succeeded(api.post("tickets/merge", {"ticket_id": "2,3", "merge_into_ticket_id": 1}, key=key))["count"] == 2
+    body = refused(api.post("tickets/merge", {"ticket_id": 2, "merge_into_ticket_id": 4}, key=key))
+    assert body["message"] == "Ticket 2 is closed: a closed ticket cannot be merged (nothing was changed)."
+
+
+def test_a_user_limited_to_one_client_merges_only_within_its_reach(seeded):
+    db, api = seeded["db"], seeded["api"]
+    with db.transaction(write=True):
+        tech = insert_role(db, "Tech", levels={"module_support": 2})
+        user = insert_user(db, "beta-only", tech)
+        db.insert("user_client_permissions", {"user_id": user, "client_id": 2})
+    key = KeyStore(db, SECRET).create("beta", (date.today() + timedelta(days=10)).isoformat(), user)[0]
+    for body in ({"ticket_id": 4, "merge_into_ticket_id": 1}, {"ticket_id": 1, "merge_into_ticket_id": 4}):
+        status, answer = api.post("tickets/merge", body, key=key)
+        assert answer["success"] == "False", (body, answer)
+    assert [r["ticket_status"] for r in fetch(db, "tickets") if r["ticket_id"] in ("1", "4")] == ["1", "4"]
+
+
+def test_on_a_246_layout_merge_writes_the_page_rows(api, db, all_key, make_client):
+    client = make_client("Acme")
+    made = [int(succeeded(api.post("tickets/create", {"client_id": client, "ticket_subject": s}, key=all_key))
+                ["data"][0]["insert_id"]) for s in ("First", "Second")]
+    succeeded(api.post("ticket_replies/create", {"ticket_id": made[1], "ticket_reply": "Hello"}, key=all_key))
+    succeeded(api.post("tickets/merge", {"ticket_id": made[1], "merge_into_ticket_id": made[0], "merge_comment": "dup",
+                                         "merge_move_replies": 1}, key=all_key))
+    merged = fetch(db, "tickets", ticket_id=made[1])[0]
+    assert merged["ticket_status"] == "5" and merged["ticket_closed_at"] and merged["ticket_resolved_at"]
+    assert [(r["ticket_reply_ticket_id"], r["ticket_reply"][:30]) for r in fetch(db, "ticket_replies")] == [
+        (str(made[0]), "Hello"), (str(made[1]), "Ticket TCK-2 merged into <a hr"),
+        (str(made[0]), "Ticket TCK-2 was merged into t")]
+    assert [r["ticket_history_description"] for r in fetch(db, "ticket_history")] == [
+        "API (test key) merged this ticket into TCK-1 and closed it"]
 
 
 def test_add_task_answers_the_new_task_ids(seeded):
@@ -217,7 +279,7 @@ def test_a_closed_ticket_takes_no_watchers(seeded):
     assert body["message"] == "Ticket 4 is closed: watchers cannot be added (nothing was changed)."
 
 
-def test_a_reader_role_cannot_change_watchers_or_tasks(seeded):
+def test_a_reader_role_cannot_change_watchers_or_tasks_or_merge(seeded):
     db, api = seeded["db"], seeded["api"]
     key = _reader_key(db)
     with db.transaction(write=True):
@@ -225,7 +287,8 @@ def test_a_reader_role_cannot_change_watchers_or_tasks(seeded):
     for action, body in (("add_watcher", {"ticket_id": 1, "watcher_email": "a@example.com"}),
                          ("remove_watcher", {"ticket_id": 1, "watcher_email": "a@example.com"}),
                          ("add_task", {"ticket_id": 1, "task_name": "B"}), ("complete_task", {"task_id": task}),
-                         ("uncomplete_task", {"task_id": task}), ("order_tasks", {"ticket_id": 1, "task_ids": [task]})):
+                         ("uncomplete_task", {"task_id": task}), ("order_tasks", {"ticket_id": 1, "task_ids": [task]}),
+                         ("merge", {"ticket_id": 2, "merge_into_ticket_id": 1})):
         status, answer = api.post(f"tickets/{action}", body, key=key)
         assert status == 403 and answer["success"] == "False", (action, answer)
     assert not fetch(db, "ticket_watchers") and len(fetch(db, "tasks")) == 1

@@ -377,7 +377,8 @@ class TicketAction(RecordOperation):
     reach or not in a state the action applies to refuses the whole request."""
     keeps_record = True
     # The body's parameters, for the OpenAPI document: name -> (JSON schema, description, required).
-    body_fields = {"ticket_id": (IDS_SCHEMA, "one ticket id, a JSON list of ids or \"1,2,3\"", True)}
+    body_fields: dict[str, tuple[dict, str, bool]] = {
+        "ticket_id": (IDS_SCHEMA, "one ticket id, a JSON list of ids or \"1,2,3\"", True)}
 
     id_param = "ticket_id"  # what the request names the records by (task actions: task_id)
 
@@ -739,3 +740,65 @@ class OrderTasks(TicketAction):
     def act(self, call, ticket_id, current, stamp):
         for place, task_id in enumerate(call.memo["task_ids"]):
             call.db.update("tasks", {"task_order": place}, {"task_id": task_id, "task_ticket_id": ticket_id})
+
+
+class Merge(TicketAction):
+    """merge.php: the ticket(s) closed into `merge_into_ticket_id`, as the page's merge does
+    (agent/post/ticket.php merge_ticket): with `merge_move_replies` 1 their replies move to the
+    other ticket; each gets an Internal note saying where it went and is resolved and closed now
+    by the agent (first response stamped if there was none, its resolution SLA judged); the
+    other ticket gets a note with the merged ticket's subject and details, and a history row
+    is left on the merged one."""
+    verb, action, past = "Merge", "Merged", "Merged"
+    body_fields = {**TicketAction.body_fields,
+                   "merge_into_ticket_id": ({"type": "integer"}, "the ticket they are merged into", True),
+                   "merge_comment": ({"type": "string"}, "a comment for both notes (tags are stripped)", False),
+                   "merge_move_replies": ({"type": "integer", "enum": [0, 1]},
+                                          "1: move their replies to the other ticket (default 0)", False)}
+
+    def prepare(self, call):
+        if not call.params.has("merge_into_ticket_id") or call.params.get("merge_into_ticket_id") in ("", None):
+            raise Refused("Missing required field: merge_into_ticket_id.")
+        into_id = parse_int("merge_into_ticket_id", call.params.get("merge_into_ticket_id"))
+        into = self.current(call, into_id, lock=True)  # in the key's reach, as the page checks
+        call.memo["into"] = into
+        call.memo["comment"] = php_text.clean(str(call.params.get("merge_comment") or ""))
+        move = call.params.get("merge_move_replies")
+        call.memo["move_replies"] = bool(parse_int("merge_move_replies", move)) if move not in (None, "") else False
+
+    def check_state(self, call, ticket_id, current):
+        if ticket_id == int(call.memo["into"]["ticket_id"]):
+            raise Refused(f"Ticket {ticket_id} cannot be merged into itself: nothing was changed.")
+        if current["ticket_closed_at"]:
+            raise Refused(f"Ticket {ticket_id} is closed: a closed ticket cannot be merged (nothing was changed).")
+
+    def act(self, call, ticket_id, current, stamp):
+        into = call.memo["into"]
+        into_id, comment = int(into["ticket_id"]), call.memo["comment"]
+        number = ticket_number_text(current)
+        # The page names the other ticket with the merged ticket's prefix.
+        into_number = f"{current['ticket_prefix'] or ''}{into['ticket_number']}"
+        if call.memo["move_replies"]:
+            # ticket_reply_updated_at: what MariaDB's ON UPDATE stamps on the page's moved rows.
+            call.db.update("ticket_replies", {"ticket_reply_ticket_id": into_id, "ticket_reply_updated_at": stamp},
+                           {"ticket_reply_ticket_id": ticket_id})
+        first = sla.first_response_values(current, stamp)
+        if first:
+            call.db.update("tickets", first, {"ticket_id": ticket_id})
+        add_internal_note(call, ticket_id, f'Ticket {number} merged into <a href="ticket.php?ticket_id={into_id}">'
+                                           f"{into_number}</a>. Comment: {comment}", stamp)
+        call.db.update("tickets", {"ticket_status": STATUS_CLOSED, "ticket_resolved_at": stamp,
+                                   **closed_values(call, stamp)}, {"ticket_id": ticket_id})
+        stop_the_clock(call, ticket_id, stamp)
+        subject = php_text.clean(str(current["ticket_subject"] or ""))
+        add_internal_note(call, into_id, f"Ticket {number} was merged into this ticket with comment: {comment}."
+                                         f"<br><br><b>{subject}</b><br>{current['ticket_details'] or ''}", stamp)
+        call.db.update("tickets", {"ticket_updated_at": stamp}, {"ticket_id": into_id})
+        write_history(call, ticket_id, f"{actor_name(call)} merged this ticket into {into_number} and closed it", stamp)
+
+    def log(self, call, ticket_id, current):
+        # The page's merge logs Ticket/Merged with client and ticket 0; its bulk merge logs the
+        # merged ticket's client and id, as here.
+        into = f"{current['ticket_prefix'] or ''}{call.memo['into']['ticket_number']}"
+        text = f"Merged ticket {ticket_number_text(current)} into {into}"
+        call.log_change(self.module.entity, self.action, text, self.client_of(current), ticket_id, text)

@@ -11,6 +11,7 @@
  *   ... php page_action.php add_task TICKET_ID NAME                (agent/post/task.php)
  *   ... php page_action.php complete_task|undo_complete_task TASK_ID
  *   ... php page_action.php order_tasks TICKET_ID TASK_ID,TASK_ID,...  (agent/ajax.php)
+ *   ... php page_action.php merge TICKET_ID INTO_TICKET_ID COMMENT MOVE_REPLIES   (agent/post/ticket.php)
  *
  * Used by record_ticket_actions.py and record_ticket_extras.py.
  */
@@ -34,7 +35,7 @@ $session_is_admin = true;
 $session_ip = '127.0.0.1';
 $session_user_agent = 'page-recording';
 $session_company_name = 'Recording Co';
-$_SERVER['REQUEST_METHOD'] = in_array($action, ['assign', 'add_watcher', 'add_task', 'order_tasks'], true) ? 'POST' : 'GET';
+$_SERVER['REQUEST_METHOD'] = in_array($action, ['assign', 'add_watcher', 'add_task', 'order_tasks', 'merge'], true) ? 'POST' : 'GET';
 $handler = "$root/agent/post/ticket.php";
 $_SERVER['HTTP_USER_AGENT'] = $session_user_agent;
 $_SERVER['HTTP_REFERER'] = 'ticket.php';
@@ -60,6 +61,9 @@ if ($action === 'close') {
               'watcher_notify' => 0, 'csrf_token' => 'recording-token'];
 } elseif ($action === 'remove_watcher') {
     $_GET = ['delete_ticket_watcher' => $ticket_id, 'csrf_token' => 'recording-token'];  // a watcher id
+} elseif ($action === 'merge') {
+    $_POST = ['merge_ticket' => 1, 'ticket_id' => $ticket_id, 'merge_into_ticket_id' => intval($argv[3]),
+              'merge_comment' => $argv[4], 'merge_move_replies' => intval($argv[5]), 'csrf_token' => 'recording-token'];
 } elseif ($action === 'add_task') {
     $_POST = ['add_task' => 1, 'ticket_id' => $ticket_id, 'name' => $argv[3], 'csrf_token' => 'recording-token'];
     $handler = "$root/agent/post/task.php";

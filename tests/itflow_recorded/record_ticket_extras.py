@@ -1,4 +1,4 @@
-"""Run the watcher and task actions through ITFlow's own agent pages and record what they store.
+"""Run the watcher, task and merge actions through ITFlow's own agent pages and record what they store.
 
     python tests/itflow_recorded/record_ticket_extras.py /path/to/itflow-newest DBNAME > itflow-newest-ticket-extras.json
 
@@ -42,6 +42,13 @@ STEPS = [
     ("complete the task of a ticket of no client", "complete_task", {"task_id": 4}),
     ("mark a completed task incomplete", "uncomplete_task", {"task_id": 1}),
     ("put a ticket's second task first", "order_tasks", {"ticket_id": 1, "task_ids": [2, 1]}),
+    ("merge a resolved SLA ticket into another, moving its replies", "merge",
+     {"ticket_id": 2, "merge_into_ticket_id": 1, "merge_comment": " Same printer, <i>again</i> ",
+      "merge_move_replies": 1}),
+    ("merge an Open ticket past its resolution due date, keeping its replies", "merge",
+     {"ticket_id": 3, "merge_into_ticket_id": 1, "merge_comment": "", "merge_move_replies": 0}),
+    ("merge a ticket of no client, without a first response, into another client's ticket", "merge",
+     {"ticket_id": 5, "merge_into_ticket_id": 4, "merge_comment": "Duplicate", "merge_move_replies": 0}),
 ]
 # The page's name for an action where it is not ours.
 PAGE_ACTION = {"uncomplete_task": "undo_complete_task"}
@@ -62,6 +69,9 @@ def page_arguments(connection, action, body):
         return [str(body["task_id"])]
     if action == "order_tasks":
         return [str(body["ticket_id"]), ",".join(str(i) for i in body["task_ids"])]
+    if action == "merge":
+        return [str(body["ticket_id"]), str(body["merge_into_ticket_id"]), body["merge_comment"],
+                str(body["merge_move_replies"])]
     raise ValueError(action)
 
 
@@ -97,8 +107,8 @@ def main(itflow_root, database):
         steps.append({"step": label, "action": action, "body": body, "instant": done.stdout.splitlines()[0].strip()})
     return {"about": "ITFlow 26.08 (database 2.6.7): agent/post/ticket.php add_ticket_watcher and "
                      "delete_ticket_watcher, agent/post/task.php add_task, complete_task and undo_complete_task, "
-                     "agent/ajax.php update_ticket_tasks_order, run with php-cli by record_ticket_extras.py as agent "
-                     "user 1",
+                     "agent/ajax.php update_ticket_tasks_order, agent/post/ticket.php merge_ticket, run with php-cli "
+                     "by record_ticket_extras.py as agent user 1",
             "seed": plan, "steps": steps, "rows": dump(connection)}
 
 
