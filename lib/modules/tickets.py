@@ -3,13 +3,15 @@
 On a database with SLAs (ITFlow 2.5.0+) a create stamps the SLA's due dates and resolve
 judges them (lib/itflow/sla.py); resolve and status changes leave ticket_history rows.
 """
+import re
+
 from ..core import envelope
 from ..core import values as fields
-from ..core.crud import RecordOperation, Update
+from ..core.crud import RecordOperation, Update, find_in_scope
 from ..core.definitions import Field, Hooks, Lookup, Module, table_fields
 from ..core.envelope import Refused, ServerError
 from ..core.values import parse_int
-from ..itflow import sla
+from ..itflow import php_text, sla
 from ..itflow.audit import _html_escaped as key_label  # ITFlow names keys through htmlentities()
 from ..itflow.crypto import ALPHANUMERIC, random_token
 
@@ -203,6 +205,8 @@ class Resolve(RecordOperation):
 # in-app notification are not sent (docs/ticket-actions.md).
 
 MAX_TICKETS = 500  # ids one action may name
+IDS_SCHEMA = {"type": ["integer", "string", "array"], "items": {"type": "integer"}}
+EMAILS_SCHEMA = {"type": ["string", "array"], "items": {"type": "string"}}
 
 
 def actor_name(call):
@@ -345,30 +349,41 @@ class TicketUpdate(Update):
         return count, values
 
 
+def id_list(call, name):
+    """The ids a request names in `name`: one id, a JSON list of ids or "1,2,3" (each once)."""
+    raw = call.params.values.get(name)
+    if isinstance(raw, str):
+        raw = [part for part in raw.split(",") if part.strip()]
+    elif not isinstance(raw, list):
+        raw = [] if raw is None or raw == "" else [raw]
+    ids = []
+    for item in raw:
+        text = str(item).strip()
+        if isinstance(item, bool) or not text.isdigit() or int(text) <= 0:
+            noun = name.replace("_id", "")
+            raise Refused(f"{name} takes {noun} ids (one, a JSON list or \"1,2,3\"), not {text[:40]!r}.")
+        if int(text) not in ids:
+            ids.append(int(text))
+    if not ids:
+        raise Refused(f"Missing required field: {name}.")
+    if len(ids) > MAX_TICKETS:
+        raise Refused(f"At most {MAX_TICKETS} {name.replace('_id', '')}s in one request ({len(ids)} sent).")
+    return ids
+
+
 class TicketAction(RecordOperation):
     """An action of the agent's ticket page on one ticket or several: `ticket_id` is one id, a
     JSON list of ids or "1,2,3". All or nothing: a ticket that is missing, out of the key's
     reach or not in a state the action applies to refuses the whole request."""
     keeps_record = True
+    # The body's parameters, for the OpenAPI document: name -> (JSON schema, description, required).
+    body_fields: dict[str, tuple[dict, str, bool]] = {
+        "ticket_id": (IDS_SCHEMA, "one ticket id, a JSON list of ids or \"1,2,3\"", True)}
+
+    id_param = "ticket_id"  # what the request names the records by (task actions: task_id)
 
     def ticket_ids(self, call):
-        raw = call.params.values.get("ticket_id")
-        if isinstance(raw, str):
-            raw = [part for part in raw.split(",") if part.strip()]
-        elif not isinstance(raw, list):
-            raw = [] if raw is None or raw == "" else [raw]
-        ids = []
-        for item in raw:
-            text = str(item).strip()
-            if isinstance(item, bool) or not text.isdigit() or int(text) <= 0:
-                raise Refused(f"ticket_id takes ticket ids (one, a JSON list or \"1,2,3\"), not {text[:40]!r}.")
-            if int(text) not in ids:
-                ids.append(int(text))
-        if not ids:
-            raise Refused("Missing required field: ticket_id.")
-        if len(ids) > MAX_TICKETS:
-            raise Refused(f"At most {MAX_TICKETS} tickets in one request ({len(ids)} sent).")
-        return ids
+        return id_list(call, self.id_param)
 
     def prepare(self, call):
         """Reads and checks that hold for every ticket of the request."""
@@ -381,13 +396,16 @@ class TicketAction(RecordOperation):
             current = self.current(call, ticket_id, lock=True)
             self.check_state(call, ticket_id, current)
             self.act(call, ticket_id, current, stamp)
-            name, api_description = self.describe(current, {})
-            call.log_change(self.module.entity, self.action, name, self.client_of(current), ticket_id,
-                            api_description)
+            self.log(call, ticket_id, current)
         return envelope.changed(len(ids))
 
     def act(self, call, ticket_id, current, stamp):
         raise NotImplementedError
+
+    def log(self, call, ticket_id, current):
+        """The logs rows of one ticket (the record's row and the API's, lib/itflow/audit.py)."""
+        name, api_description = self.describe(current, {})
+        call.log_change(self.module.entity, self.action, name, self.client_of(current), ticket_id, api_description)
 
     def describe(self, current, values):
         text = f"{self.past} ticket {ticket_number_text(current)}"
@@ -434,6 +452,8 @@ class Assign(TicketAction):
     """assign.php: `ticket_assigned_to` (a user id; 0 unassigns); a New ticket given to someone
     becomes Open (agent/post/ticket.php assign_ticket)."""
     verb, action, past = "Assign", "Edit", "Assigned"
+    body_fields = {**TicketAction.body_fields,
+                   "ticket_assigned_to": ({"type": "integer"}, "the user to assign (0 unassigns)", True)}
 
     def prepare(self, call):
         if not call.params.has("ticket_assigned_to"):
@@ -461,3 +481,324 @@ class Assign(TicketAction):
     def describe(self, current, values):
         text = f"Reassigned ticket {ticket_number_text(current)}"
         return text, text
+
+
+# --- watchers, tasks and merging, as the agent's ticket page writes them ----------------------
+#
+# Watchers (ticket_watchers) and tasks (tasks) are tables of the newest ITFlow layout; on a
+# database without them these actions are refused and change nothing.
+
+def require_table(call, table, what):
+    if not call.db.columns_of(table):
+        raise Refused(f"This database has no {table} table, where ITFlow keeps {what} (a database created "
+                      "in the 2.4.6 layout has none): nothing was changed.")
+
+
+# An address as PHP's FILTER_VALIDATE_EMAIL takes it, for what a watcher list holds: a local
+# part of the atext characters and single dots, and a domain of two or more labels.
+_EMAIL = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+                    r"@([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+MAX_WATCHERS = 100  # addresses one request may name
+
+
+def watcher_emails(call):
+    """`watcher_email`: one address, several separated by commas, semicolons or spaces (as the
+    page's field takes them), or a JSON list. Every one must be an address."""
+    raw = call.params.values.get("watcher_email")
+    parts = raw if isinstance(raw, list) else re.split(r"[,; ]", str(raw if raw is not None else ""))
+    emails = []
+    for part in parts:
+        text = php_text.clean(str(part)) if part is not None else ""
+        if not text:
+            continue
+        if len(text) > 254 or not _EMAIL.fullmatch(text):
+            raise Refused(f"watcher_email takes e-mail addresses (separated by commas, semicolons or spaces, or a "
+                          f"JSON list), not {text[:60]!r}: nothing was changed.")
+        if text.lower() not in (e.lower() for e in emails):
+            emails.append(text)
+    if not emails:
+        raise Refused("Missing required field: watcher_email (one or more e-mail addresses).")
+    if len(emails) > MAX_WATCHERS:
+        raise Refused(f"At most {MAX_WATCHERS} watchers in one request ({len(emails)} sent).")
+    return emails
+
+
+def watching(call, ticket_id):
+    """{lower-cased address: [watcher_id, ...]} of a ticket's watchers."""
+    found = {}
+    for row in call.db.rows("SELECT watcher_id, watcher_email FROM ticket_watchers WHERE watcher_ticket_id = :ticket "
+                            "ORDER BY watcher_id", {"ticket": ticket_id}):
+        found.setdefault(str(row["watcher_email"]).lower(), []).append(int(row["watcher_id"]))
+    return found
+
+
+class AddWatcher(TicketAction):
+    """add_watcher.php: `watcher_email` (one or several) watch the ticket(s), a ticket_watchers
+    row each (agent/post/ticket.php add_ticket_watcher). An address already watching a ticket
+    is not added twice; the page's notification e-mail is not sent."""
+    verb, action, past = "Add watcher", "Edit", "Added watcher"
+    body_fields = {**TicketAction.body_fields, "watcher_email": (
+        EMAILS_SCHEMA, "the addresses to add: one, several separated by commas, semicolons or spaces, or a JSON list",
+        True)}
+
+    def prepare(self, call):
+        require_table(call, "ticket_watchers", "a ticket's watchers")
+        call.memo["emails"] = watcher_emails(call)
+        call.memo["added"] = {}
+
+    def check_state(self, call, ticket_id, current):
+        if current["ticket_closed_at"]:
+            raise Refused(f"Ticket {ticket_id} is closed: watchers cannot be added (nothing was changed).")
+
+    def act(self, call, ticket_id, current, stamp):
+        already = watching(call, ticket_id)
+        added = []
+        for email in call.memo["emails"]:
+            if email.lower() in already:
+                fields.note(f"{email} already watches ticket {ticket_id}")
+                continue
+            call.db.insert("ticket_watchers", {"watcher_email": email, "watcher_ticket_id": ticket_id})
+            added.append(email)
+        call.memo["added"][ticket_id] = added
+
+    def log(self, call, ticket_id, current):
+        # The page logs each address it adds (and writes no ticket_history row).
+        for email in call.memo["added"][ticket_id]:
+            text = f"Added {email} as a watcher for ticket {ticket_number_text(current)}"
+            call.log_change(self.module.entity, self.action, text, self.client_of(current), ticket_id, text)
+
+    def __call__(self, call):
+        answer = super().__call__(call)
+        if not any(call.memo["added"].values()):
+            return envelope.failure("No rows changed: every address already watches the ticket(s).")
+        return answer
+
+
+class RemoveWatcher(TicketAction):
+    """remove_watcher.php: `watcher_email` (one or several) stop watching the ticket(s)
+    (agent/post/ticket.php delete_ticket_watcher, which removes one watcher row by its id): the
+    rows go, and a ticket_history row is left for each."""
+    verb, action, past = "Remove watcher", "Edit", "Removed watcher"
+    body_fields = {**TicketAction.body_fields, "watcher_email": (
+        EMAILS_SCHEMA, "the addresses to remove: one, several separated by commas, semicolons or spaces, or a JSON list",
+        True)}
+
+    def prepare(self, call):
+        require_table(call, "ticket_watchers", "a ticket's watchers")
+        call.memo["emails"] = watcher_emails(call)
+        call.memo["watchers"] = {}
+
+    def check_state(self, call, ticket_id, current):
+        found = watching(call, ticket_id)
+        missing = [email for email in call.memo["emails"] if email.lower() not in found]
+        if missing:
+            raise Refused(f"{missing[0]} does not watch ticket {ticket_id}: nothing was changed.")
+        call.memo["watchers"][ticket_id] = found
+
+    def act(self, call, ticket_id, current, stamp):
+        found = call.memo["watchers"][ticket_id]
+        for email in call.memo["emails"]:
+            for watcher_id in found[email.lower()]:
+                call.db.delete("ticket_watchers", {"watcher_id": watcher_id})
+            # The page's wording, "ticket" included.
+            write_history(call, ticket_id, f"{actor_name(call)} removed ticket {email} as a watcher", stamp)
+
+    def log(self, call, ticket_id, current):
+        for email in call.memo["emails"]:
+            text = f"Removed {email} as a watcher from ticket {ticket_number_text(current)}"
+            call.log_change(self.module.entity, self.action, text, self.client_of(current), ticket_id, text)
+
+
+# Tasks: a ticket's checklist (agent/post/task.php; the order from the page's drag and drop,
+# agent/ajax.php update_ticket_tasks_order). A task is reached through its ticket: the ticket's
+# client decides the scope.
+
+TASK_SOURCE = "tasks JOIN tickets ON ticket_id = task_ticket_id"
+
+
+def task_name(call):
+    """`task_name` as ITFlow stores a plain text field (tags stripped, trimmed), at most 255."""
+    name = php_text.clean(str(call.params.get("task_name") or ""))
+    if not name:
+        raise Refused("Missing required field: task_name.")
+    if len(name) > 255:
+        raise Refused(f"task_name takes at most 255 characters ({len(name)} sent).")
+    return name
+
+
+class AddTask(TicketAction):
+    """add_task.php: a task named `task_name` on the ticket(s), last in their order
+    (agent/post/task.php add_task). Answers the new task ids."""
+    verb, action, past = "Add task", "Create", "Created task"
+    body_fields = {**TicketAction.body_fields, "task_name": ({"type": "string"}, "the task", True)}
+
+    def prepare(self, call):
+        require_table(call, "tasks", "a ticket's tasks")
+        call.memo["task_name"] = task_name(call)
+        call.memo["tasks"] = []
+
+    def check_state(self, call, ticket_id, current):
+        if current["ticket_closed_at"]:
+            raise Refused(f"Ticket {ticket_id} is closed: tasks cannot be added (nothing was changed).")
+
+    def act(self, call, ticket_id, current, stamp):
+        # The page writes the name and the ticket; the order stays 0, the created stamp is now.
+        task_id = call.db.insert("tasks", {"task_name": call.memo["task_name"], "task_created_at": stamp,
+                                           "task_ticket_id": ticket_id})
+        call.memo["tasks"].append((ticket_id, task_id))
+
+    def log(self, call, ticket_id, current):
+        # The page logs the task (Task/Create, the task's id) with the ticket's client.
+        task_id = dict(call.memo["tasks"])[ticket_id]
+        text = f"Created task {call.memo['task_name']} on ticket {ticket_number_text(current)}"
+        call.log_change("Task", self.action, text, self.client_of(current), task_id, text)
+
+    def __call__(self, call):
+        answer = super().__call__(call)
+        answer["data"] = [{"insert_id": task_id, "ticket_id": ticket_id} for ticket_id, task_id in call.memo["tasks"]]
+        return answer
+
+
+class TaskAction(TicketAction):
+    """An action on tasks named by `task_id` (one, a list or "1,2,3"), each reached through its
+    ticket (a key scoped to a client reaches its own tickets' tasks only)."""
+    id_param = "task_id"
+    body_fields = {"task_id": (IDS_SCHEMA, "one task id, a JSON list of ids or \"1,2,3\"", True)}
+
+    def prepare(self, call):
+        require_table(call, "tasks", "a ticket's tasks")
+
+    def current(self, call, record_id, lock=False):
+        return find_in_scope(call, TASK_SOURCE, "task_id", record_id, "ticket_client_id", "task", lock)
+
+    def log(self, call, task_id, current):
+        text = self.wording.format(task=current["task_name"], ticket=ticket_number_text(current))
+        call.log_change("Task", self.action, text, self.client_of(current), task_id, text)
+
+    wording = "{task} on ticket {ticket}"
+
+    def client_of(self, current):
+        return int(current.get("ticket_client_id") or 0)
+
+
+class CompleteTask(TaskAction):
+    """complete_task.php: the task completed now by the agent, and an internal reply on its
+    ticket saying so (agent/post/task.php complete_task)."""
+    verb, action, past = "Complete task", "Edit", "Completed"
+    wording = "Completed task {task} on ticket {ticket}"
+
+    def check_state(self, call, task_id, current):
+        if current["task_completed_at"]:
+            raise Refused(f"Task {task_id} is already completed: nothing was changed.")
+
+    def act(self, call, task_id, current, stamp):
+        call.db.update("tasks", {"task_completed_at": stamp, "task_completed_by": call.key.user_id or 0},
+                       {"task_id": task_id})
+        add_internal_note(call, int(current["task_ticket_id"]), f"Completed Task - {current['task_name']}", stamp)
+
+
+class UncompleteTask(TaskAction):
+    """uncomplete_task.php: the task open again, and an internal reply saying so
+    (agent/post/task.php undo_complete_task)."""
+    verb, action, past = "Uncomplete task", "Edit", "Uncompleted"
+    wording = "Marked task {task} as incomplete on ticket {ticket}"
+
+    def check_state(self, call, task_id, current):
+        if not current["task_completed_at"]:
+            raise Refused(f"Task {task_id} is not completed: nothing was changed.")
+
+    def act(self, call, task_id, current, stamp):
+        call.db.update("tasks", {"task_completed_at": None, "task_completed_by": None}, {"task_id": task_id})
+        add_internal_note(call, int(current["task_ticket_id"]), f"Undo Completed Task - {current['task_name']}", stamp)
+
+
+class OrderTasks(TicketAction):
+    """order_tasks.php: `task_ids`, tasks of one ticket in the order wanted; each gets its place
+    (0, 1, 2, ...) in task_order, as the page's drag and drop sends it (agent/ajax.php
+    update_ticket_tasks_order). Tasks not named keep theirs."""
+    verb, action, past = "Order tasks", "Edit", "Reordered the tasks of"
+    body_fields = {"ticket_id": ({"type": "integer"}, "the ticket", True),
+                   "task_ids": (IDS_SCHEMA, "its tasks in their new order (a JSON list or \"3,1,2\")", True)}
+
+    def ticket_ids(self, call):
+        ids = id_list(call, "ticket_id")
+        if len(ids) > 1:
+            raise Refused("order_tasks takes one ticket_id.")
+        return ids
+
+    def prepare(self, call):
+        require_table(call, "tasks", "a ticket's tasks")
+        call.memo["task_ids"] = id_list(call, "task_ids")
+
+    def check_state(self, call, ticket_id, current):
+        own = {int(r["task_id"]) for r in call.db.rows("SELECT task_id FROM tasks WHERE task_ticket_id = :ticket",
+                                                        {"ticket": ticket_id})}
+        stray = [task_id for task_id in call.memo["task_ids"] if task_id not in own]
+        if stray:
+            raise Refused(f"Task {stray[0]} is not a task of ticket {ticket_id}: nothing was changed.")
+
+    def act(self, call, ticket_id, current, stamp):
+        for place, task_id in enumerate(call.memo["task_ids"]):
+            call.db.update("tasks", {"task_order": place}, {"task_id": task_id, "task_ticket_id": ticket_id})
+
+
+class Merge(TicketAction):
+    """merge.php: the ticket(s) closed into `merge_into_ticket_id`, as the page's merge does
+    (agent/post/ticket.php merge_ticket): with `merge_move_replies` 1 their replies move to the
+    other ticket; each gets an Internal note saying where it went and is resolved and closed now
+    by the agent (first response stamped if there was none, its resolution SLA judged); the
+    other ticket gets a note with the merged ticket's subject and details, and a history row
+    is left on the merged one."""
+    verb, action, past = "Merge", "Merged", "Merged"
+    body_fields = {**TicketAction.body_fields,
+                   "merge_into_ticket_id": ({"type": "integer"}, "the ticket they are merged into", True),
+                   "merge_comment": ({"type": "string"}, "a comment for both notes (tags are stripped)", False),
+                   "merge_move_replies": ({"type": "integer", "enum": [0, 1]},
+                                          "1: move their replies to the other ticket (default 0)", False)}
+
+    def prepare(self, call):
+        if not call.params.has("merge_into_ticket_id") or call.params.get("merge_into_ticket_id") in ("", None):
+            raise Refused("Missing required field: merge_into_ticket_id.")
+        into_id = parse_int("merge_into_ticket_id", call.params.get("merge_into_ticket_id"))
+        into = self.current(call, into_id, lock=True)  # in the key's reach, as the page checks
+        call.memo["into"] = into
+        call.memo["comment"] = php_text.clean(str(call.params.get("merge_comment") or ""))
+        move = call.params.get("merge_move_replies")
+        call.memo["move_replies"] = bool(parse_int("merge_move_replies", move)) if move not in (None, "") else False
+
+    def check_state(self, call, ticket_id, current):
+        if ticket_id == int(call.memo["into"]["ticket_id"]):
+            raise Refused(f"Ticket {ticket_id} cannot be merged into itself: nothing was changed.")
+        if current["ticket_closed_at"]:
+            raise Refused(f"Ticket {ticket_id} is closed: a closed ticket cannot be merged (nothing was changed).")
+
+    def act(self, call, ticket_id, current, stamp):
+        into = call.memo["into"]
+        into_id, comment = int(into["ticket_id"]), call.memo["comment"]
+        number = ticket_number_text(current)
+        # The page names the other ticket with the merged ticket's prefix.
+        into_number = f"{current['ticket_prefix'] or ''}{into['ticket_number']}"
+        if call.memo["move_replies"]:
+            # ticket_reply_updated_at: what MariaDB's ON UPDATE stamps on the page's moved rows.
+            call.db.update("ticket_replies", {"ticket_reply_ticket_id": into_id, "ticket_reply_updated_at": stamp},
+                           {"ticket_reply_ticket_id": ticket_id})
+        first = sla.first_response_values(current, stamp)
+        if first:
+            call.db.update("tickets", first, {"ticket_id": ticket_id})
+        add_internal_note(call, ticket_id, f'Ticket {number} merged into <a href="ticket.php?ticket_id={into_id}">'
+                                           f"{into_number}</a>. Comment: {comment}", stamp)
+        call.db.update("tickets", {"ticket_status": STATUS_CLOSED, "ticket_resolved_at": stamp,
+                                   **closed_values(call, stamp)}, {"ticket_id": ticket_id})
+        stop_the_clock(call, ticket_id, stamp)
+        subject = php_text.clean(str(current["ticket_subject"] or ""))
+        add_internal_note(call, into_id, f"Ticket {number} was merged into this ticket with comment: {comment}."
+                                         f"<br><br><b>{subject}</b><br>{current['ticket_details'] or ''}", stamp)
+        call.db.update("tickets", {"ticket_updated_at": stamp}, {"ticket_id": into_id})
+        write_history(call, ticket_id, f"{actor_name(call)} merged this ticket into {into_number} and closed it", stamp)
+
+    def log(self, call, ticket_id, current):
+        # The page's merge logs Ticket/Merged with client and ticket 0; its bulk merge logs the
+        # merged ticket's client and id, as here.
+        into = f"{current['ticket_prefix'] or ''}{call.memo['into']['ticket_number']}"
+        text = f"Merged ticket {ticket_number_text(current)} into {into}"
+        call.log_change(self.module.entity, self.action, text, self.client_of(current), ticket_id, text)

@@ -494,10 +494,16 @@ def _body(module, endpoint):
     properties = {"api_key": {"type": "string", "description": "the API key (or a header: X-API-KEY, Bearer)"}}
     required = []
     if isinstance(endpoint, RecordOperation):
-        properties[module.id_column] = {**_KIND_SCHEMA["int"], "description": "the record"}
-        required.append(module.id_column)
+        id_name = getattr(endpoint, "id_param", module.id_column)  # a task action names a task_id
+        properties[id_name] = {**_KIND_SCHEMA["int"], "description": "the record"}
+        required.append(id_name)
         if isinstance(endpoint, Update):
             properties.update(_field_properties(module, skip=module.id_column))
+        # An action's own parameters (tickets/assign's assignee, add_watcher's addresses).
+        for name, (value_schema, description, needed) in getattr(endpoint, "body_fields", {}).items():
+            properties[name] = {**value_schema, "description": description}
+            if needed and name not in required:
+                required.append(name)
     else:  # a create
         properties.update(_field_properties(module))
         required += [f.name for f in module.fields if f.required]
