@@ -104,3 +104,13 @@ def two_clients(make_client, keys):
     a = make_client("Alpha")
     b = make_client("Bravo")
     return a, b, make_key(keys, client_id=a)
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    """The API's clock held where the test sets it: clock["now"] = "2026-01-02 03:04:05"."""
+    from itflow_api.lib.core import values
+    instant = {}
+    monkeypatch.setattr(values, "now", lambda: instant["now"])
+    return instant
+

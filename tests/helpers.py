@@ -448,3 +448,41 @@ def create_newest_schema(db):
         for table, key, row in schema.seed_rows(schema.NEWEST_VERSION):
             if not db.count(table, {key: row[key]}):
                 db.insert(table, row)
+
+
+# --- side by side with ITFlow's own pages (tests/itflow_recorded) -------------------------------
+
+SEED_TABLES = ("user_roles", "users", "clients", "slas", "tickets", "sla_history")
+
+
+def page_twin(cfg, db, seed, secret, ids_from_one=(), tables=SEED_TABLES):
+    """A newest-layout database emptied and given a page recording's seed (its settings and
+    the rows of `tables`, in that order), and a key acting as agent user 1, whom the recorder
+    signed in as. `ids_from_one`: tables whose ids start again at 1, when the replay names
+    rows by the ids the page gave them. Returns {"db", "api", "key"}."""
+    from itflow_api.lib.access.keys import KeyStore
+    from itflow_api.lib.web.app import create_app
+    with db.transaction(write=True):
+        for table in schema.tables(schema.NEWEST_VERSION):
+            db.execute(f"DELETE FROM {table}")
+    with db.transaction(write=True):
+        for table in ids_from_one:
+            if db.dialect == "mysql":
+                db.execute(f"ALTER TABLE {table} AUTO_INCREMENT = 1")
+            else:
+                db.execute("DELETE FROM sqlite_sequence WHERE name = :table", {"table": table})
+    create_newest_schema(db)
+    with db.transaction(write=True):
+        db.update("settings", seed["settings"], {"company_id": 1})
+        for table in tables:
+            ours = set(db.columns_of(table))
+            for row in seed.get(table, []):
+                db.insert(table, {k: v for k, v in row.items() if k in ours})
+    keys = KeyStore(db, secret)
+    expire = (date.today() + timedelta(days=10)).isoformat()
+    return {"db": db, "api": Api(create_app(cfg, db, keys)), "key": keys.create("page twin", expire, 1)[0]}
+
+
+def ordered_rows(db, table, order):
+    with db.transaction():
+        return db.rows(f"SELECT * FROM {table} ORDER BY {order}")

@@ -14,13 +14,10 @@ import os
 from datetime import date, timedelta
 
 import pytest
-from helpers import Api, create_newest_schema, fetch, fresh_config, insert, make_key, refused, succeeded
+from helpers import create_newest_schema, fetch, fresh_config, insert, make_key, ordered_rows, page_twin, refused, succeeded
 
 from itflow_api.lib.access.keys import KeyStore
-from itflow_api.lib.core import values as fields
 from itflow_api.lib.db.database import Database
-from itflow_api.lib.itflow import schema
-from itflow_api.lib.web.app import create_app
 
 HERE = os.path.dirname(__file__)
 with open(os.path.join(HERE, "itflow_recorded", "itflow-newest-ticket-actions.json"), encoding="utf-8") as _handle:
@@ -41,27 +38,7 @@ def newest_database(tmp_path_factory):
 def seeded(newest_database):
     """The recording's seed in an emptied newest-layout database, and a key acting as user 1."""
     cfg, db = newest_database
-    with db.transaction(write=True):
-        for table in schema.tables(schema.NEWEST_VERSION):
-            db.execute(f"DELETE FROM {table}")
-    create_newest_schema(db)
-    plan = RECORDED["seed"]
-    with db.transaction(write=True):
-        db.update("settings", plan["settings"], {"company_id": 1})
-        for table in ("user_roles", "users", "clients", "slas", "tickets", "sla_history"):
-            ours = set(db.columns_of(table))
-            for row in plan[table]:
-                db.insert(table, {k: v for k, v in row.items() if k in ours})
-    keys = KeyStore(db, SECRET)
-    expire = (date.today() + timedelta(days=10)).isoformat()
-    return {"db": db, "api": Api(create_app(cfg, db, keys)), "key": keys.create("page twin", expire, 1)[0]}
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    instant = {}
-    monkeypatch.setattr(fields, "now", lambda: instant["now"])
-    return instant
+    return page_twin(cfg, db, RECORDED["seed"], SECRET)
 
 
 def _replay(seeded, clock):
@@ -74,10 +51,6 @@ def _replay(seeded, clock):
         assert status == 200 and answer == {"success": "True", "count": 1}, (step["step"], answer)
 
 
-def _rows(db, table, order):
-    with db.transaction():
-        return db.rows(f"SELECT * FROM {table} ORDER BY {order}")
-
 
 SKIP = {"ticket_updated_at"}  # ON UPDATE CURRENT_TIMESTAMP: the database's own clock, not the action's
 
@@ -87,7 +60,7 @@ def test_close_reopen_and_assign_store_what_itflows_page_stores(seeded, clock):
     db, theirs = seeded["db"], RECORDED["rows"]
     for table, order in (("tickets", "ticket_id"), ("ticket_replies", "ticket_reply_id"),
                          ("ticket_history", "ticket_history_id"), ("sla_history", "sla_history_id")):
-        ours = _rows(db, table, order)
+        ours = ordered_rows(db, table, order)
         assert len(ours) == len(theirs[table]), table
         for our_row, their_row in zip(ours, theirs[table], strict=True):
             assert list(our_row) == list(their_row), table  # same columns, same order
@@ -99,12 +72,12 @@ def test_close_reopen_and_assign_store_what_itflows_page_stores(seeded, clock):
 def test_the_logs_rows_say_the_same_about_whom_and_what(seeded, clock):
     _replay(seeded, clock)
     what = ("log_type", "log_action", "log_client_id", "log_user_id", "log_entity_id")
-    ours = [r for r in _rows(seeded["db"], "logs", "log_id") if r["log_type"] == "Ticket"]
+    ours = [r for r in ordered_rows(seeded["db"], "logs", "log_id") if r["log_type"] == "Ticket"]
     assert [tuple(r[c] for c in what) for r in ours] == [tuple(r[c] for c in what) for r in RECORDED["rows"]["logs"]]
     # Deliberate difference: the description names the key ("... via API (page twin)"), and the
     # API's own "Success" row follows each, as for every write of this API.
     assert ours[0]["log_description"] == "Reassigned ticket TCK-1 via API (page twin)"
-    assert len(_rows(seeded["db"], "logs", "log_id")) == 2 * len(RECORDED["steps"])
+    assert len(ordered_rows(seeded["db"], "logs", "log_id")) == 2 * len(RECORDED["steps"])
 
 
 def test_what_the_recording_shows(seeded, clock):
@@ -133,7 +106,7 @@ def ticket(api, all_key, make_client):
     return new
 
 
-def test_on_a_246_database_close_reopen_assign_write_the_page_rows(api, db, all_key, ticket):
+def test_on_a_246_database_close_reopen_assign_write_the_pageordered_rows(api, db, all_key, ticket):
     first, second = ticket(), ticket()
     user = insert(db, "users", user_name="Bea Tech", user_email="bea@example.com", user_password="x")
     assert succeeded(api.post("tickets/assign", {"ticket_id": [first, second], "ticket_assigned_to": user},

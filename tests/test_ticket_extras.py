@@ -14,13 +14,20 @@ import os
 from datetime import date, timedelta
 
 import pytest
-from helpers import create_newest_schema, fetch, fresh_config, insert_role, insert_user, refused, succeeded
+from helpers import (
+    create_newest_schema,
+    fetch,
+    fresh_config,
+    insert_role,
+    insert_user,
+    ordered_rows,
+    page_twin,
+    refused,
+    succeeded,
+)
 
 from itflow_api.lib.access.keys import KeyStore
-from itflow_api.lib.core import values as fields
 from itflow_api.lib.db.database import Database
-from itflow_api.lib.itflow import schema
-from itflow_api.lib.web.app import create_app
 
 HERE = os.path.dirname(__file__)
 with open(os.path.join(HERE, "itflow_recorded", "itflow-newest-ticket-extras.json"), encoding="utf-8") as _handle:
@@ -44,35 +51,8 @@ def newest_database(tmp_path_factory):
 @pytest.fixture
 def seeded(newest_database):
     """The recording's seed in an emptied newest-layout database, and a key acting as user 1."""
-    from helpers import Api
     cfg, db = newest_database
-    with db.transaction(write=True):
-        for table in schema.tables(schema.NEWEST_VERSION):
-            db.execute(f"DELETE FROM {table}")
-    with db.transaction(write=True):  # ids from 1 again: the replay names the tasks by the page's ids
-        for table in COMPARED:
-            if db.dialect == "mysql":
-                db.execute(f"ALTER TABLE {table} AUTO_INCREMENT = 1")
-            else:
-                db.execute("DELETE FROM sqlite_sequence WHERE name = :table", {"table": table})
-    create_newest_schema(db)
-    plan = RECORDED["seed"]
-    with db.transaction(write=True):
-        db.update("settings", plan["settings"], {"company_id": 1})
-        for table in ("user_roles", "users", "clients", "slas", "tickets", "sla_history"):
-            ours = set(db.columns_of(table))
-            for row in plan[table]:
-                db.insert(table, {k: v for k, v in row.items() if k in ours})
-    keys = KeyStore(db, SECRET)
-    expire = (date.today() + timedelta(days=10)).isoformat()
-    return {"db": db, "api": Api(create_app(cfg, db, keys)), "key": keys.create("page twin", expire, 1)[0]}
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    instant = {}
-    monkeypatch.setattr(fields, "now", lambda: instant["now"])
-    return instant
+    return page_twin(cfg, db, RECORDED["seed"], SECRET, ids_from_one=COMPARED)
 
 
 def _replay(seeded, clock):
@@ -82,16 +62,12 @@ def _replay(seeded, clock):
         assert status == 200 and answer["success"] == "True", (step["step"], answer)
 
 
-def _rows(db, table, order):
-    with db.transaction():
-        return db.rows(f"SELECT * FROM {table} ORDER BY {order}")
-
 
 def test_the_actions_store_what_itflows_pages_store(seeded, clock):
     _replay(seeded, clock)
     db, theirs = seeded["db"], RECORDED["rows"]
     for table, order in COMPARED.items():
-        ours = _rows(db, table, order)
+        ours = ordered_rows(db, table, order)
         assert len(ours) == len(theirs[table]), table
         for our_row, their_row in zip(ours, theirs[table], strict=True):
             assert list(our_row) == list(their_row), table  # same columns, same order
@@ -102,7 +78,7 @@ def test_the_actions_store_what_itflows_pages_store(seeded, clock):
 
 def test_the_logs_rows_say_the_same_about_whom_and_what(seeded, clock):
     _replay(seeded, clock)
-    everything = _rows(seeded["db"], "logs", "log_id")
+    everything = ordered_rows(seeded["db"], "logs", "log_id")
     # Deliberate difference: the page's reordering (an ajax call) logs nothing; every API write
     # logs, so order_tasks leaves a Ticket/Edit row of its own.
     reordered = [r for r in everything
@@ -177,7 +153,7 @@ def test_a_user_limited_to_one_client_merges_only_within_its_reach(seeded):
     assert [r["ticket_status"] for r in fetch(db, "tickets") if r["ticket_id"] in ("1", "4")] == ["1", "4"]
 
 
-def test_on_a_246_layout_merge_writes_the_page_rows(api, db, all_key, make_client):
+def test_on_a_246_layout_merge_writes_the_pageordered_rows(api, db, all_key, make_client):
     client = make_client("Acme")
     made = [int(succeeded(api.post("tickets/create", {"client_id": client, "ticket_subject": s}, key=all_key))
                 ["data"][0]["insert_id"]) for s in ("First", "Second")]
