@@ -114,3 +114,14 @@ def clock(monkeypatch):
     monkeypatch.setattr(values, "now", lambda: instant["now"])
     return instant
 
+
+@pytest.fixture(scope="module")
+def newest_database(tmp_path_factory):
+    """(config, database) of a database in the newest ITFlow layout, one per test module."""
+    from helpers import create_newest_schema
+    with fresh_config(tmp_path_factory.mktemp("newest")) as cfg:
+        db = Database.from_config(cfg.database)
+        create_newest_schema(db)
+        yield cfg, db
+        db.close()
+

@@ -13,12 +13,11 @@ import sys
 from datetime import date, datetime, time, timedelta
 
 import pytest
-from helpers import NO_RESOURCE, Api, create_newest_schema, fetch, fresh_config, insert, make_key, one, refused, succeeded
+from helpers import NO_RESOURCE, Api, create_newest_schema, fetch, insert, make_key, one, refused, succeeded
 
 from itflow_api.lib.access import permissions
 from itflow_api.lib.access.keys import KeyStore
 from itflow_api.lib.core import values as fields
-from itflow_api.lib.db.database import Database
 from itflow_api.lib.itflow import schema, sla
 from itflow_api.lib.itflow import version as itflow_version
 from itflow_api.lib.web.app import create_app
@@ -34,15 +33,6 @@ BUSINESS_HOURS = sla.BusinessCalendar(frozenset({1, 2, 3, 4, 5}), time(9), time(
 
 
 # --- a database in the newest layout, with the plan ITFlow was given ------------------------
-
-@pytest.fixture(scope="module")
-def newest_database(tmp_path_factory):
-    with fresh_config(tmp_path_factory.mktemp("newestdb")) as cfg:
-        db = Database.from_config(cfg.database)
-        create_newest_schema(db)
-        yield cfg, db
-        db.close()
-
 
 @pytest.fixture
 def newest(newest_database):

@@ -14,24 +14,14 @@ import os
 from datetime import date, timedelta
 
 import pytest
-from helpers import create_newest_schema, fetch, fresh_config, insert, make_key, ordered_rows, page_twin, refused, succeeded
+from helpers import fetch, insert, make_key, ordered_rows, page_twin, refused, succeeded
 
 from itflow_api.lib.access.keys import KeyStore
-from itflow_api.lib.db.database import Database
 
 HERE = os.path.dirname(__file__)
 with open(os.path.join(HERE, "itflow_recorded", "itflow-newest-ticket-actions.json"), encoding="utf-8") as _handle:
     RECORDED = json.load(_handle)
 SECRET = b"ticket-actions-tests"
-
-
-@pytest.fixture(scope="module")
-def newest_database(tmp_path_factory):
-    with fresh_config(tmp_path_factory.mktemp("ticketactions")) as cfg:
-        db = Database.from_config(cfg.database)
-        create_newest_schema(db)
-        yield cfg, db
-        db.close()
 
 
 @pytest.fixture

@@ -15,9 +15,7 @@ from datetime import date, timedelta
 
 import pytest
 from helpers import (
-    create_newest_schema,
     fetch,
-    fresh_config,
     insert_role,
     insert_user,
     ordered_rows,
@@ -27,7 +25,6 @@ from helpers import (
 )
 
 from itflow_api.lib.access.keys import KeyStore
-from itflow_api.lib.db.database import Database
 
 HERE = os.path.dirname(__file__)
 with open(os.path.join(HERE, "itflow_recorded", "itflow-newest-ticket-extras.json"), encoding="utf-8") as _handle:
@@ -37,15 +34,6 @@ COMPARED = {"tickets": "ticket_id", "ticket_replies": "ticket_reply_id", "ticket
             "sla_history": "sla_history_id", "ticket_watchers": "watcher_id", "tasks": "task_id"}
 SKIP = {"ticket_updated_at", "task_updated_at"}  # ON UPDATE CURRENT_TIMESTAMP: the database's clock
 LOGGED = ("log_type", "log_action", "log_client_id", "log_user_id", "log_entity_id")
-
-
-@pytest.fixture(scope="module")
-def newest_database(tmp_path_factory):
-    with fresh_config(tmp_path_factory.mktemp("ticketextras")) as cfg:
-        db = Database.from_config(cfg.database)
-        create_newest_schema(db)
-        yield cfg, db
-        db.close()
 
 
 @pytest.fixture
