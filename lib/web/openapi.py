@@ -498,6 +498,13 @@ def _body(module, endpoint):
         required.append(module.id_column)
         if isinstance(endpoint, Update):
             properties.update(_field_properties(module, skip=module.id_column))
+        # An action on a record (documents/move) names the fields it takes besides the id.
+        for f in getattr(endpoint, "body_fields", ()):
+            prop = _kind_schema(f.kind, f.column_spec if f.stored else None)
+            prop["description"] = "; ".join(p for p in (f.description, prop.get("description")) if p)
+            properties[f.name] = prop
+            if f.required:
+                required.append(f.name)
     else:  # a create
         properties.update(_field_properties(module))
         required += [f.name for f in module.fields if f.required]
