@@ -1,4 +1,5 @@
-"""document_folders/rename and documents/move (docs/documents-and-time.md).
+"""document_folders/rename, documents/move and time_entries read/update/delete
+(docs/documents-and-time.md).
 
 The side-by-side tests: tests/itflow_recorded/record_documents_time.py ran the newest ITFlow's
 own agent pages (26.08, database 2.6.7) with php-cli as agent user 1 on a seeded database, one
@@ -245,3 +246,193 @@ def test_user_keys_need_write_access_to_support(user_database):
         assert status == 403 and answer["success"] == "False", path
         succeeded(api.post(path, body, key=key["tech"]))
 
+
+
+# --- time_entries/update and time_entries/delete, side by side with the ticket page --------------
+
+TIME = _recorded("itflow-newest-time-entries.json")
+
+
+def _time_endpoint(step):
+    sent = step["fields"]
+    if step["action"] == "edit_ticket_reply":
+        return "time_entries/update", {"ticket_reply_id": sent["ticket_reply_id"], "ticket_reply": sent["ticket_reply"],
+                                       "ticket_reply_type": sent["ticket_reply_type"],
+                                       "ticket_reply_time_worked": sent["time"]}
+    return "time_entries/delete", {"ticket_reply_id": sent["ticket_reply_id"]}
+
+
+@pytest.fixture
+def time_seeded(newest_database):
+    return _seeded(newest_database, TIME)
+
+
+def _report(seeded, **query):
+    status, body = seeded["api"].get("technicians/time", key=seeded["key"], year=2026, **query)
+    assert status == 200, body
+    return [(r["ticket_number"], r["technician"], r["time_worked"]) for r in body["data"]]
+
+
+def test_update_and_delete_store_what_itflows_ticket_page_stores(time_seeded, clock):
+    _replay(time_seeded, clock, TIME, _time_endpoint)
+    # Every column, ticket_reply_updated_at and _archived_at too (the page's instant).
+    _same_rows(time_seeded["db"], TIME, (("tickets", "ticket_id"), ("ticket_replies", "ticket_reply_id"),
+                                         ("ticket_history", "ticket_history_id")))
+    ours = _same_log_rows(time_seeded["db"], TIME)
+    assert [r["log_description"] for r in ours[3:]] == [
+        "Archived time entry 3 on ticket TCK-2 via API (page twin)",
+        "Archived time entry 2 on ticket TCK-1 via API (page twin)"]
+
+
+def test_the_technician_report_follows_the_time_entries(time_seeded, clock):
+    """technicians/time before and after the recorded edits and archives: the edited times
+    count, the archived replies do not (include_archived=1 still sums them, as ITFlow's own
+    technicians/time does)."""
+    assert _report(time_seeded) == [("TCK-1", "Agent Smith", "01:00:00"), ("TCK-1", "Bea Tech", "00:30:00"),
+                                    ("TCK-2", "Agent Smith", "02:00:00")]
+    _replay(time_seeded, clock, TIME, _time_endpoint)
+    assert _report(time_seeded) == [("TCK-1", "Agent Smith", "02:05:00")]  # 01:45 + 00:20
+    assert _report(time_seeded, include_archived=1) == [
+        ("TCK-1", "Agent Smith", "02:05:00"), ("TCK-1", "Bea Tech", "00:15:00"), ("TCK-2", "Agent Smith", "02:00:00")]
+
+
+def test_time_entries_read_by_ticket_technician_and_date(time_seeded, clock):
+    api, key = time_seeded["api"], time_seeded["key"]
+
+    def entries(**query):
+        status, body = api.get("time_entries/read", key=key, **query)
+        assert status == 200, body
+        return [(r["ticket_reply_id"], r["ticket_reply_time_worked"]) for r in body["data"]]
+
+    # The agents' replies with time, in the order worked (reply 4 has none, 5 is the client's).
+    assert entries() == [("1", "01:00:00"), ("2", "00:30:00"), ("3", "02:00:00")]
+    assert entries(ticket_id=1) == [("1", "01:00:00"), ("2", "00:30:00")]
+    assert entries(technician_id=2) == [("2", "00:30:00")]
+    assert entries(date_from="2026-11-04", date_to="2026-11-04") == [("2", "00:30:00")]
+    assert entries(ticket_id=1, technician_id=1, date_to="2026-11-03") == [("1", "01:00:00")]
+    assert len(entries(date_to="9999-12-31")) == 3
+    row = succeeded(api.get("time_entries/read", key=key, ticket_reply_id=3))["data"][0]
+    assert (row["ticket_number"], row["ticket_client_id"], row["ticket_reply_by_name"]) == ("2", "2", "Agent Smith")
+    _replay(time_seeded, clock, TIME, _time_endpoint)
+    assert entries() == [("1", "01:45:00"), ("4", "00:20:00")]
+    assert entries(include_archived=1) == [("1", "01:45:00"), ("2", "00:15:00"), ("3", "02:00:00"), ("4", "00:20:00")]
+    body = refused(api.get("time_entries/read", key=key, date_from="4 Nov"))
+    assert "date_from" in body["message"]
+
+
+def test_what_the_time_recording_shows():
+    replies = {int(r["ticket_reply_id"]): r for r in TIME["rows"]["ticket_replies"]}
+    instants = [s["instant"] for s in TIME["steps"]]
+    assert replies[1]["ticket_reply_updated_at"] == instants[0]   # ON UPDATE stamps an edit
+    assert replies[2]["ticket_reply_type"] == "Internal" and replies[2]["ticket_reply_archived_at"] == instants[4]
+    assert replies[3]["ticket_reply_updated_at"] == replies[3]["ticket_reply_archived_at"] == instants[3]
+    assert replies[5]["ticket_reply_updated_at"] is None             # the client's reply untouched
+    assert [r["log_type"] for r in TIME["rows"]["logs"]] == ["Ticket"] * 3 + ["Ticket Reply"] * 2
+    assert not TIME["rows"]["ticket_history"]
+
+
+# --- the rules around them, on the default (2.4.6) layout ---------------------------------------
+
+@pytest.fixture
+def worked(api, db, all_key, make_client):
+    acme, other = make_client("Acme"), make_client("Other")
+    user = insert_user(db, "Tina", 0)
+
+    def ticket(client, **body):
+        answer = api.post("tickets/create", {"client_id": client, "ticket_subject": "S", **body}, key=all_key)
+        return int(succeeded(answer)["data"][0]["insert_id"])
+
+    def reply(ticket_id, time="01:00:00", reply_type="Internal"):
+        with db.transaction(write=True):
+            return db.insert("ticket_replies", {"ticket_reply": "<p>work</p>", "ticket_reply_type": reply_type,
+                                                "ticket_reply_time_worked": time, "ticket_reply_by": user,
+                                                "ticket_reply_ticket_id": ticket_id})
+
+    mine, theirs = ticket(acme), ticket(other)
+    return {"acme": acme, "other": other, "user": user, "mine": mine, "theirs": theirs, "reply": reply,
+            "ticket": ticket, "entry": reply(mine), "their_entry": reply(theirs)}
+
+
+def test_update_checks_the_time_and_the_type(api, db, all_key, worked):
+    entry = worked["entry"]
+    for body, message in (({"ticket_reply_time_worked": "1.5h"}, "ticket_reply_time_worked"),
+                          ({"ticket_reply_type": "Client"}, "Field ticket_reply_type must be Internal or Public."),
+                          ({"ticket_reply": " "}, "Field(s) cannot be empty: ticket_reply."),
+                          ({}, "Nothing to change")):
+        assert message in refused(api.post("time_entries/update", {"ticket_reply_id": entry, **body},
+                                           key=all_key))["message"]
+    succeeded(api.post("time_entries/update", {"ticket_reply_id": entry, "ticket_reply_time_worked": "2:05",
+                                               "ticket_reply_type": "public"}, key=all_key))
+    row = fetch(db, "ticket_replies", ticket_reply_id=entry)[0]
+    assert (row["ticket_reply_time_worked"], row["ticket_reply_type"], row["ticket_reply"]) == (
+        "02:05:00", "Public", "<p>work</p>")
+    assert row["ticket_reply_updated_at"]
+    assert [(r["log_type"], r["log_action"], r["log_entity_id"]) for r in log_rows(db)][-2:] == [
+        ("Ticket", "Reply", str(entry)), ("API", "Success", "0")]
+    assert refused(api.post("time_entries/update", {"ticket_reply_id": entry, "ticket_reply_time_worked": "02:05:00"},
+                            key=all_key))["message"].startswith("No rows changed")
+
+
+def test_state_rules(api, db, all_key, worked):
+    client_reply = worked["reply"](worked["mine"], None, "Client")
+    assert refused(api.post("time_entries/update", {"ticket_reply_id": client_reply, "ticket_reply_time_worked":
+                                                    "00:10:00"}, key=all_key))["message"].startswith(
+        f"Ticket reply {client_reply} is the client's")
+    succeeded(api.post("time_entries/delete", {"ticket_reply_id": worked["entry"]}, key=all_key))
+    assert refused(api.post("time_entries/delete", {"ticket_reply_id": worked["entry"]}, key=all_key))["message"] \
+        == f"Ticket reply {worked['entry']} is archived (nothing was changed)."
+    closed = worked["ticket"](worked["acme"])
+    late = worked["reply"](closed)
+    succeeded(api.post("tickets/close", {"ticket_id": closed}, key=all_key))
+    assert refused(api.post("time_entries/update", {"ticket_reply_id": late, "ticket_reply_time_worked": "00:01:00"},
+                            key=all_key))["message"].startswith(f"Ticket {closed} is closed")
+    assert fetch(db, "ticket_replies", ticket_reply_id=late)[0]["ticket_reply_time_worked"] == "01:00:00"
+
+
+def test_a_scoped_key_reaches_only_its_clients_entries(api, db, keys, worked):
+    scoped = make_key(keys, worked["acme"])
+    assert [r["ticket_reply_id"] for r in succeeded(api.get("time_entries/read", key=scoped))["data"]] \
+        == [str(worked["entry"])]
+    for path, body in (("time_entries/update", {"ticket_reply_time_worked": "00:01:00"}), ("time_entries/delete", {})):
+        answer = refused(api.post(path, {"ticket_reply_id": worked["their_entry"], **body}, key=scoped))
+        assert answer["message"].startswith(f"No time entry with ticket_reply_id {worked['their_entry']}")
+    assert fetch(db, "ticket_replies", ticket_reply_id=worked["their_entry"])[0]["ticket_reply_archived_at"] is None
+
+
+def test_user_keys_need_support_access(user_database):
+    """Read needs module_support level 1, update 2, delete 3 (the API's rule for delete; the
+    page archives with 2)."""
+    cfg, db = user_database
+    keys = KeyStore(db, b"documents-and-time")
+    with db.transaction(write=True):
+        client = db.insert("clients", {"client_name": "Time Co"})
+        ticket = db.insert("tickets", schema.filled_row("tickets", {
+            "ticket_subject": "S", "ticket_number": 77, "ticket_status": 2, "ticket_client_id": client}))
+        entry = db.insert("ticket_replies", {"ticket_reply": "x", "ticket_reply_type": "Internal",
+                                             "ticket_reply_time_worked": "00:30:00", "ticket_reply_by": 0,
+                                             "ticket_reply_ticket_id": ticket})
+        roles = {level: insert_role(db, f"Support {level}", 0, {"module_support": level}) for level in (1, 2, 3)}
+        users = {level: insert_user(db, f"time{level}", role) for level, role in roles.items()}
+    expire = (date.today() + timedelta(days=10)).isoformat()
+    key = {level: keys.create(f"time {level}", expire, user)[0] for level, user in users.items()}
+    api = Api(create_app(cfg, db, keys))
+    assert succeeded(api.get("time_entries/read", key=key[1], ticket_reply_id=entry))["count"] == 1
+    update = {"ticket_reply_id": entry, "ticket_reply_time_worked": "00:45:00"}
+    assert api.post("time_entries/update", update, key=key[1])[0] == 403
+    succeeded(api.post("time_entries/update", update, key=key[2]))
+    assert api.post("time_entries/delete", {"ticket_reply_id": entry}, key=key[2])[0] == 403
+    succeeded(api.post("time_entries/delete", {"ticket_reply_id": entry}, key=key[3]))
+
+
+def test_if_match_takes_the_etag_a_read_by_id_answers(api, db, all_key, worked):
+    """The conditional writes every update and delete here take (docs/conditional-requests.md)."""
+    entry = worked["entry"]
+    read = api.client.simulate_get("/api/v1/time_entries/read.php",
+                                   params={"api_key": all_key, "ticket_reply_id": entry})
+    etag = read.headers["ETag"]
+    body = {"ticket_reply_id": entry, "ticket_reply_time_worked": "00:05:00"}
+    succeeded(api.post("time_entries/update", body, key=all_key, headers={"If-Match": etag}))
+    status, answer = api.post("time_entries/delete", {"ticket_reply_id": entry}, key=all_key,
+                              headers={"If-Match": etag})
+    assert status == 412 and answer["success"] == "False"
+    assert fetch(db, "ticket_replies", ticket_reply_id=entry)[0]["ticket_reply_archived_at"] is None

@@ -1,5 +1,8 @@
 """technicians/time: time worked per technician and ticket, from ticket replies.
 
+Archived replies (removed on the ticket page, or by time_entries/delete) are left out unless
+include_archived=1 asks for ITFlow's own sum, which counts them.
+
 Summed in Python rather than with MySQL's TIME_TO_SEC/SEC_TO_TIME so that the one query
 runs unchanged on SQLite; the period is a plain range on ticket_reply_created_at.
 """
@@ -53,6 +56,11 @@ def time_report(call):
             return envelope.failure("Invalid month parameter. Must be between 1 and 12.")
     start, end = period(year, month)
     where, binds = list(CONDITIONS), {"start": start, "end": end}
+    if params.int("include_archived", 0) != 1:
+        # An archived reply is one the ticket page removed (and time_entries/delete): its time
+        # no longer counts, as on the ticket page's total. ITFlow's own technicians/time counts
+        # it; include_archived=1 gives that sum.
+        where.append("ticket_reply_archived_at IS NULL")
     if params.has("technician_id") and params.get("technician_id") != "":
         where.append("user_id = :technician")
         binds["technician"] = parse_int("technician_id", params.get("technician_id"))

@@ -14,6 +14,9 @@ compares.
 
 Parts:
   documents  agent/post/folder.php rename_folder, agent/post/document.php move_document
+             (> itflow-newest-document-folders.json)
+  time       agent/post/ticket.php edit_ticket_reply (its time worked, type and text) and
+             archive_ticket_reply (> itflow-newest-time-entries.json)
 """
 import json
 import os
@@ -63,6 +66,34 @@ def documents_seed():
     }
 
 
+def time_seed():
+    def ticket(number, client, status=2):
+        return {"ticket_id": number, "ticket_prefix": "TCK-", "ticket_number": number, "ticket_source": "Agent",
+                "ticket_subject": f"Case {number}", "ticket_details": "details", "ticket_priority": "High",
+                "ticket_status": status, "ticket_url_key": f"key{number:029d}", "ticket_created_by": 1,
+                "ticket_assigned_to": 1, "ticket_contact_id": 0, "ticket_client_id": client,
+                "ticket_created_at": "2026-11-02 09:00:00", "ticket_sla_id": 0}
+
+    def reply(reply_id, ticket_id, reply_type, by, worked, created):
+        return {"ticket_reply_id": reply_id, "ticket_reply": f"<p>Reply {reply_id}</p>",
+                "ticket_reply_type": reply_type, "ticket_reply_time_worked": worked,
+                "ticket_reply_created_at": created, "ticket_reply_by": by, "ticket_reply_ticket_id": ticket_id}
+
+    return {
+        **USERS,
+        "tickets": [ticket(1, 1), ticket(2, 2)],
+        "ticket_replies": [reply(1, 1, "Internal", 1, "01:00:00", "2026-11-03 10:00:00"),
+                           reply(2, 1, "Public", 2, "00:30:00", "2026-11-04 11:00:00"),
+                           reply(3, 2, "Internal", 1, "02:00:00", "2026-11-05 12:00:00"),
+                           reply(4, 1, "Internal", 1, "00:00:00", "2026-11-06 13:00:00"),
+                           reply(5, 1, "Client", 0, None, "2026-11-07 14:00:00")],
+    }
+
+
+def _edit(reply_id, text, reply_type, time):
+    return {"ticket_reply_id": reply_id, "ticket_reply": text, "ticket_reply_type": reply_type, "time": time}
+
+
 PARTS = {
     "documents": {
         "about": "agent/post/folder.php rename_folder and agent/post/document.php move_document",
@@ -80,6 +111,24 @@ PARTS = {
         ],
         "dump": [("folders", "folder_id"), ("documents", "document_id"),
                  ("document_versions", "document_version_id"), ("logs", "log_id")],
+    },
+    "time": {
+        "about": "agent/post/ticket.php edit_ticket_reply and archive_ticket_reply",
+        "seed": time_seed,
+        "tables": ["user_roles", "users", "clients", "tickets", "ticket_replies"],
+        # The edit form sends the reply's text, its type and the time, prefilled with what is stored.
+        "steps": [
+            ("edit the time worked of an internal note", "edit_ticket_reply",
+             _edit(1, "<p>Reply 1</p>", "Internal", "01:45:00")),
+            ("edit a public reply: its time, its type and its text", "edit_ticket_reply",
+             _edit(2, "<p>Checked the <b>logs</b></p>", "Internal", "00:15:00")),
+            ("put time on a note that had none", "edit_ticket_reply",
+             _edit(4, "<p>Reply 4</p>", "Internal", "00:20:00")),
+            ("archive another client's reply", "archive_ticket_reply", {"ticket_reply_id": 3}),
+            ("archive the edited reply", "archive_ticket_reply", {"ticket_reply_id": 2}),
+        ],
+        "dump": [("tickets", "ticket_id"), ("ticket_replies", "ticket_reply_id"),
+                 ("ticket_history", "ticket_history_id"), ("logs", "log_id")],
     },
 }
 
