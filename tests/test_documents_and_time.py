@@ -436,3 +436,21 @@ def test_if_match_takes_the_etag_a_read_by_id_answers(api, db, all_key, worked):
                               headers={"If-Match": etag})
     assert status == 412 and answer["success"] == "False"
     assert fetch(db, "ticket_replies", ticket_reply_id=entry)[0]["ticket_reply_archived_at"] is None
+
+
+def test_an_atomic_batch_runs_them_all_or_none(api, db, all_key, worked, filed):
+    """Through the one write pipeline: a batch item is the single call (docs/batches.md)."""
+    operations = [
+        {"module": "time_entries", "function": "update", "ids": [worked["entry"]],
+         "body": {"ticket_reply_time_worked": "00:10:00"}},
+        {"module": "documents", "function": "move", "body": {"document_id": filed["manual"], "folder_id": filed["docs"]}},
+        {"module": "time_entries", "function": "delete", "body": {"ticket_reply_id": 987654}},
+    ]
+    status, body = api.post("batch", {"atomic": True, "operations": operations}, key=all_key)
+    assert status == 200 and body["data"][2]["success"] == "False", body
+    assert fetch(db, "ticket_replies", ticket_reply_id=worked["entry"])[0]["ticket_reply_time_worked"] == "01:00:00"
+    assert fetch(db, "documents", document_id=filed["manual"])[0]["document_folder_id"] == "0"
+    status, body = api.post("batch", {"atomic": True, "operations": operations[:2]}, key=all_key)
+    assert [item["success"] for item in body["data"]] == ["True", "True"], body
+    assert fetch(db, "ticket_replies", ticket_reply_id=worked["entry"])[0]["ticket_reply_time_worked"] == "00:10:00"
+    assert fetch(db, "documents", document_id=filed["manual"])[0]["document_folder_id"] == str(filed["docs"])
