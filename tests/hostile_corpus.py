@@ -105,6 +105,7 @@ class World:
             status, answer = self.post(f"{module_name}/create", body)
             assert answer["success"] == "True", (module_name, body, answer)
             mine[module_name] = int(answer["data"][0]["insert_id"])
+        mine["time_entries"] = mine["ticket_replies"]  # time entries are replies: update and delete take any
         return mine
 
     def add_client(self, name):

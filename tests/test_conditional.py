@@ -68,7 +68,7 @@ def _make_row(db, module, client_id):
     if module.table == "invoice_items":
         return insert(db, "invoice_items", item_name="Labour", item_invoice_id=new_invoice(db, client_id))
     if module.table == "ticket_replies":
-        return reply(db, new_ticket(db, client_id), "On it")
+        return reply(db, new_ticket(db, client_id), "On it", worked="00:30:00")  # time: also a time entry
     if module.table == "clients":
         return client_id
     values = {module.name_column: _name_value(module, "Named")}

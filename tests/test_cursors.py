@@ -228,7 +228,7 @@ def _rows_for(db, module, client_id, count):
     if module.table == "ticket_replies":
         ticket = new_ticket(db, client_id)
         for n in range(count):
-            reply(db, ticket, f"reply {n}")
+            reply(db, ticket, f"reply {n}", worked="00:30:00")  # time: also time entries
         return {}
     if module.table == "clients":
         for n in range(count):

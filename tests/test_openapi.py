@@ -58,11 +58,14 @@ def test_parameters_come_from_the_module_definitions(doc):
                 assert set(module.required) <= set(body["required"]), path
                 assert {f.name for f in module.fields} <= set(body["properties"]), path
             elif not path.endswith("/create.php") and not path.endswith("update.php"):
-                # an action's own parameters (tickets/assign, add_watcher) are named and required too
-                own = getattr(endpoint, "body_fields", {})
-                assert set(own) <= set(body["properties"]), path
+                # the record's id, then what an action on it takes besides (tickets/assign's
+                # assignee, add_watcher's addresses, documents/move's folder_id)
+                declared = getattr(endpoint, "body_fields", ())
+                own = declared.items() if isinstance(declared, dict) else \
+                    [(f.name, (None, None, f.required)) for f in declared]
+                assert {name for name, _ in own} <= set(body["properties"]), path
                 id_name = getattr(endpoint, "id_param", module.id_column)
-                assert body["required"] == [id_name] + [n for n, (_, _, needed) in own.items()
+                assert body["required"] == [id_name] + [n for n, (_, _, needed) in own
                                                         if needed and n != id_name], path
     create = doc["paths"]["/api/v1/clients/create.php"]["post"]["requestBody"]["content"]["application/json"]
     props = create["schema"]["properties"]

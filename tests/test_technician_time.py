@@ -15,6 +15,7 @@ from helpers import (
     new_ticket,
     read_rows,
     reply,
+    succeeded,
 )
 
 TIME_KEYS = ["ticket_id", "ticket_number", "ticket_subject", "client_id", "company", "technician_id",
@@ -184,3 +185,22 @@ def test_technician_time_ignores_client_replies(api, db, all_key, make_client):
     reply(db, ticket, "work", "Internal", tech, "00:10:00", ticket_reply_created_at="2024-03-01 10:00:00")
     rows = time_rows(api.get("technicians/time", key=all_key, year=2024))
     assert [(r["technician"], r["time_worked"]) for r in rows] == [("Tina", "00:10:00")]
+
+
+def test_technician_time_follows_time_entry_edits_and_deletes(api, db, all_key, timesheet):
+    """time_entries/update changes what a reply counts; time_entries/delete archives the reply
+    (as ITFlow's ticket page does): its time still counts here, as in ITFlow's own
+    technicians/time, and no longer with include_archived=0."""
+    t = timesheet
+    printer_tina = [int(r["ticket_reply_id"]) for r in read_rows(api.get(
+        "time_entries/read", key=all_key, ticket_id=t["printer"], technician_id=t["tina"]))]
+    assert len(printer_tina) == 2  # 01:30:00 and 00:45:30
+    succeeded(api.post("time_entries/update", {"ticket_reply_id": printer_tina[0],
+                                               "ticket_reply_time_worked": "00:30:00"}, key=all_key))
+    succeeded(api.post("time_entries/delete", {"ticket_reply_id": printer_tina[1]}, key=all_key))
+    status, body = api.get("technicians/time", key=all_key, year=2024, include_archived=0)
+    assert status == 200 and body["data"][:2] == [
+        time_row(t, "printer", 9, "Printer", "a", "Alpha", "sam", "Sam", "00:10:00"),
+        time_row(t, "printer", 9, "Printer", "a", "Alpha", "tina", "Tina", "00:30:00")]
+    status, body = api.get("technicians/time", key=all_key, year=2024)  # ITFlow's sum: 00:30:00 + 00:45:30
+    assert body["data"][1] == time_row(t, "printer", 9, "Printer", "a", "Alpha", "tina", "Tina", "01:15:30")

@@ -357,6 +357,7 @@ class Create(Operation):
 class RecordOperation(Operation):
     """An operation on one existing record: find it within the scope, change it, log it."""
     action = ""   # log_action of the record's row
+    log_type: str | None = None  # log_type of the record's row, when not the module's entity
     past = ""     # how the API row says it: "Edited asset PC-01"
 
     def __call__(self, call: Call) -> Body:
@@ -379,7 +380,8 @@ class RecordOperation(Operation):
             if stored is not None:
                 versions.describe(call, m.table, stored)
         name, api_description = self.describe(current, values)
-        call.log_change(m.entity, self.action, name, self.client_of(current), record_id, api_description)
+        call.log_change(self.log_type or m.entity, self.action, name, self.client_of(current), record_id,
+                        api_description)
         if not count:
             # ITFlow answers with the rows MySQL reports *changed* in the module's own table;
             # scripts branch on "False" here. What did change elsewhere (an asset's primary

@@ -2,8 +2,12 @@
 
 ITFlow also moves base64-embedded images into files under uploads/; this server stores the
 HTML exactly as given.
+
+move.php files a document in a folder as ITFlow's document page moves one (move_document).
 """
-from ..core.definitions import Hooks, Lookup, Module, table_fields
+from ..core.crud import RecordOperation
+from ..core.definitions import Field, Hooks, Lookup, Module, table_fields
+from ..core.envelope import Refused
 from ..core.values import now
 from ..itflow.php_text import clean
 
@@ -58,3 +62,39 @@ MODULE = Module(
     }),
     lookups=[Lookup("document_id", "int", single=True)],
 )
+
+
+class Move(RecordOperation):
+    """move.php: `document_id` into the folder `folder_id` (0: the top level), as ITFlow's
+    document page moves one (agent/post/document.php move_document): only the folder changes,
+    and document_updated_at is kept (a move is no edit; no version is saved). Unlike the page,
+    a folder that does not exist or belongs to another client is refused."""
+    verb, action, past = "Move", "Move", "Moved"
+    body_fields = (Field("folder_id", "int", required=True,
+                         description="the folder of the document's client to file it in (0: the top level)"),)
+
+    def apply(self, call, record_id, current):
+        if not call.params.has("folder_id") or call.params.get("folder_id") == "":
+            raise Refused("Missing required field: folder_id (0 files the document at the top level).")
+        folder_id = self.body_fields[0].parse(call.params.get("folder_id"))
+        client_id = int(current["document_client_id"] or 0)
+        name = ""
+        if folder_id:
+            folder = call.db.row("SELECT folder_name, folder_client_id FROM folders WHERE folder_id = :folder",
+                                 {"folder": folder_id})
+            if folder is None or int(folder["folder_client_id"] or 0) != client_id:
+                raise Refused(f"No folder with folder_id {folder_id} for client {client_id}, the document's client "
+                              "(nothing was changed).")
+            name = folder["folder_name"]
+        # The page sets document_updated_at to itself, which MariaDB's ON UPDATE then leaves
+        # alone. SQLite's stand-in trigger cannot tell that apart from an update that leaves
+        # the column out, so the stored value is written back in a second statement (on both
+        # backends: an explicit value is kept by either).
+        count = call.db.update("documents", {"document_folder_id": folder_id}, {"document_id": record_id})
+        call.db.update("documents", {"document_updated_at": current["document_updated_at"]},
+                       {"document_id": record_id})
+        return count, {"folder_name": name}
+
+    def describe(self, current, values):
+        text = f"Moved document {current['document_name']} to folder {values['folder_name']}".rstrip()
+        return text, text

@@ -1,5 +1,8 @@
 """technicians/time: time worked per technician and ticket, from ticket replies.
 
+Archived replies (removed on the ticket page, or by time_entries/delete) count, as in ITFlow's
+own technicians/time; include_archived=0 leaves them out, as the ticket page's total does.
+
 Summed in Python rather than with MySQL's TIME_TO_SEC/SEC_TO_TIME so that the one query
 runs unchanged on SQLite; the period is a plain range on ticket_reply_created_at.
 """
@@ -53,6 +56,11 @@ def time_report(call):
             return envelope.failure("Invalid month parameter. Must be between 1 and 12.")
     start, end = period(year, month)
     where, binds = list(CONDITIONS), {"start": start, "end": end}
+    if params.int("include_archived", 1) == 0:
+        # An archived reply is one the ticket page removed (and time_entries/delete). ITFlow's
+        # technicians/time still counts its time, so by default so do we (scripts compare the
+        # sums); include_archived=0 leaves it out, as the ticket page's own total does.
+        where.append("ticket_reply_archived_at IS NULL")
     if params.has("technician_id") and params.get("technician_id") != "":
         where.append("user_id = :technician")
         binds["technician"] = parse_int("technician_id", params.get("technician_id"))

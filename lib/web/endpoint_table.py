@@ -16,7 +16,7 @@ def _lookups(module):
 
 def _create_needs(module, functions):
     if "create" not in functions:
-        return "— (read only)"
+        return "— (read only)" if set(functions) <= {"read"} else "— (no create)"
     needs = [f"`{name}`" for name in module.required]
     own_client_column = module.client_column in {c.name for c in schema.columns(module.table)}
     if own_client_column and module.client_column != module.id_column and not module.client_optional:

@@ -411,6 +411,19 @@ def _kind_schema(kind, column=None):
     return found
 
 
+def _action_fields(endpoint):
+    """(name, JSON schema, required) of each parameter an action declares in `body_fields`."""
+    declared = getattr(endpoint, "body_fields", ())
+    if isinstance(declared, dict):
+        for name, (value_schema, description, needed) in declared.items():
+            yield name, {**value_schema, "description": description}, needed
+        return
+    for f in declared:
+        prop = _kind_schema(f.kind, f.column_spec if f.stored else None)
+        prop["description"] = "; ".join(p for p in (f.description, prop.get("description")) if p)
+        yield f.name, prop, f.required
+
+
 def _int_param(name, where, description, **limits):
     return {"name": name, "in": where, "required": False, "description": description,
             "schema": {"type": "integer", **limits}}
@@ -499,9 +512,11 @@ def _body(module, endpoint):
         required.append(id_name)
         if isinstance(endpoint, Update):
             properties.update(_field_properties(module, skip=module.id_column))
-        # An action's own parameters (tickets/assign's assignee, add_watcher's addresses).
-        for name, (value_schema, description, needed) in getattr(endpoint, "body_fields", {}).items():
-            properties[name] = {**value_schema, "description": description}
+        # What an action on a record takes besides its id (tickets/assign's assignee,
+        # documents/move's folder_id): lib/core/definitions.py Field objects, or name ->
+        # (JSON schema, description, required) where no field kind fits (a list of ids).
+        for name, prop, needed in _action_fields(endpoint):
+            properties[name] = prop
             if needed and name not in required:
                 required.append(name)
     else:  # a create

@@ -1,0 +1,3 @@
+from itflow_api.lib.modules.document_folders import MODULE, Rename
+
+endpoint = Rename(MODULE)

@@ -1,0 +1,69 @@
+<?php
+/*
+ * Runs one action of ITFlow's own agent pages on folders, documents and ticket replies with
+ * php-cli, as a signed-in agent would trigger it: the agent's session variables and CSRF
+ * token are set here instead of by a login. Used by record_documents_time.py; prints the
+ * instant the database clock was held at (every NOW() of the action) before the page runs.
+ *
+ *   ITFLOW_ROOT=/path/to/itflow ITFLOW_DB=dbname php page_action_documents.php ACTION 'JSON fields'
+ *
+ * ACTION and the fields the page's form (or link) sends:
+ *   rename_folder         {"folder_id": 1, "folder_name": "New name"}      agent/post/folder.php
+ *   move_document         {"document_id": 1, "folder": 2}                   agent/post/document.php
+ *   edit_ticket_reply     {"ticket_reply_id": 1, "ticket_reply": "...",
+ *                          "ticket_reply_type": "Internal", "time": "01:30:00"}  agent/post/ticket.php
+ *   archive_ticket_reply  {"ticket_reply_id": 1}                            agent/post/ticket.php (a GET link)
+ */
+
+$root = getenv('ITFLOW_ROOT');
+$action = $argv[1];
+$fields = json_decode($argv[2] ?? '{}', true);
+
+$mysqli = mysqli_connect('127.0.0.1', 'root', '', getenv('ITFLOW_DB'));
+date_default_timezone_set('UTC');
+mysqli_query($mysqli, "SET time_zone = '+00:00'");
+
+require_once "$root/functions.php";
+
+// What includes/load_user_session.php sets for the signed-in agent (user 1, an admin).
+$_SESSION = ['logged' => true, 'user_id' => 1, 'csrf_token' => 'recording-token'];
+$session_user_id = 1;
+$session_name = mysqli_fetch_assoc(mysqli_query($mysqli, "SELECT user_name FROM users WHERE user_id = 1"))['user_name'];
+$session_is_admin = true;
+$session_ip = '127.0.0.1';
+$session_user_agent = 'page-recording';
+$session_company_name = 'Recording Co';
+$_SERVER['HTTP_USER_AGENT'] = $session_user_agent;
+$_SERVER['HTTP_REFERER'] = 'document.php';
+
+$handlers = [
+    'rename_folder' => ['POST', 'folder.php'],
+    'move_document' => ['POST', 'document.php'],
+    'edit_ticket_reply' => ['POST', 'ticket.php'],
+    'archive_ticket_reply' => ['GET', 'ticket.php'],
+];
+if (!isset($handlers[$action]) || !is_array($fields)) {
+    fwrite(STDERR, "unknown action $action or fields not a JSON object\n");
+    exit(2);
+}
+[$method, $file] = $handlers[$action];
+$_SERVER['REQUEST_METHOD'] = $method;
+
+// Start on a fresh second and hold the database clock there, so that PHP's date() and
+// MySQL's NOW() name the same instant for the whole action.
+time_sleep_until(floor(microtime(true)) + 1.02);
+$instant = time();
+mysqli_query($mysqli, "SET timestamp = $instant");
+echo date('Y-m-d H:i:s', $instant), "\n";
+
+if ($method === 'GET') {
+    // The page's link carries the id as the action's own parameter.
+    $_GET = [$action => $fields['ticket_reply_id'], 'csrf_token' => 'recording-token'];
+} else {
+    $_POST = array_merge($fields, [$action => 1, 'csrf_token' => 'recording-token']);
+}
+
+define('FROM_POST_HANDLER', true);
+require "$root/agent/post/$file";  // the handler ends with redirect(), which exits
+fwrite(STDERR, "the page handler did not redirect\n");
+exit(3);

@@ -1,0 +1,204 @@
+"""Run folder, document and ticket-reply actions through ITFlow's own agent pages and record
+what they store.
+
+    python tests/itflow_recorded/record_documents_time.py /path/to/itflow-newest DBNAME documents \
+        > tests/itflow_recorded/itflow-newest-document-folders.json
+
+DBNAME is a MariaDB database created from that release's db.sql (nothing else in it: the
+tables below are emptied and the part's seed written). Each step runs the page's handler
+with php-cli (page_action_documents.php: an agent's session and CSRF token set, the
+database clock held on one second) and the rows are read back at the end.
+tests/test_documents_and_time.py writes the same seed into a newest-layout database of our
+own, sends the same actions to our endpoints with the clock at each recorded instant, and
+compares.
+
+Parts:
+  documents  agent/post/folder.php rename_folder, agent/post/document.php move_document
+             (> itflow-newest-document-folders.json)
+  time       agent/post/ticket.php edit_ticket_reply (its time worked, type and text) and
+             archive_ticket_reply (> itflow-newest-time-entries.json)
+"""
+import json
+import os
+import subprocess
+import sys
+from datetime import datetime
+
+import pymysql
+import pymysql.converters
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.join(HERE, os.pardir, os.pardir, os.pardir))
+
+from itflow_api.lib.itflow import schema  # noqa: E402
+
+RESET = ["companies", "settings", "modules", "ticket_statuses", "users", "user_roles", "clients", "folders",
+         "documents", "document_versions", "tickets", "ticket_replies", "ticket_history", "logs"]
+
+USERS = {
+    "user_roles": [{"role_id": 1, "role_name": "Administrator", "role_is_admin": 1}],
+    "users": [{"user_id": 1, "user_name": "Agent Smith", "user_email": "smith@example.com", "user_password": "x",
+               "user_role_id": 1},
+              {"user_id": 2, "user_name": "Bea Tech", "user_email": "bea@example.com", "user_password": "x",
+               "user_role_id": 1}],
+    "clients": [{"client_id": 1, "client_name": "Acme"}, {"client_id": 2, "client_name": "Other"}],
+}
+
+
+def documents_seed():
+    def folder(folder_id, name, client, parent=0):
+        return {"folder_id": folder_id, "folder_name": name, "parent_folder": parent, "folder_location": 0,
+                "folder_client_id": client}
+
+    def document(document_id, name, client, folder_id, updated_at):
+        return {"document_id": document_id, "document_name": name, "document_description": f"About {name}",
+                "document_content": f"<p>{name}</p>", "document_content_raw": name, "document_folder_id": folder_id,
+                "document_created_by": 1, "document_client_id": client, "document_created_at": "2026-01-02 03:04:05",
+                "document_updated_at": updated_at}
+
+    return {
+        **USERS,
+        "folders": [folder(1, "Network", 1), folder(2, "Firewalls", 1, parent=1), folder(3, "Policies", 1),
+                    folder(4, "Theirs", 2)],
+        "documents": [document(1, "Router setup", 1, 0, "2026-02-03 04:05:06"),
+                      document(2, "VPN", 1, 2, None),
+                      document(3, "Their runbook", 2, 0, "2026-03-04 05:06:07")],
+    }
+
+
+def time_seed():
+    def ticket(number, client, status=2):
+        return {"ticket_id": number, "ticket_prefix": "TCK-", "ticket_number": number, "ticket_source": "Agent",
+                "ticket_subject": f"Case {number}", "ticket_details": "details", "ticket_priority": "High",
+                "ticket_status": status, "ticket_url_key": f"key{number:029d}", "ticket_created_by": 1,
+                "ticket_assigned_to": 1, "ticket_contact_id": 0, "ticket_client_id": client,
+                "ticket_created_at": "2026-11-02 09:00:00", "ticket_sla_id": 0}
+
+    def reply(reply_id, ticket_id, reply_type, by, worked, created):
+        return {"ticket_reply_id": reply_id, "ticket_reply": f"<p>Reply {reply_id}</p>",
+                "ticket_reply_type": reply_type, "ticket_reply_time_worked": worked,
+                "ticket_reply_created_at": created, "ticket_reply_by": by, "ticket_reply_ticket_id": ticket_id}
+
+    return {
+        **USERS,
+        "tickets": [ticket(1, 1), ticket(2, 2)],
+        "ticket_replies": [reply(1, 1, "Internal", 1, "01:00:00", "2026-11-03 10:00:00"),
+                           reply(2, 1, "Public", 2, "00:30:00", "2026-11-04 11:00:00"),
+                           reply(3, 2, "Internal", 1, "02:00:00", "2026-11-05 12:00:00"),
+                           reply(4, 1, "Internal", 1, "00:00:00", "2026-11-06 13:00:00"),
+                           reply(5, 1, "Client", 0, None, "2026-11-07 14:00:00")],
+    }
+
+
+def _edit(reply_id, text, reply_type, time):
+    return {"ticket_reply_id": reply_id, "ticket_reply": text, "ticket_reply_type": reply_type, "time": time}
+
+
+PARTS = {
+    "documents": {
+        "about": "agent/post/folder.php rename_folder and agent/post/document.php move_document",
+        "seed": documents_seed,
+        "tables": ["user_roles", "users", "clients", "folders", "documents"],
+        # (label, page action, the fields the page's form sends)
+        "steps": [
+            ("rename a folder (tags in the name are stripped)", "rename_folder",
+             {"folder_id": 1, "folder_name": " Network & <b>Firewalls</b> "}),
+            ("rename another client's folder", "rename_folder", {"folder_id": 4, "folder_name": "Theirs (old)"}),
+            ("move a document from the top level into a folder", "move_document", {"document_id": 1, "folder": 2}),
+            ("move a document never edited back to the top level", "move_document", {"document_id": 2, "folder": 0}),
+            ("move another client's document into its folder", "move_document", {"document_id": 3, "folder": 4}),
+            ("move a document on to another folder", "move_document", {"document_id": 1, "folder": 3}),
+        ],
+        "dump": [("folders", "folder_id"), ("documents", "document_id"),
+                 ("document_versions", "document_version_id"), ("logs", "log_id")],
+    },
+    "time": {
+        "about": "agent/post/ticket.php edit_ticket_reply and archive_ticket_reply",
+        "seed": time_seed,
+        "tables": ["user_roles", "users", "clients", "tickets", "ticket_replies"],
+        # The edit form sends the reply's text, its type and the time, prefilled with what is stored.
+        "steps": [
+            ("edit the time worked of an internal note", "edit_ticket_reply",
+             _edit(1, "<p>Reply 1</p>", "Internal", "01:45:00")),
+            ("edit a public reply: its time, its type and its text", "edit_ticket_reply",
+             _edit(2, "<p>Checked the <b>logs</b></p>", "Internal", "00:15:00")),
+            ("put time on a note that had none", "edit_ticket_reply",
+             _edit(4, "<p>Reply 4</p>", "Internal", "00:20:00")),
+            ("archive another client's reply", "archive_ticket_reply", {"ticket_reply_id": 3}),
+            ("archive the edited reply", "archive_ticket_reply", {"ticket_reply_id": 2}),
+        ],
+        "dump": [("tickets", "ticket_id"), ("ticket_replies", "ticket_reply_id"),
+                 ("ticket_history", "ticket_history_id"), ("logs", "log_id")],
+    },
+}
+
+
+def _connect(database):
+    return pymysql.connect(host="127.0.0.1", user="root", password="", database=database, autocommit=True,
+                           conv=dict(pymysql.converters.encoders))  # values as MySQL's text, like PHP's mysqli
+
+
+def _insert(cursor, table, row):
+    names = ", ".join(row)
+    cursor.execute(f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(row))})", list(row.values()))
+
+
+def fill(connection, plan, tables):
+    """Each seed row with ITFlow's empty value ('' or 0) in every NOT NULL column that has no
+    default, as ITFlow's own inserts leave them (the rows are stored filled, for both sides)."""
+    with connection.cursor() as cursor:
+        for table in tables:
+            cursor.execute("SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
+                           "DATABASE() AND TABLE_NAME = %s AND IS_NULLABLE = 'NO' AND COLUMN_DEFAULT IS NULL "
+                           "AND EXTRA NOT LIKE '%%auto_increment%%'", [table])
+            needed = cursor.fetchall()
+            for row in plan[table]:
+                for name, kind in needed:
+                    row.setdefault(name, 0 if kind in ("int", "tinyint", "decimal", "bigint", "smallint") else "")
+
+
+def write_seed(connection, plan, tables):
+    with connection.cursor() as cursor:
+        for table in RESET:
+            cursor.execute(f"DELETE FROM {table}")
+            cursor.execute(f"ALTER TABLE {table} AUTO_INCREMENT = 1")
+        for table, _, row in schema.seed_rows(schema.NEWEST_VERSION):
+            _insert(cursor, table, row)
+        for table in tables:
+            for row in plan[table]:
+                _insert(cursor, table, row)
+
+
+def dump(connection, tables):
+    def rows(sql):
+        with connection.cursor() as cursor:
+            cursor.execute(sql)
+            names = [d[0] for d in cursor.description]
+            return [{n: (None if v is None else str(v)) for n, v in zip(names, row, strict=True)}
+                    for row in cursor.fetchall()]
+    return {table: rows(f"SELECT * FROM {table} ORDER BY {order}") for table, order in tables}
+
+
+def main(itflow_root, database, part_name):
+    part = PARTS[part_name]
+    connection = _connect(database)
+    plan = part["seed"]()
+    fill(connection, plan, part["tables"])
+    write_seed(connection, plan, part["tables"])
+    steps = []
+    env = {**os.environ, "ITFLOW_ROOT": itflow_root, "ITFLOW_DB": database}
+    for label, action, fields in part["steps"]:
+        args = ["php", os.path.join(HERE, "page_action_documents.php"), action, json.dumps(fields)]
+        done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
+        if done.returncode != 0 or done.stdout.count("\n") < 1:
+            raise SystemExit(f"{label}: php answered {done.returncode}\n{done.stdout}\n{done.stderr}")
+        steps.append({"step": label, "action": action, "fields": fields,
+                      "instant": done.stdout.splitlines()[0].strip()})
+    return {"about": f"ITFlow 26.08 (database 2.6.7), {part['about']} run with php-cli by "
+                     f"record_documents_time.py as agent user 1 ({part_name}), "
+                     f"{datetime.utcnow().strftime('%Y-%m-%d')}",
+            "seed": plan, "steps": steps, "rows": dump(connection, part["dump"])}
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(sys.argv[1], sys.argv[2], sys.argv[3]), indent=1))
