@@ -290,3 +290,25 @@ def test_a_user_key_needs_sales_and_financial(seeded):
     assert read_rows(api.get("payments/read", key=billing_key, payment_id=payment))
     succeeded(api.post("payments/delete", {"payment_id": payment}, key=full_key))
     assert not fetch(db, "payments")
+
+
+def test_payments_at_once_never_pay_more_than_the_invoice(app, db, all_key, billing):
+    """Ten payments of 30.00 sent together on an invoice of 100.00: three are stored, seven
+    refused as over-payments (the invoice's row is held while its balance is checked)."""
+    import urllib.request
+    from concurrent.futures import ThreadPoolExecutor
+
+    from helpers import serving
+
+    def pay(url):
+        body = json.dumps({"api_key": all_key, "invoice_id": billing["invoice"], "payment_amount": "30",
+                           "payment_account_id": billing["account"]}).encode()
+        with urllib.request.urlopen(urllib.request.Request(f"{url}/api/v1/payments/create.php", data=body),
+                                    timeout=60) as answer:
+            return json.loads(answer.read())["success"]
+
+    with serving(app, threads=10) as url, ThreadPoolExecutor(max_workers=10) as pool:
+        answers = list(pool.map(pay, [url] * 10))
+    assert sorted(answers) == ["False"] * 7 + ["True"] * 3
+    assert [r["payment_amount"] for r in fetch(db, "payments")] == ["30.00"] * 3
+    assert one(db, "invoices", invoice_id=billing["invoice"])["invoice_status"] == "Partial"
