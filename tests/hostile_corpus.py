@@ -59,18 +59,19 @@ def create_body(module_name, client_id, n=0, refs=None):
         "vendors": {"vendor_name": f"vendor {tag}"},
         "invoice_items": {"invoice_id": refs.get("invoices", 0), "name": f"item {tag}", "qty": 1, "price": 2},
         "ticket_replies": {"ticket_id": refs.get("tickets", 0), "ticket_reply": f"reply {tag}"},
+        "products": {"product_name": f"product {tag}", "product_price": "1.50"},
         "payments": {"invoice_id": refs.get("invoices", 0), "payment_amount": "0.01",
                      "payment_account_id": refs.get("accounts", 0), "payment_reference": f"ref {tag}"},
     }
     body = dict(bodies[module_name])
-    if module_name not in ("clients", "invoice_items", "ticket_replies", "payments"):
+    if module_name not in ("clients", "invoice_items", "ticket_replies", "payments", "products"):
         body["client_id"] = client_id
     return body
 
 
 # Modules created through the API for each client, in dependency order.
 CREATED = ["vendors", "locations", "contacts", "networks", "assets", "domains", "certificates",
-           "software", "documents", "credentials", "tickets", "ticket_replies", "invoice_items", "payments"]
+           "software", "documents", "credentials", "tickets", "ticket_replies", "invoice_items", "payments", "products"]
 # Read-only modules, seeded straight into their tables.
 def _direct_rows(client_id, n):
     return {

@@ -7,6 +7,10 @@
  *
  *   ITFLOW_ROOT=/path/to/itflow ITFLOW_DB=dbname php page_action_billing.php add INVOICE_ID AMOUNT DATE ACCOUNT METHOD REFERENCE
  *   ITFLOW_ROOT=/path/to/itflow ITFLOW_DB=dbname php page_action_billing.php delete PAYMENT_ID
+ *   ITFLOW_ROOT=/path/to/itflow ITFLOW_DB=dbname php page_action_billing.php add_product|edit_product PRODUCT_ID FORM_JSON
+ *
+ * add and delete run agent/post/payment.php; add_product and edit_product agent/post/product.php
+ * with FORM_JSON as the product form's fields.
  */
 
 $root = getenv('ITFLOW_ROOT');
@@ -34,7 +38,7 @@ $config_base_url = 'itflow.example';
 $config_invoice_from_name = 'Billing';
 $config_invoice_from_email = 'billing@example.com';
 $config_stripe_enable = 0;
-$_SERVER['REQUEST_METHOD'] = $action === 'add' ? 'POST' : 'GET';
+$_SERVER['REQUEST_METHOD'] = $action === 'delete' ? 'GET' : 'POST';
 $_SERVER['HTTP_USER_AGENT'] = $session_user_agent;
 $_SERVER['HTTP_REFERER'] = 'invoice.php';
 
@@ -60,12 +64,19 @@ if ($action === 'add') {
               'email_receipt' => 0];
 } elseif ($action === 'delete') {
     $_GET = ['delete_payment' => $id, 'csrf_token' => 'recording-token'];
+} elseif ($action === 'add_product' || $action === 'edit_product') {
+    $_POST = array_merge(json_decode($argv[3], true), [$action => 1, 'csrf_token' => 'recording-token']);
+    if ($action === 'edit_product') {
+        $_POST['product_id'] = $id;
+    }
 } else {
     fwrite(STDERR, "unknown action $action\n");
     exit(2);
 }
 
 define('FROM_POST_HANDLER', true);
-require "$root/agent/post/payment.php";  // the handler ends with redirect(), which exits
+chdir("$root/agent/post");  // the product handler requires its model by a relative path
+$handler = in_array($action, ['add', 'delete']) ? 'payment.php' : 'product.php';
+require "$root/agent/post/$handler";  // the handler ends with redirect(), which exits
 fwrite(STDERR, "the page handler did not redirect\n");
 exit(3);
