@@ -133,7 +133,8 @@ class AddPayment(Operation):
         stamp = fields.now()
         payment_id = call.db.insert("payments", {
             "payment_date": given.get("payment_date") or stamp[:10], "payment_amount": str(money(amount)),
-            "payment_currency_code": currency or "", "payment_account_id": account, "payment_method": method,
+            "payment_currency_code": (currency or "")[:10],  # varchar(10); a client's code may be longer
+            "payment_account_id": account, "payment_method": method,
             "payment_reference": given.get("payment_reference", ""), "payment_created_at": stamp,
             "payment_invoice_id": invoice_id,
         })
