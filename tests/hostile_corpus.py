@@ -59,16 +59,19 @@ def create_body(module_name, client_id, n=0, refs=None):
         "vendors": {"vendor_name": f"vendor {tag}"},
         "invoice_items": {"invoice_id": refs.get("invoices", 0), "name": f"item {tag}", "qty": 1, "price": 2},
         "ticket_replies": {"ticket_id": refs.get("tickets", 0), "ticket_reply": f"reply {tag}"},
+        "products": {"product_name": f"product {tag}", "product_price": "1.50"},
+        "payments": {"invoice_id": refs.get("invoices", 0), "payment_amount": "0.01",
+                     "payment_account_id": refs.get("accounts", 0), "payment_reference": f"ref {tag}"},
     }
     body = dict(bodies[module_name])
-    if module_name not in ("clients", "invoice_items", "ticket_replies"):
+    if module_name not in ("clients", "invoice_items", "ticket_replies", "payments", "products"):
         body["client_id"] = client_id
     return body
 
 
 # Modules created through the API for each client, in dependency order.
 CREATED = ["vendors", "locations", "contacts", "networks", "assets", "domains", "certificates",
-           "software", "documents", "credentials", "tickets", "ticket_replies", "invoice_items"]
+           "software", "documents", "credentials", "tickets", "ticket_replies", "invoice_items", "payments", "products"]
 # Read-only modules, seeded straight into their tables.
 def _direct_rows(client_id, n):
     return {
@@ -80,6 +83,7 @@ def _direct_rows(client_id, n):
                    "quote_client_id": client_id},
         "expenses": {"expense_description": f"Cables {client_id}", "expense_amount": "10.00",
                      "expense_currency_code": "USD", "expense_date": "2024-01-31", "expense_client_id": client_id},
+        "accounts": {"account_name": f"Account {client_id}", "account_currency_code": "USD"},  # payments go to one
     }
 
 

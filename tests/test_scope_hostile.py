@@ -66,7 +66,8 @@ B_LOOKUP_VALUES = {
     "software": {"software_key": f"{MARK}-key", "software_type": f"{MARK}-type"},
 }
 KINDS = ["client", "allow_a", "deny_b"]
-RECORD_MODULES = [m for m in hc.CREATED if m not in ("ticket_replies", "invoice_items")]
+# Child records (scoped through their parent) and products (every client's) are tested on their own.
+RECORD_MODULES = [m for m in hc.CREATED if m not in ("ticket_replies", "invoice_items", "payments", "products")]
 
 
 def _expire():
@@ -169,6 +170,7 @@ def _mark_b(w):
                                            "ticket_reply_ticket_id": w.records[client]["tickets"]})
         w.db.update("ticket_replies", {"ticket_reply": f"reply {MARK}"}, {"ticket_reply_id": b["ticket_replies"]})
         w.db.update("invoice_items", {"item_name": f"item {MARK}"}, {"item_id": b["invoice_items"]})
+        w.db.update("payments", {"payment_reference": f"payment {MARK}"}, {"payment_id": b["payments"]})
         w.db.update("invoices", {"invoice_scope": MARK}, {"invoice_id": b["invoices"]})
         w.db.update("quotes", {"quote_scope": MARK}, {"quote_id": b["quotes"]})
         w.db.update("expenses", {"expense_description": MARK}, {"expense_id": b["expenses"]})
@@ -196,6 +198,9 @@ def b_rows(w):
             "WHERE ticket_client_id = :b ORDER BY 1", {"b": b})
         found["invoice_items"] = w.db.rows(
             "SELECT invoice_items.* FROM invoice_items JOIN invoices ON item_invoice_id = invoice_id "
+            "WHERE invoice_client_id = :b ORDER BY 1", {"b": b})
+        found["payments"] = w.db.rows(
+            "SELECT payments.* FROM payments JOIN invoices ON payment_invoice_id = invoice_id "
             "WHERE invoice_client_id = :b ORDER BY 1", {"b": b})
     return found
 
@@ -327,6 +332,9 @@ def test_parent_reads_never_show_b(w):
                          ("invoice_items/read", {"invoice_id": b["invoices"]}),
                          ("invoice_items/read", {"item_id": b["invoice_items"]}),
                          ("invoice_items/read", {"item_id": b["invoice_items"], "client_id": w.b}),
+                         ("payments/read", {"invoice_id": b["invoices"]}), ("payments/read", {}),
+                         ("payments/read", {"payment_id": b["payments"]}),
+                         ("payments/read", {"payment_id": b["payments"], "client_id": w.b}),
                          ("clients/read", {"client_name": f"Bravo {MARK}"}), ("clients/read", {"client_id": w.b}),
                          ("clients/read", {}), ("technicians/time", {"client_id": w.b})]:
         ask(w, "GET", path, params)
@@ -363,7 +371,13 @@ def test_parent_scoped_creates_never_reach_b(w):
     a, b = w.records[w.a], w.records[w.b]
     for path, body in [("ticket_replies/create", {"ticket_id": b["tickets"], "ticket_reply": "hi"}),
                        ("ticket_replies/create", {"ticket_id": b["tickets"], "ticket_reply": "hi", "client_id": w.b}),
-                       ("invoice_items/create", {"invoice_id": b["invoices"], "name": "x", "qty": 1, "price": 1})]:
+                       ("invoice_items/create", {"invoice_id": b["invoices"], "name": "x", "qty": 1, "price": 1}),
+                       ("payments/create", {"invoice_id": b["invoices"], "payment_amount": "0.01",
+                                            "payment_account_id": a["accounts"]}),
+                       ("payments/create", {"invoice_id": b["invoices"], "payment_amount": "0.01",
+                                            "payment_account_id": a["accounts"], "client_id": w.b}),
+                       ("payments/delete", {"payment_id": b["payments"]}),
+                       ("payments/delete", {"payment_id": b["payments"], "client_id": w.b})]:
         refused(w, ask(w, "POST", path, body), f"{path} {body}")
         assert_b_unchanged(w, f"{path} {body}")
     # A's parent, and the parent column itself naming B's: the row is A's or nothing

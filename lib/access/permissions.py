@@ -11,9 +11,12 @@ PERMISSION_MODULE = {
                      "tickets", "ticket_replies", "technicians", "time_entries"), "module_support"),
     **dict.fromkeys(("clients", "contacts", "locations", "vendors"), "module_client"),
     **dict.fromkeys(("invoices", "invoice_items", "quotes", "products"), "module_sales"),
-    "expenses": "module_financial",
+    **dict.fromkeys(("expenses", "payments"), "module_financial"),
     "credentials": "module_credential",
 }
+# API modules whose ITFlow page checks a second permission module at the same level: the
+# payment page asks for module_sales and module_financial (agent/post/payment.php).
+ALSO_REQUIRED = {"payments": ("module_sales",)}
 # API modules every user key may call whatever its role: what each key sees there is filtered
 # by its own role and clients (lib/events/feed.py visibility), not refused as a whole.
 FILTERED_PER_KEY = frozenset({"events"})
@@ -78,10 +81,11 @@ def authorize(db, access, api_module, level):
     permission_module = PERMISSION_MODULE.get(api_module)
     if permission_module is None:
         raise Forbidden(UNMAPPED)
-    granted = db.scalar(
-        "SELECT MAX(user_role_permission_level) AS level FROM user_role_permissions "
-        "JOIN modules ON modules.module_id = user_role_permissions.module_id "
-        "WHERE user_role_id = :role AND module_name = :module",
-        {"role": access.role_id, "module": permission_module})
-    if granted is None or int(granted) < level:
-        raise Forbidden(NO_PERMISSION)
+    for needed in (permission_module, *ALSO_REQUIRED.get(api_module, ())):
+        granted = db.scalar(
+            "SELECT MAX(user_role_permission_level) AS level FROM user_role_permissions "
+            "JOIN modules ON modules.module_id = user_role_permissions.module_id "
+            "WHERE user_role_id = :role AND module_name = :module",
+            {"role": access.role_id, "module": needed})
+        if granted is None or int(granted) < level:
+            raise Forbidden(NO_PERMISSION)

@@ -111,8 +111,7 @@ CAPTURED: tuple[Captured, ...] = (
     _from_module(networks.MODULE),
     _from_module(vendors.MODULE),
     _from_module(finance.INVOICES),
-    # Not served by an endpoint (and not in the schema this server creates): captured where
-    # ITFlow's own database has the table. A payment's client is its invoice's.
+    # A payment's client is its invoice's (payments/create and delete: lib/modules/payments.py).
     Captured("payments", "payments", "payment_id", None,
              ("invoices", "invoice_client_id", "invoice_id", "payment_invoice_id"),
              archived_column="payment_archived_at"),

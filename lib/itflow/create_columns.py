@@ -47,6 +47,8 @@ CREATE_COLUMNS = {
     "software": ("software_name", "software_version", "software_description", "software_type", "software_key",
                  "software_license_type", "software_seats", "software_purchase_reference", "software_purchase",
                  "software_expire", "software_notes", "software_vendor_id", "software_client_id"),
+    "products": ("product_name", "product_type", "product_description", "product_code", "product_location",
+                 "product_price", "product_currency_code", "product_tax_id", "product_category_id"),
     "vendors": ("vendor_name", "vendor_description", "vendor_contact_name", "vendor_phone_country_code",
                 "vendor_phone", "vendor_extension", "vendor_email", "vendor_website", "vendor_hours",
                 "vendor_sla", "vendor_code", "vendor_account_number", "vendor_notes", "vendor_client_id"),

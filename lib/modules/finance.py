@@ -1,4 +1,4 @@
-"""Read-only financial modules: expenses, invoices, quotes, and products (not client-scoped)."""
+"""Read-only financial modules: expenses, invoices and quotes (products: lib/modules/products.py)."""
 from ..core.definitions import Lookup, Module
 
 EXPENSES = Module(
@@ -15,9 +15,4 @@ QUOTES = Module(
     name="quotes", table="quotes", id_column="quote_id", client_column="quote_client_id",
     entity="Quote", name_column="quote_number", description="Quotes (read only).",
     lookups=[Lookup("quote_id", "int", single=True)],
-)
-PRODUCTS = Module(
-    name="products", table="products", id_column="product_id", client_column=None,
-    entity="Product", name_column="product_name", description="Products and services; the same for every client.",
-    lookups=[Lookup("product_id", "int", single=True)],
 )

@@ -1,4 +1,4 @@
 from itflow_api.lib.core.crud import Read
-from itflow_api.lib.modules.finance import PRODUCTS
+from itflow_api.lib.modules.products import MODULE
 
-endpoint = Read(PRODUCTS)
+endpoint = Read(MODULE)
