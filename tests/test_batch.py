@@ -540,3 +540,46 @@ def test_an_item_refused_after_it_wrote_is_undone_alone_and_items_commit_in_grou
     assert {row["interface_asset_id"] for row in fetch(db, "asset_interfaces")} == kept
     assert len(log_rows(db)) - clear_before == 8  # two per item that stands, none for B
     assert groups == [2, 2, 1] and commits == ["commit"] * 3  # five items in groups of two
+
+
+@pytest.mark.parametrize("shape, side_by_side", [
+    ("creates", True),                 # assets: independent writes
+    ("updates of distinct assets", True),
+    ("one asset twice", False),        # the later item must see the earlier one's change
+    ("contacts", False),               # a contact may take the primary flag from another
+])
+def test_groups_run_side_by_side_only_when_no_item_can_depend_on_another(app, api, db, all_key, make_client,
+                                                                         monkeypatch, shape, side_by_side):
+    import threading
+
+    from itflow_api.lib.web import batch as batch_module
+    client = make_client("Alpha")
+    kept = [new_asset(db, client, f"Old-{n}") for n in range(6)]
+    operations = {
+        "creates": [op("assets", "create", {"asset_name": f"PC-{n}", "client_id": client}) for n in range(6)],
+        "updates of distinct assets": [op("assets", "update", {"asset_status": "Deployed"}, ids=kept)],
+        "one asset twice": [op("assets", "update", {"asset_id": kept[n % 3], "asset_status": f"S{n}"})
+                            for n in range(6)],
+        "contacts": [op("contacts", "create", {"contact_name": f"C{n}", "contact_email": f"c{n}@example.com",
+                                                 "client_id": client}) for n in range(6)],
+    }[shape]
+    threads = []
+    group = batch_module._Run._group
+
+    def noted_group(run, items):
+        threads.append(threading.current_thread().name)
+        return group(run, items)
+
+    monkeypatch.setattr(batch_module._Run, "_group", noted_group)
+    monkeypatch.setattr(batch_module, "EACH_GROUP", 2)
+    status, body = batch(api, all_key, operations)
+    assert status == 200 and body["success"] == "True", body
+    assert [item["index"] for item in body["data"]] == list(range(6))  # answers in item order
+    apart = all(name.startswith("batch-group") for name in threads)
+    assert len(threads) == 3 and apart == (side_by_side and db.dialect == "mysql"), threads
+    if shape == "creates":
+        created = {int(item["data"][0]["insert_id"]): f"PC-{item['index']}" for item in body["data"]}
+        assert {int(row["asset_id"]): row["asset_name"] for row in fetch(db, "assets")
+                if row["asset_name"].startswith("PC-")} == created
+    if shape == "one asset twice":  # in order: the last item naming each asset wins
+        assert {row["asset_name"]: row["asset_status"] for row in fetch(db, "assets")}["Old-0"] == "S3"

@@ -158,6 +158,10 @@ class Module:
     create_needs_all_clients_key: bool = False
     client_optional: bool = False      # create may leave the client at 0 (tickets, documents)
     update_counts_found: bool = False  # update answers 1 even when nothing changed (ITFlow's documents)
+    # Its creates, updates and deletes touch only their own record and rows of its own (no
+    # running number, no "primary" flag moved between records): a batch may run them side by
+    # side (lib/web/batch.py).
+    independent_writes: bool = False
     # The columns ITFlow's update model rewrites from the stored row when they are not sent
     # (its UPDATE names them all), so a stored NULL comes back as '' (text) or 0 (numbers).
     # None: those its create writes (lib/itflow/create_columns.py), for modules ITFlow has no

@@ -41,6 +41,7 @@ class AssetHooks(Hooks):
 
 
 MODULE = Module(
+    independent_writes=True,  # a batch may run its writes side by side (lib/web/batch.py)
     name="assets", table="assets", id_column="asset_id", client_column="asset_client_id",
     entity="Asset", name_column="asset_name", archived_column="asset_archived_at",
     list_from=PRIMARY_INTERFACE_JOIN, hooks=AssetHooks(),

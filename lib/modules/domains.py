@@ -12,6 +12,7 @@ from ._rules import strip_scheme
 VENDOR_FIELDS = ("domain_registrar", "domain_webhost")
 
 MODULE = Module(
+    independent_writes=True,  # a batch may run its writes side by side (lib/web/batch.py)
     name="domains", table="domains", id_column="domain_id", client_column="domain_client_id",
     entity="Domain", name_column="domain_name", archived_column="domain_archived_at",
     description="Domains. DNS and WHOIS fields are stored as sent (no lookups are made). "

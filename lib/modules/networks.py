@@ -2,6 +2,7 @@
 from ..core.definitions import Lookup, Module, table_fields
 
 MODULE = Module(
+    independent_writes=True,  # a batch may run its writes side by side (lib/web/batch.py)
     name="networks", table="networks", id_column="network_id", client_column="network_client_id",
     entity="Network", name_column="network_name", archived_column="network_archived_at",
     description="Networks (network is the CIDR, e.g. 10.0.0.0/24).",

@@ -2,6 +2,7 @@
 from ..core.definitions import Lookup, Module, table_fields
 
 MODULE = Module(
+    independent_writes=True,  # a batch may run its writes side by side (lib/web/batch.py)
     name="software", table="software", id_column="software_id", client_column="software_client_id",
     entity="Software", name_column="software_name", archived_column="software_archived_at",
     description="Software and licences.",

@@ -2,6 +2,7 @@
 from ..core.definitions import Lookup, Module, table_fields
 
 MODULE = Module(
+    independent_writes=True,  # a batch may run its writes side by side (lib/web/batch.py)
     name="vendors", table="vendors", id_column="vendor_id", client_column="vendor_client_id",
     entity="Vendor", name_column="vendor_name", archived_column="vendor_archived_at", client_optional=True,
     description="Suppliers and service providers.",
