@@ -271,6 +271,12 @@ def new_invoice(db, client_id, number=1, status="Sent", **columns):
     return insert(db, "invoices", **{**values, **columns})
 
 
+def new_payment(db, invoice_id, amount="10.00", **columns):
+    values = {"payment_invoice_id": invoice_id, "payment_amount": amount, "payment_date": "2024-02-01",
+              "payment_currency_code": "USD", "payment_method": "Cash", "payment_account_id": 0}
+    return insert(db, "payments", **{**values, **columns})
+
+
 def new_ticket(db, client_id, number=1, subject="Printer on fire", **columns):
     values = {"ticket_prefix": "TCK-", "ticket_number": number, "ticket_subject": subject,
               "ticket_details": "<p>Help</p>", "ticket_status": 1, "ticket_created_by": 0,

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta, timezone
 from email.utils import format_datetime, parsedate_to_datetime
 
 import pytest
-from helpers import fetch, insert, log_rows, make_key, new_invoice, new_ticket, one, reply, serving, set_columns
+from helpers import fetch, insert, log_rows, make_key, new_invoice, new_payment, new_ticket, one, reply, serving, set_columns
 
 from itflow_api.lib.core import crud, routing, versions
 from itflow_api.lib.itflow import schema
@@ -71,6 +71,8 @@ def _make_row(db, module, client_id):
         return reply(db, new_ticket(db, client_id), "On it", worked="00:30:00")  # time: also a time entry
     if module.table == "clients":
         return client_id
+    if module.table == "payments":  # a payment's client is its invoice's
+        return new_payment(db, new_invoice(db, client_id))
     values = {module.name_column: _name_value(module, "Named")}
     if module.client_column:
         values[module.client_column] = client_id

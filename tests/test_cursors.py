@@ -5,7 +5,7 @@ import json
 import random
 
 import pytest
-from helpers import insert, make_key, new_invoice, new_ticket, reply
+from helpers import insert, make_key, new_invoice, new_payment, new_ticket, reply
 
 from itflow_api.lib.core import crud, cursors, routing
 from itflow_api.lib.itflow import schema
@@ -233,6 +233,11 @@ def _rows_for(db, module, client_id, count):
     if module.table == "clients":
         for n in range(count):
             insert(db, "clients", client_name=f"client {n}")
+        return {}
+    if module.table == "payments":  # a payment's client is its invoice's
+        invoice = new_invoice(db, client_id)
+        for n in range(count):
+            new_payment(db, invoice, amount=f"{n + 1}.00")
         return {}
     for n in range(count):
         values = {module.name_column: n if schema.column_types()[module.name_column].is_integer else f"rec {n}"}
