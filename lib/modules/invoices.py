@@ -144,9 +144,10 @@ class UpdateInvoice(InvoiceAction):
         for name in ("invoice_date", "invoice_due"):  # NOT NULL dates: an empty one keeps its value
             if name in given and not given[name]:
                 del given[name]
+        # As the page: the amount less the discount as sent (not as stored, to the cent).
+        discount = given.get("invoice_discount_amount", current["invoice_discount_amount"])
         if "invoice_discount_amount" in given:
             given["invoice_discount_amount"] = lines.stored_cents(float(given["invoice_discount_amount"]))
-        discount = given.get("invoice_discount_amount", current["invoice_discount_amount"])
         given["invoice_amount"] = amount = lines.amount_from_items(call, record_id, discount)
         fields.fit("invoice_amount", schema.column_types()["invoice_amount"], amount)
         if amount != current["invoice_amount"]:
