@@ -81,8 +81,9 @@ def test_read_only_scoped_key_sees_only_its_client(api, db, two_clients, module)
 
 
 # products: create and update (tests/test_products.py); invoices: create, update, mark_sent, cancel
-# (tests/test_invoices.py), but no delete
-@pytest.mark.parametrize("module", [m for m in FINANCE if m != "invoices"])
+# (tests/test_invoices.py), quotes: create, update, mark_sent, accept, invoice (tests/test_quotes.py);
+# none of them delete
+@pytest.mark.parametrize("module", [m for m in FINANCE if m not in ("invoices", "quotes")])
 def test_read_only_modules_have_no_write_endpoints(api, db, all_key, two_clients, module):
     for function in ("create", "update", "delete"):
         status, body = api.post(f"{module}/{function}", {"client_id": two_clients[0]}, key=all_key)
@@ -90,11 +91,13 @@ def test_read_only_modules_have_no_write_endpoints(api, db, all_key, two_clients
     assert fetch(db, module) == []
 
 
-def test_invoices_have_no_delete(api, db, all_key, two_clients):
-    invoice = new_invoice(db, two_clients[0])
-    status, body = api.post("invoices/delete", {"invoice_id": invoice}, key=all_key)
+@pytest.mark.parametrize("module", ["invoices", "quotes"])
+def test_invoices_and_quotes_have_no_delete(api, db, all_key, two_clients, module):
+    id_column, make = FINANCE[module]
+    record = make(db, two_clients[0], 1)
+    status, body = api.post(f"{module}/delete", {id_column: record}, key=all_key)
     assert (status, body["success"]) == (404, "False")
-    assert len(fetch(db, "invoices")) == 1
+    assert len(fetch(db, module)) == 1
 
 
 def test_invoice_row_renders_decimals_dates_and_nulls_like_mysql(api, db, all_key, two_clients):

@@ -82,23 +82,45 @@ def invoice_number(invoice) -> str:
     return f"{invoice['invoice_prefix'] or ''}{invoice['invoice_number']}"
 
 
-def item_totals(call, invoice_id) -> list:
-    """The invoice's stored line totals in id order (the order the page adds them up in). On
-    MariaDB a locking read: it sees a line another request committed while this one waited
-    for the invoice's row."""
-    sql = "SELECT item_total FROM invoice_items WHERE item_invoice_id = :invoice ORDER BY item_id"
+def item_totals(call, parent_id, table="invoice_items", parent="item_invoice_id") -> list:
+    """The invoice's (or quote's) stored line totals in id order (the order the page adds them
+    up in). On MariaDB a locking read: it sees a line another request committed while this one
+    waited for the invoice's row."""
+    sql = f"SELECT item_total FROM {table} WHERE {parent} = :parent ORDER BY item_id"
     if call.db.dialect == "mysql":
         sql += " FOR UPDATE"
-    return [row["item_total"] for row in call.db.rows(sql, {"invoice": invoice_id})]
+    return [row["item_total"] for row in call.db.rows(sql, {"parent": parent_id})]
 
 
-def amount_from_items(call, invoice_id, discount) -> str:
-    """The invoice's amount as the page works it out: the stored totals as floats, added up,
-    less the discount."""
+def amount_from_items(call, parent_id, discount, table="invoice_items", parent="item_invoice_id") -> str:
+    """The invoice's (or quote's) amount as the page works it out: the stored totals as
+    floats, added up, less the discount."""
     total: float = 0
-    for item_total in item_totals(call, invoice_id):
+    for item_total in item_totals(call, parent_id, table, parent):
         total += float(item_total)
     return stored_cents(total - float(discount or 0))
+
+
+def line_amounts(call, given) -> dict:
+    """A line's stored quantity, price, subtotal, tax and total, as the page counts them."""
+    quantity, price = float(given["qty"]), float(given["price"])
+    tax_id = given.get("tax_id") or 0
+    subtotal = price * quantity
+    tax_amount: float = 0
+    if tax_id > 0:
+        percent = call.db.scalar("SELECT tax_percent FROM taxes WHERE tax_id = :tax", {"tax": tax_id})
+        if percent is None:
+            raise Refused(f"No tax with tax_id {tax_id}.")
+        tax_amount = subtotal * float(percent) / 100
+    total = subtotal + tax_amount
+    row = {"item_name": given["name"][:200], "item_description": given.get("description", ""),
+           "item_quantity": stored_cents(quantity), "item_price": stored_cents(price),
+           "item_subtotal": stored_cents(subtotal), "item_tax": stored_cents(tax_amount),
+           "item_total": stored_cents(total)}
+    columns = schema.column_types()
+    for column in ("item_subtotal", "item_tax", "item_total"):
+        fit("qty × price", columns[column], row[column])  # each fits, but their product may not
+    return {**row, "item_tax_id": tax_id}
 
 
 def check_editable(invoice) -> None:
@@ -133,7 +155,7 @@ def add_line(call, invoice, given, stamp) -> int:
     """add_invoice_item: the line, the product's stock, the invoice's amount, the logs row.
     `invoice` is the invoice's row, held by the caller."""
     invoice_id = int(invoice["invoice_id"])
-    quantity, price = float(given["qty"]), float(given["price"])
+    quantity = float(given["qty"])
     name = given["name"][:200]
     product_id = given.get("product_id") or 0
     if product_id:  # only a product (not a service) is taken from its stock
@@ -146,31 +168,16 @@ def add_line(call, invoice, given, stamp) -> int:
                 raise Refused(f"Not enough {name} in stock: {available} left, {php_float(quantity)} asked "
                               "(nothing was written).")
             add_stock(call, product_id, -quantity, f"QTY {php_float(quantity)} - Invoice {invoice_id}", stamp)
-    tax_id = given.get("tax_id") or 0
-    subtotal = price * quantity
-    tax_amount: float = 0
-    if tax_id > 0:
-        percent = call.db.scalar("SELECT tax_percent FROM taxes WHERE tax_id = :tax", {"tax": tax_id})
-        if percent is None:
-            raise Refused(f"No tax with tax_id {tax_id}.")
-        tax_amount = subtotal * float(percent) / 100
-    total = subtotal + tax_amount
-    row = {"item_name": name, "item_description": given.get("description", ""),
-           "item_quantity": stored_cents(quantity), "item_price": stored_cents(price),
-           "item_subtotal": stored_cents(subtotal), "item_tax": stored_cents(tax_amount),
-           "item_total": stored_cents(total)}
-    columns = schema.column_types()
-    for column in ("item_subtotal", "item_tax", "item_total"):
-        fit("qty × price", columns[column], row[column])  # each fits, but their product may not
+    row = line_amounts(call, given)
     if "item_order" in given:
         order = given["item_order"]
     else:  # the page's form sends the number of lines already there, plus one
         order = int(call.db.count("invoice_items", {"item_invoice_id": invoice_id})) + 1
     item_id = call.db.insert("invoice_items", {
-        **row, "item_order": order, "item_tax_id": tax_id, "item_product_id": product_id,
-        "item_invoice_id": invoice_id, "item_created_at": stamp})
+        **row, "item_order": order, "item_product_id": product_id, "item_invoice_id": invoice_id,
+        "item_created_at": stamp})
     amount = amount_from_items(call, invoice_id, invoice["invoice_discount_amount"])
-    fit("invoice_amount", columns["invoice_amount"], amount)
+    fit("invoice_amount", schema.column_types()["invoice_amount"], amount)
     call.db.update("invoices", {"invoice_amount": amount}, {"invoice_id": invoice_id})
     invoice["invoice_amount"] = amount
     description = f"Added item {name} to invoice {invoice_number(invoice)}"
