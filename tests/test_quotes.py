@@ -137,3 +137,31 @@ def test_a_scoped_key_reaches_only_its_own_clients_quotes(api, db, keys, make_cl
             "No quote"), path
     assert not fetch(db, "invoices") and not log_rows(db)
     assert one(db, "quotes", quote_id=theirs)["quote_status"] == "Accepted"
+
+
+def test_a_user_key_needs_sales_at_level_2(seeded):
+    """The quote page asks module_sales at level 2 for every one of these actions."""
+    from datetime import date, timedelta
+
+    from helpers import insert_role, insert_user
+
+    from itflow_api.lib.access.keys import KeyStore
+    db, api = seeded["db"], seeded["api"]
+    keys = KeyStore(db, SECRET)
+    expire = (date.today() + timedelta(days=10)).isoformat()
+    with db.transaction(write=True):
+        reader = insert_user(db, "reader", insert_role(db, "Reader", levels={"module_sales": 1}))
+        seller = insert_user(db, "seller", insert_role(db, "Seller", levels={"module_sales": 2}))
+    reader_key, seller_key = (keys.create(f"k{u}", expire, u)[0] for u in (reader, seller))
+    status, answer = api.post("quotes/create", {"client_id": 1}, key=reader_key)
+    assert status == 403 and answer["success"] == "False"
+    quote = created_id(api.post("quotes/create", {"client_id": 1, "items": [{"name": "x", "qty": 1, "price": 2}]},
+                                key=seller_key))
+    for path in ("quotes/mark_sent", "quotes/accept"):
+        status, answer = api.post(path, {"quote_id": quote}, key=reader_key)
+        assert status == 403, path
+        succeeded(api.post(path, {"quote_id": quote}, key=seller_key))
+    with db.transaction():
+        assert db.scalar("SELECT history_description AS d FROM history WHERE history_status = 'Accepted'") == \
+            "Quote accepted by seller"
+    assert api.post("quotes/invoice", {"quote_id": quote}, key=seller_key)[1]["data"][0]["quote_id"] == quote
