@@ -57,6 +57,8 @@ def create_body(module_name, client_id, n=0, refs=None):
         "software": {"software_name": f"sw {tag}"},
         "tickets": {"ticket_subject": f"ticket {tag}"},
         "vendors": {"vendor_name": f"vendor {tag}"},
+        "invoices": {"invoice_scope": f"invoice {tag}", "items": [{"name": f"line {tag}", "qty": 1, "price": 3}]},
+        "quotes": {"quote_scope": f"quote {tag}", "items": [{"name": f"line {tag}", "qty": 1, "price": 3}]},
         "invoice_items": {"invoice_id": refs.get("invoices", 0), "name": f"item {tag}", "qty": 1, "price": 2},
         "ticket_replies": {"ticket_id": refs.get("tickets", 0), "ticket_reply": f"reply {tag}"},
         "products": {"product_name": f"product {tag}", "product_price": "1.50"},

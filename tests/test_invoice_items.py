@@ -117,9 +117,11 @@ def test_invoice_item_create_computes_tax_totals_and_invoice_amount(api, db, all
     assert (item["item_subtotal"], item["item_tax"], item["item_total"], item["item_tax_id"]) == \
         ("5.00", "0.00", "5.00", "0")
     assert one(db, "invoices", invoice_id=invoice_id)["invoice_amount"] == "64.92"
-    # and the read shows both lines
+    # the second line's order is what the page's form sends: the lines already there plus one (2),
+    # and the read shows both lines, by order and then id
+    assert item["item_order"] == "2"
     assert ids(read_rows(api.get("invoice_items/read", key=all_key, invoice_id=invoice_id)), "item_id") == \
-        [str(second), str(item_id)]
+        [str(item_id), str(second)]
 
 
 def test_invoice_item_amount_counts_items_already_on_the_invoice(api, db, all_key, two_clients):

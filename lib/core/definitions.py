@@ -21,7 +21,7 @@ Row = dict[str, Any]
 # What a field that is not sent gets on create (docs/contract.md section 5): '' for text,
 # 0 for ids and flags, NULL for dates.
 _EMPTY = {"text": "", "html": "", "phone": "", "int": 0, "flag": 0, "decimal": 0,
-          "date": None, "datetime": None, "time": None}
+          "date": None, "datetime": None, "time": None, "list": []}
 
 
 # Field.limits value for a field whose stored form is checked by its hooks (encrypted text).

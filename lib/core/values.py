@@ -199,6 +199,16 @@ def parse_decimal(name, value):
     return str(number)
 
 
+def parse_list(name, value):
+    """A JSON list of objects (an invoice's lines), taken as sent; each object is parsed by
+    the operation that takes it. Nothing, null or "" is an empty list."""
+    if value in (None, ""):
+        return []
+    if not isinstance(value, list) or not all(isinstance(item, dict) for item in value):
+        raise _refuse(name, "must be a JSON list of objects")
+    return value
+
+
 # --- dates: what MariaDB's str_to_datetime takes (default sql_mode: zero dates allowed) ---
 
 _DELIMITED_DATE = re.compile(r"^(\d{1,4})[^\w\s](\d{1,2})[^\w\s](\d{1,2})")
@@ -303,6 +313,7 @@ PARSERS = {
     "date": parse_date,
     "datetime": parse_datetime,
     "time": parse_time,
+    "list": parse_list,
 }
 
 

@@ -37,6 +37,7 @@ _KIND_SCHEMA = {
     "datetime": {"type": ["string", "null"], "description": "YYYY-MM-DD HH:MM:SS; '' is NULL",
                  "examples": ["2024-01-31 13:05:00"]},
     "time": {"type": "string", "pattern": r"^\d{1,3}:[0-5]\d(:[0-5]\d)?$", "examples": ["01:30:00"]},
+    "list": {"type": "array", "items": {"type": "object"}},
 }
 
 # Only on a write that stored something other than as sent (docs/contract.md section 2).

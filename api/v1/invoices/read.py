@@ -1,4 +1,4 @@
 from itflow_api.lib.core.crud import Read
-from itflow_api.lib.modules.finance import INVOICES
+from itflow_api.lib.modules.invoices import MODULE
 
-endpoint = Read(INVOICES)
+endpoint = Read(MODULE)

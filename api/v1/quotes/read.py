@@ -1,4 +1,4 @@
 from itflow_api.lib.core.crud import Read
-from itflow_api.lib.modules.finance import QUOTES
+from itflow_api.lib.modules.quotes import MODULE
 
-endpoint = Read(QUOTES)
+endpoint = Read(MODULE)

@@ -1,0 +1,3 @@
+from itflow_api.lib.modules.invoice_items import MODULE, RemoveItem
+
+endpoint = RemoveItem(MODULE)
