@@ -166,6 +166,15 @@ def test_an_atomic_batch_links_all_or_none(seeded):
     assert [r["file_id"] for r in fetch(db, "document_files", document_id=1)] == ["1", "4"]
 
 
+def test_deleting_a_document_removes_its_links(seeded):
+    api, key, db = seeded["api"], seeded["key"], seeded["db"]
+    succeeded(api.post("documents/link_file", {"document_id": 1, "file_id": 1}, key=key))
+    succeeded(api.post("documents/delete", {"document_id": 2}, key=key))
+    # As ITFlow's foreign key (ON DELETE CASCADE) removes them; the files stay.
+    assert ordered_rows(db, "document_files", "document_id, file_id") == [{"document_id": "1", "file_id": "1"}]
+    assert len(ordered_rows(db, "files", "file_id")) == 4
+
+
 # --- a database without the tables (this server's own 2.4.6 layout) ---------------------------
 
 def test_refused_clearly_where_the_database_has_no_files(api, db, all_key, make_client):

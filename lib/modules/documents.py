@@ -47,6 +47,10 @@ class DocumentHooks(Hooks):
 
     def before_delete(self, call, module, current):
         call.db.delete("document_versions", {"document_version_document_id": int(current["document_id"])})
+        if call.db.columns_of("document_files"):
+            # What the foreign key's ON DELETE CASCADE does on ITFlow's own database (a
+            # database this server made has no foreign keys): the document's file links go too.
+            call.db.delete("document_files", {"document_id": int(current["document_id"])})
 
 
 MODULE = Module(
