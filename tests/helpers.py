@@ -479,7 +479,8 @@ def page_twin(cfg, db, seed, secret, ids_from_one=(), tables=SEED_TABLES):
                 db.execute("DELETE FROM sqlite_sequence WHERE name = :table", {"table": table})
     create_newest_schema(db)
     with db.transaction(write=True):
-        db.update("settings", seed["settings"], {"company_id": 1})
+        if seed.get("settings"):  # a recording that seeded none keeps the layout's own
+            db.update("settings", seed["settings"], {"company_id": 1})
         for table in tables:
             ours = set(db.columns_of(table))
             for row in seed.get(table, []):

@@ -118,7 +118,10 @@ def column_types():
 
 
 def columns(table):
-    return tables()[table]
+    """The 2.4.6 layout's columns of `table`, or the newest layout's for a table 2.4.6 has not
+    (files, document_files, tasks, ...)."""
+    found = tables().get(table)
+    return found if found is not None else tables(NEWEST_VERSION)[table]
 
 
 def primary_key(table):
@@ -151,7 +154,8 @@ def _mysql_column(col):
 def _sqlite_type(col):
     if col.base_type == "enum":
         return "TEXT"
-    return col.type
+    # SQLite takes no word after a type's parenthesis (files.file_size is bigint(20) unsigned).
+    return col.type.removesuffix(" unsigned")
 
 
 def _sqlite_default(default):

@@ -3,13 +3,16 @@
 ITFlow also moves base64-embedded images into files under uploads/; this server stores the
 HTML exactly as given.
 
-move.php files a document in a folder as ITFlow's document page moves one (move_document).
+move.php files a document in a folder as ITFlow's document page moves one (move_document);
+link_file.php and unlink_file.php link a file of the client to a document or remove the link
+(link_file_to_document, unlink_file_from_document; metadata only, no upload).
 """
 from ..core.crud import RecordOperation
 from ..core.definitions import Field, Hooks, Lookup, Module, table_fields
 from ..core.envelope import Refused
 from ..core.values import now
 from ..itflow.php_text import clean
+from .files import FILE_WHAT, LINK_WHAT, require_table
 
 
 def searchable_text(*parts):
@@ -44,6 +47,10 @@ class DocumentHooks(Hooks):
 
     def before_delete(self, call, module, current):
         call.db.delete("document_versions", {"document_version_document_id": int(current["document_id"])})
+        if call.db.columns_of("document_files"):
+            # What the foreign key's ON DELETE CASCADE does on ITFlow's own database (a
+            # database this server made has no foreign keys): the document's file links go too.
+            call.db.delete("document_files", {"document_id": int(current["document_id"])})
 
 
 MODULE = Module(
@@ -97,4 +104,53 @@ class Move(RecordOperation):
 
     def describe(self, current, values):
         text = f"Moved document {current['document_name']} to folder {values['folder_name']}".rstrip()
+        return text, text
+
+
+class FileLink(RecordOperation):
+    """link_file.php / unlink_file.php: link the file `file_id` of the document's client to the
+    document `document_id`, or remove that link, as ITFlow's document page does
+    (agent/post/document.php link_file_to_document, unlink_file_from_document): a document_files
+    row inserted or deleted, and a Document / Link or Unlink logs row for the document. Nothing
+    of the document or the file changes. Unlike the page, a file of another client (or none) is
+    refused, and so is linking a file already linked."""
+    body_fields = (Field("file_id", "int", required=True, description="a file of the document's client"),)
+
+    def __init__(self, module, link=True):
+        super().__init__(module)
+        self.link = link
+        self.verb = self.action = "Link" if link else "Unlink"
+        self.past = "linked" if link else "unlinked"
+
+    def check_state(self, call, record_id, current):
+        require_table(call, "files", FILE_WHAT)
+        require_table(call, "document_files", LINK_WHAT)
+
+    def apply(self, call, record_id, current):
+        if not call.params.has("file_id") or call.params.get("file_id") == "":
+            raise Refused("Missing required field: file_id.")
+        file_id = self.body_fields[0].parse(call.params.get("file_id"))
+        client_id = int(current["document_client_id"] or 0)
+        found = call.db.row("SELECT file_name, file_client_id FROM files WHERE file_id = :file", {"file": file_id})
+        if found is None or int(found["file_client_id"] or 0) != client_id:
+            raise Refused(f"No file with file_id {file_id} for client {client_id}, the document's client "
+                          "(nothing was changed).")
+        link = {"document_id": record_id, "file_id": file_id}
+        linked = call.db.row("SELECT file_id FROM document_files WHERE document_id = :document_id "
+                             "AND file_id = :file_id", link) is not None
+        if self.link:
+            if linked:
+                raise Refused(f"File {file_id} is already linked to document {record_id} (nothing was changed).")
+            call.db.insert("document_files", link)
+            count = 1
+        else:
+            # Removing a link that is not there changes nothing; the page logs it all the same.
+            count = call.db.delete("document_files", link)
+        return count, {"file_name": found["file_name"]}
+
+    def describe(self, current, values):
+        if self.link:
+            text = f"Linked file {values['file_name']} to document {current['document_name']}"
+        else:
+            text = f"Unlinked file {values['file_name']} from document {current['document_name']}"
         return text, text

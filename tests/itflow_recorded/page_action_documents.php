@@ -13,6 +13,8 @@
  *   edit_ticket_reply     {"ticket_reply_id": 1, "ticket_reply": "...",
  *                          "ticket_reply_type": "Internal", "time": "01:30:00"}  agent/post/ticket.php
  *   archive_ticket_reply  {"ticket_reply_id": 1}                            agent/post/ticket.php (a GET link)
+ *   link_file_to_document {"document_id": 1, "file_id": 2}                  agent/post/document.php
+ *   unlink_file_from_document {"document_id": 1, "file_id": 2}              agent/post/document.php (a GET link)
  */
 
 $root = getenv('ITFLOW_ROOT');
@@ -41,6 +43,8 @@ $handlers = [
     'move_document' => ['POST', 'document.php'],
     'edit_ticket_reply' => ['POST', 'ticket.php'],
     'archive_ticket_reply' => ['GET', 'ticket.php'],
+    'link_file_to_document' => ['POST', 'document.php'],
+    'unlink_file_from_document' => ['GET', 'document.php'],
 ];
 if (!isset($handlers[$action]) || !is_array($fields)) {
     fwrite(STDERR, "unknown action $action or fields not a JSON object\n");
@@ -57,8 +61,9 @@ mysqli_query($mysqli, "SET timestamp = $instant");
 echo date('Y-m-d H:i:s', $instant), "\n";
 
 if ($method === 'GET') {
-    // The page's link carries the id as the action's own parameter.
-    $_GET = [$action => $fields['ticket_reply_id'], 'csrf_token' => 'recording-token'];
+    // The page's link carries the id as the action's own parameter (the reply's), or the
+    // action's name with the ids as parameters of their own (unlinking a file).
+    $_GET = array_merge($fields, [$action => $fields['ticket_reply_id'] ?? 1, 'csrf_token' => 'recording-token']);
 } else {
     $_POST = array_merge($fields, [$action => 1, 'csrf_token' => 'recording-token']);
 }

@@ -17,6 +17,8 @@ Parts:
              (> itflow-newest-document-folders.json)
   time       agent/post/ticket.php edit_ticket_reply (its time worked, type and text) and
              archive_ticket_reply (> itflow-newest-time-entries.json)
+  files      agent/post/document.php link_file_to_document and unlink_file_from_document
+             (> itflow-newest-document-files.json)
 """
 import json
 import os
@@ -33,7 +35,7 @@ sys.path.insert(0, os.path.join(HERE, os.pardir, os.pardir, os.pardir))
 from itflow_api.lib.itflow import schema  # noqa: E402
 
 RESET = ["companies", "settings", "modules", "ticket_statuses", "users", "user_roles", "clients", "folders",
-         "documents", "document_versions", "tickets", "ticket_replies", "ticket_history", "logs"]
+         "documents", "document_versions", "files", "document_files", "tickets", "ticket_replies", "ticket_history", "logs"]
 
 USERS = {
     "user_roles": [{"role_id": 1, "role_name": "Administrator", "role_is_admin": 1}],
@@ -90,6 +92,23 @@ def time_seed():
     }
 
 
+def files_seed():
+    def file(file_id, name, client, folder_id=0):
+        ext = name.rsplit(".", 1)[-1]
+        return {"file_id": file_id, "file_reference_name": f"{file_id:04d}{'a' * 28}.{ext}", "file_name": name,
+                "file_description": f"The {name}", "file_ext": ext, "file_size": 1000 * file_id,
+                "file_mime_type": "application/pdf" if ext == "pdf" else "image/png", "file_created_by": 1,
+                "file_folder_id": folder_id, "file_client_id": client, "file_created_at": "2026-05-06 07:08:09"}
+
+    plan = documents_seed()
+    return {
+        **plan,
+        "files": [file(1, "rack.png", 1), file(2, "contract.pdf", 1, folder_id=1), file(3, "theirs.pdf", 2),
+                  file(4, "spare.png", 1)],
+        "document_files": [{"document_id": 2, "file_id": 2}],
+    }
+
+
 def _edit(reply_id, text, reply_type, time):
     return {"ticket_reply_id": reply_id, "ticket_reply": text, "ticket_reply_type": reply_type, "time": time}
 
@@ -129,6 +148,25 @@ PARTS = {
         ],
         "dump": [("tickets", "ticket_id"), ("ticket_replies", "ticket_reply_id"),
                  ("ticket_history", "ticket_history_id"), ("logs", "log_id")],
+    },
+    "files": {
+        "about": "agent/post/document.php link_file_to_document and unlink_file_from_document",
+        "seed": files_seed,
+        "tables": ["user_roles", "users", "clients", "folders", "documents", "files", "document_files"],
+        "steps": [
+            ("link a file to a document", "link_file_to_document", {"document_id": 1, "file_id": 1}),
+            ("link a second file to the same document", "link_file_to_document", {"document_id": 1, "file_id": 2}),
+            ("link a file to a document of the other client", "link_file_to_document",
+             {"document_id": 3, "file_id": 3}),
+            ("link a file linked elsewhere to a second document", "link_file_to_document",
+             {"document_id": 2, "file_id": 1}),
+            ("unlink a file", "unlink_file_from_document", {"document_id": 1, "file_id": 1}),
+            ("unlink the link the seed made", "unlink_file_from_document", {"document_id": 2, "file_id": 2}),
+            ("unlink a file that is not linked to the document", "unlink_file_from_document",
+             {"document_id": 2, "file_id": 4}),
+        ],
+        "dump": [("documents", "document_id"), ("files", "file_id"), ("document_files", "document_id, file_id"),
+                 ("logs", "log_id")],
     },
 }
 

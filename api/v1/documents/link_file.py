@@ -1,0 +1,3 @@
+from itflow_api.lib.modules.documents import MODULE, FileLink
+
+endpoint = FileLink(MODULE, link=True)

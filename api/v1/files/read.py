@@ -1,0 +1,3 @@
+from itflow_api.lib.modules.files import MODULE, FileRead
+
+endpoint = FileRead(MODULE)
