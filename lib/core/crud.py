@@ -13,7 +13,7 @@ from . import cursors, envelope, filters, versions
 from .definitions import Lookup, Module
 from .endpoint import Call
 from .envelope import BadRequest, Body, NotFound, Refused
-from .values import PARSERS, fit, note, now
+from .values import LIST_KINDS, PARSERS, fit, note, now
 
 Row = dict[str, Any]  # a record's columns (or the values of a write) by name
 
@@ -80,6 +80,16 @@ class Operation:
 
     # --- shared building blocks --------------------------------------------------------
 
+    def check_table(self, call: Call) -> None:
+        """Refuse, changing nothing, where the database lacks a table only some ITFlow
+        databases have (Module.not_in_every_database); asked once per transaction."""
+        m = self.module
+        if m.not_in_every_database and not call.db.remember(
+                "catalogue", ("table", m.table), lambda: bool(call.db.columns_of(m.table))):
+            raise Refused(f"This database has no {m.table} table, where ITFlow keeps "
+                          f"{m.not_in_every_database} (a database created in the 2.4.6 layout by init-db has "
+                          "none): nothing was read or changed.")
+
     def record_id(self, call: Call) -> int:
         m = self.module
         column = m.id_column
@@ -99,7 +109,9 @@ class Operation:
 
     def parse_given(self, call: Call) -> Row:
         """{field name: parsed value} for every field the request sends."""
-        return {f.name: f.parse(call.params.get(f.name)) for f in self.module.fields if call.params.has(f.name)}
+        # A field that takes a list (values.LIST_KINDS) gets the list as sent, not its first element.
+        return {f.name: f.parse(call.params.values.get(f.name) if f.kind in LIST_KINDS else call.params.get(f.name))
+                for f in self.module.fields if call.params.has(f.name)}
 
     def columns(self, values: Row) -> Row:
         """Request-named values → column-named row (fields handled by hooks are left out)."""
@@ -124,6 +136,7 @@ class Read(Operation):
 
     def __call__(self, call: Call) -> Body:
         m = self.module
+        self.check_table(call)
         m.hooks.before_read(call, m)
         where: list[str] = []
         params: dict[str, Any] = {}
@@ -321,6 +334,7 @@ class Create(Operation):
 
     def __call__(self, call: Call) -> Body:
         m = self.module
+        self.check_table(call)
         given = self.parse_given(call)
         # What is not sent is written only where ITFlow's create writes it (create_columns.py);
         # every other column keeps its declared default (mostly NULL).
@@ -362,6 +376,7 @@ class RecordOperation(Operation):
 
     def __call__(self, call: Call) -> Body:
         m = self.module
+        self.check_table(call)
         record_id = self.record_id(call)
         # If-Match / If-Unmodified-Since (lib/core/versions.py): checked against the row locked
         # for this transaction, so two writers naming the same version cannot both win.

@@ -118,17 +118,20 @@ def column_types():
 
 
 def columns(table):
-    return tables()[table]
+    """The table's columns in the 2.4.6 layout, or, for a table only the newest ITFlow has
+    (recurring_tickets, ...), in the newest layout."""
+    found = tables()
+    return found[table] if table in found else tables(NEWEST_VERSION)[table]
 
 
 def primary_key(table):
-    return next(c.name for c in tables()[table] if c.primary_key)
+    return next(c.name for c in columns(table) if c.primary_key)
 
 
 def owner_column(table):
     """The column naming the client a row of `table` belongs to (contact_id → contact_client_id)."""
     name = primary_key(table).rsplit("_id", 1)[0] + "_client_id"
-    if name not in {c.name for c in tables()[table]}:
+    if name not in {c.name for c in columns(table)}:
         raise KeyError(f"{table} has no client column {name}")
     return name
 
