@@ -395,8 +395,8 @@ class RecordOperation(Operation):
             if stored is not None:
                 versions.describe(call, m.table, stored)
         name, api_description = self.describe(current, values)
-        call.log_change(self.log_type or m.entity, self.action, name, self.client_of(current), record_id,
-                        api_description)
+        call.log_change(self.log_type or m.entity, self.action, name, self.client_of(current),
+                        self.log_entity(record_id, current), api_description)
         if not count:
             # ITFlow answers with the rows MySQL reports *changed* in the module's own table;
             # scripts branch on "False" here. What did change elsewhere (an asset's primary
@@ -421,6 +421,11 @@ class RecordOperation(Operation):
 
     def client_of(self, current: Row) -> int:
         return int(current.get(self.module.client_column) or 0) if self.module.client_column else 0
+
+    def log_entity(self, record_id: int, current: Row) -> int:
+        """The id the record's logs row names: the record's own, unless ITFlow's page names
+        another there (a recurring invoice's line: the recurring invoice)."""
+        return record_id
 
 
 class Update(RecordOperation):
