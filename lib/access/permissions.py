@@ -10,7 +10,8 @@ PERMISSION_MODULE = {
     **dict.fromkeys(("assets", "certificates", "documents", "document_folders", "domains", "networks", "software",
                      "tickets", "ticket_replies", "technicians", "time_entries", "recurring_tickets"), "module_support"),
     **dict.fromkeys(("clients", "contacts", "locations", "vendors"), "module_client"),
-    **dict.fromkeys(("invoices", "invoice_items", "quotes", "products"), "module_sales"),
+    **dict.fromkeys(("invoices", "invoice_items", "quotes", "products", "recurring_invoices", "recurring_invoice_items"),
+                   "module_sales"),
     **dict.fromkeys(("expenses", "payments"), "module_financial"),
     "credentials": "module_credential",
 }

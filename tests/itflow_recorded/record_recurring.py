@@ -28,10 +28,11 @@ from itflow_api.lib.itflow import schema  # noqa: E402
 RESET = ["recurring_ticket_assets", "recurring_ticket_tasks", "recurring_tickets", "recurring_invoice_items",
          "recurring_invoices", "history", "invoice_items", "invoices", "taxes", "assets", "contacts", "clients",
          "companies", "settings", "modules", "ticket_statuses", "users", "user_roles", "logs"]
-SEEDED = ("user_roles", "users", "clients", "contacts", "assets")
+SEEDED = ("user_roles", "users", "clients", "contacts", "assets", "taxes")
 # What is compared after each step: {table: ORDER BY}
 TABLES = {"recurring_tickets": "recurring_ticket_id", "recurring_ticket_assets": "recurring_ticket_id, asset_id",
-          "recurring_ticket_tasks": "recurring_ticket_task_id"}
+          "recurring_ticket_tasks": "recurring_ticket_task_id", "recurring_invoices": "recurring_invoice_id",
+          "recurring_invoice_items": "item_id", "history": "history_id"}
 
 FULL_TICKET = {"subject": "Patch the <b>servers</b> ", "details": "<p>Run the updates, then reboot.</p>",
                "priority": "High", "frequency": "Monthly", "billable": "1", "start_date": "2027-01-05",
@@ -80,12 +81,57 @@ STEPS = [
              "recurring_ticket_frequency": "Biweekly"}},
     {"step": "delete the first (its assets and tasks go with it)", "action": "delete_recurring_ticket",
      "form": {"id": 1}, "api": {"recurring_ticket_id": 1}},
+    # Recurring invoices. The edit modal of 26.08 posts no discount field (the handler reads
+    # recurring_invoice_discount, and a page edit without it writes 0); the steps here post the
+    # stored discount with every edit, as a form that carried it would (docs/recurring.md).
+    {"step": "create a monthly recurring invoice", "action": "add_recurring_invoice",
+     "form": {"client_id": "1", "frequency": "month", "start_date": "2027-01-01", "category": "0",
+              "scope": " Managed <b>services</b>"},
+     "api": {"client_id": 1, "recurring_invoice_frequency": "Month", "recurring_invoice_next_date": "2027-01-01",
+             "recurring_invoice_scope": " Managed <b>services</b>"}},
+    {"step": "create a yearly one for the other client", "action": "add_recurring_invoice",
+     "form": {"client_id": "2", "frequency": "year", "start_date": "2027-06-30", "category": "0", "scope": "Hosting"},
+     "api": {"client_id": 2, "recurring_invoice_frequency": "year", "recurring_invoice_next_date": "2027-06-30",
+             "recurring_invoice_scope": "Hosting"}},
+    {"step": "add a taxed line, a price with three decimals", "action": "add_recurring_invoice_item",
+     "form": {"recurring_invoice_id": "1", "name": "Support", "description": "Monthly", "qty": "3", "price": "19.999",
+              "tax_id": "1", "item_order": "1"},
+     "api": {"recurring_invoice_id": 1, "item_name": "Support", "item_description": "Monthly", "item_quantity": 3,
+             "item_price": "19.999", "item_tax_id": 1, "item_order": 1}},
+    {"step": "add an untaxed line whose subtotal rounds up", "action": "add_recurring_invoice_item",
+     "form": {"recurring_invoice_id": "1", "name": "Backup", "description": "", "qty": "1.5", "price": "0.333",
+              "tax_id": "0", "item_order": "2"},
+     "api": {"recurring_invoice_id": 1, "item_name": "Backup", "item_quantity": "1.5", "item_price": "0.333",
+             "item_order": 2}},
+    {"step": "edit the first: next date, scope, a discount", "action": "edit_recurring_invoice",
+     "form": {"recurring_invoice_id": "1", "frequency": "month", "next_date": "2027-02-01", "category": "0",
+              "scope": "Managed services 2027", "status": "1", "recurring_invoice_discount": "2.5"},
+     "api": {"recurring_invoice_id": 1, "recurring_invoice_next_date": "2027-02-01",
+             "recurring_invoice_scope": "Managed services 2027", "recurring_invoice_discount_amount": "2.5"}},
+    {"step": "edit the second line: name, quantity, a tax", "action": "edit_recurring_invoice_item",
+     "form": {"item_id": "2", "name": "Backup 1 TB", "description": "", "qty": "2", "price": "0.33", "tax_id": "1",
+              "product_id": "0"},
+     "api": {"item_id": 2, "item_name": "Backup 1 TB", "item_quantity": 2, "item_tax_id": 1}},
+    {"step": "pause the first (the edit form's status 0)", "action": "edit_recurring_invoice", "endpoint": "pause",
+     "form": {"recurring_invoice_id": "1", "frequency": "month", "next_date": "2027-02-01", "category": "0",
+              "scope": "Managed services 2027", "status": "0", "recurring_invoice_discount": "2.5"},
+     "api": {"recurring_invoice_id": 1}},
+    {"step": "resume it (status 1)", "action": "edit_recurring_invoice", "endpoint": "resume",
+     "form": {"recurring_invoice_id": "1", "frequency": "month", "next_date": "2027-02-01", "category": "0",
+              "scope": "Managed services 2027", "status": "1", "recurring_invoice_discount": "2.5"},
+     "api": {"recurring_invoice_id": 1}},
+    {"step": "delete the first line (its total taken off the amount)", "action": "delete_recurring_invoice_item",
+     "form": {"id": 1}, "api": {"item_id": 1}},
+    {"step": "delete the second recurring invoice (its history goes too)", "action": "delete_recurring_invoice",
+     "form": {"id": 2}, "api": {"recurring_invoice_id": 2}},
 ]
 
 
 def seed():
     return {
-        "settings": {"config_timezone": "UTC"},
+        "settings": {"config_timezone": "UTC", "config_recurring_invoice_prefix": "REC-",
+                     "config_recurring_invoice_next_number": 1},
+        "taxes": [{"tax_id": 1, "tax_name": "VAT", "tax_percent": 20}],
         "user_roles": [{"role_id": 1, "role_name": "Administrator", "role_is_admin": 1}],
         "users": [{"user_id": 1, "user_name": "Agent Smith", "user_email": "smith@example.com", "user_password": "x",
                    "user_role_id": 1},
@@ -135,8 +181,10 @@ def main(itflow_root, database):
         after = {table: rows(connection, f"SELECT * FROM {table} ORDER BY {order}") for table, order in TABLES.items()}
         steps.append({**step, "instant": done.stdout.splitlines()[0].strip(), "after": after})
     return {"about": "ITFlow 26.08 (database 2.6.7), agent/post/recurring_ticket.php add_recurring_ticket, "
-                     "edit_recurring_ticket and delete_recurring_ticket run with php-cli by record_recurring.py "
-                     "as agent user 1 (the forms as the page's modals post them)",
+                     "edit_recurring_ticket and delete_recurring_ticket, and agent/post/recurring_invoice.php "
+                     "add_recurring_invoice, edit_recurring_invoice, delete_recurring_invoice, "
+                     "add_recurring_invoice_item, edit_recurring_invoice_item and delete_recurring_invoice_item, "
+                     "run with php-cli by record_recurring.py as agent user 1 (the forms as the page posts them)",
             "seed": plan, "steps": steps, "rows": {"logs": rows(connection, "SELECT * FROM logs ORDER BY log_id")}}
 
 
