@@ -305,3 +305,38 @@ def test_on_a_246_layout_recurring_invoices_work_and_their_items_are_refused(api
                             key=all_key))["message"].startswith("This database has no recurring_invoice_items table")
     succeeded(api.post("recurring_invoices/delete", {"recurring_invoice_id": made}, key=all_key))
     assert not fetch(db, "recurring_invoices") and not fetch(db, "history")
+
+
+def test_a_line_is_reached_through_its_recurring_invoice(seeded):
+    """A user limited to client 2 reaches neither client 1's recurring invoice nor its lines; a
+    line's version (If-Match) is its own row's, as its read answers it."""
+    from itflow_api.lib.core.versions import row_etag
+    db, api, key = seeded["db"], seeded["api"], seeded["key"]
+    made = int(succeeded(_invoice(api, key))["data"][0]["insert_id"])
+    line = int(succeeded(api.post("recurring_invoice_items/create", {"recurring_invoice_id": made, "item_name": "One",
+                                                                     "item_quantity": 1, "item_price": "10"},
+                                  key=key))["data"][0]["insert_id"])
+    expire = (date.today() + timedelta(days=10)).isoformat()
+    with db.transaction(write=True):
+        sales = insert_role(db, "Sales", levels={"module_sales": 3})
+        user = insert_user(db, "beta-sales", sales)
+        db.insert("user_client_permissions", {"user_id": user, "client_id": 2})
+    beta = KeyStore(db, SECRET).create("beta", expire, user)[0]
+    for path, body in (("recurring_invoice_items/create", {"recurring_invoice_id": made, "item_name": "X",
+                                                           "item_quantity": 1, "item_price": 1}),
+                       ("recurring_invoice_items/update", {"item_id": line, "item_quantity": 5}),
+                       ("recurring_invoice_items/delete", {"item_id": line}),
+                       ("recurring_invoices/pause", {"recurring_invoice_id": made})):
+        status, answer = api.post(path, body, key=beta)
+        assert answer["success"] == "False", (path, answer)
+    status, answer = api.get("recurring_invoice_items/read", key=beta, item_id=line)
+    assert answer["success"] == "False" or answer["data"] == []
+    stored = ordered_rows(db, "recurring_invoice_items", "item_id")[0]
+    assert stored["item_quantity"] == "1.00"
+    stale = '"0123456789abcdef0123456789abcdef"'
+    status, answer = api.post("recurring_invoice_items/update", {"item_id": line, "item_quantity": 2}, key=key,
+                              headers={"If-Match": stale})
+    assert status == 412 and answer["success"] == "False"
+    succeeded(api.post("recurring_invoice_items/update", {"item_id": line, "item_quantity": 2}, key=key,
+                       headers={"If-Match": row_etag(stored)}))
+    assert ordered_rows(db, "recurring_invoices", "recurring_invoice_id")[0]["recurring_invoice_amount"] == "20.00"

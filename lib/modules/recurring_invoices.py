@@ -15,7 +15,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from ..core import envelope
 from ..core.crud import Operation, RecordOperation, find_in_scope
 from ..core.definitions import Field, Hooks, Lookup, Module, table_fields
-from ..core.envelope import Refused
+from ..core.envelope import NotFound, Refused
 
 ITEMS = "recurring_invoice_items"
 FREQUENCIES = ("month", "year")  # what validateRecurringFrequency lets through (functions/format.php)
@@ -240,6 +240,11 @@ class AddItem(Operation):
         return envelope.created(item_id)
 
 
+class ItemRow(dict):
+    """A line's stored row (what its ETag is made of), with its recurring invoice beside it."""
+    invoice: dict
+
+
 class ItemOperation(RecordOperation):
     """A line reached through its recurring invoice's client."""
     action = "Edit"
@@ -247,16 +252,17 @@ class ItemOperation(RecordOperation):
     def current(self, call, record_id, lock=False):
         row = call.db.row(f"SELECT item_recurring_invoice_id FROM {ITEMS} WHERE item_id = :id", {"id": record_id})
         if row is None:
-            raise Refused(f"No recurring invoice item with item_id {record_id}.")
+            raise NotFound(f"No recurring invoice item with item_id {record_id} (for this client and company).")
         invoice = _invoice(call, int(row["item_recurring_invoice_id"]))
-        item = call.db.row(f"SELECT * FROM {ITEMS} WHERE item_id = :id", {"id": record_id})
-        return {**invoice, **item}
+        item = ItemRow(call.db.row(f"SELECT * FROM {ITEMS} WHERE item_id = :id", {"id": record_id}) or {})
+        item.invoice = invoice
+        return item
 
     def client_of(self, current):
-        return int(current["recurring_invoice_client_id"] or 0)
+        return int(current.invoice["recurring_invoice_client_id"] or 0)
 
     def log_entity(self, record_id, current):
-        return int(current["recurring_invoice_id"])
+        return int(current.invoice["recurring_invoice_id"])
 
 
 class UpdateItem(ItemOperation):
@@ -275,12 +281,14 @@ class UpdateItem(ItemOperation):
                   "item_tax_id": int(current["item_tax_id"] or 0), **given}
         row = {**{k: v for k, v in given.items() if k in ("item_name", "item_description")}, **_line(call, merged)}
         count = call.db.update(ITEMS, row, {"item_id": record_id})
-        amount = _items_total(call, current["recurring_invoice_id"]) - float(current["recurring_invoice_discount_amount"])
-        _set_amount(call, current, amount)
+        invoice = current.invoice
+        amount = _items_total(call, invoice["recurring_invoice_id"]) - float(invoice["recurring_invoice_discount_amount"])
+        _set_amount(call, invoice, amount)
         return count, row
 
     def describe(self, current, values):
-        text = f"Edited item {values.get('item_name', current['item_name'])} on recurring invoice {_number(current)}"
+        text = (f"Edited item {values.get('item_name', current['item_name'])} on recurring invoice "
+                f"{_number(current.invoice)}")
         return text, text
 
 
@@ -291,10 +299,10 @@ class DeleteItem(ItemOperation):
     keeps_record = False
 
     def apply(self, call, record_id, current):
-        amount = float(current["recurring_invoice_amount"]) - float(current["item_total"])
-        _set_amount(call, current, amount)
+        amount = float(current.invoice["recurring_invoice_amount"]) - float(current["item_total"])
+        _set_amount(call, current.invoice, amount)
         return call.db.delete(ITEMS, {"item_id": record_id}), {}
 
     def describe(self, current, values):
-        text = f"Removed item {current['item_name']} from recurring invoice {_number(current)}"
+        text = f"Removed item {current['item_name']} from recurring invoice {_number(current.invoice)}"
         return text, text
