@@ -49,7 +49,10 @@ def stored(db, table, id_column, record_id):
 def _by_id_reads():
     found = {}
     for endpoint in routing.discover().values():
-        if isinstance(endpoint, crud.Read) and any(lk.single for lk in endpoint.module.lookups):
+        # A module whose table the 2.4.6 layout lacks (recurring_tickets, ...) is refused on this
+        # test's database; its version on a newest-layout one: tests/test_recurring.py.
+        if isinstance(endpoint, crud.Read) and any(lk.single for lk in endpoint.module.lookups) \
+                and not endpoint.module.not_in_every_database:
             found[endpoint.module.name] = endpoint.module
     return [found[name] for name in sorted(found)]
 
