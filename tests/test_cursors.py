@@ -213,7 +213,9 @@ def _mark(cursor):
 def _list_reads():
     found = {}
     for endpoint in routing.discover().values():
-        if isinstance(endpoint, crud.Read):
+        # A module whose table the 2.4.6 layout lacks (recurring_tickets, ...) is refused on this
+        # test's database; its cursor walk on a newest-layout one: tests/test_recurring.py.
+        if isinstance(endpoint, crud.Read) and not endpoint.module.not_in_every_database:
             found[endpoint.module.name] = endpoint.module
     return [found[name] for name in sorted(found)]
 

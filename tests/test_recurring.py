@@ -363,3 +363,31 @@ def test_a_read_by_id_answers_the_stored_rows_etag_and_304_on_it(seeded, path, i
     again = api.client.simulate_get(f"/api/v1/{path}/read.php", params={"api_key": key, id_column: made},
                                     headers={"If-None-Match": result.headers["etag"]})
     assert (again.status_code, again.text) == (304, "")
+
+
+def _cursor_walk(api, key, path, **params):
+    ids, cursor = [], ""
+    while cursor is not None:
+        result = api.client.simulate_get(f"/api/v1/{path}.php",
+                                         params={"api_key": key, "cursor": cursor, "limit": 3, "total": 1, **params})
+        assert result.status_code == 200 and result.json["success"] == "True", result.text
+        assert result.headers["x-total-count"] == "7"
+        ids += [row for row in result.json["data"]]
+        cursor = result.headers.get("x-next-cursor")
+        assert len(ids) <= 7
+    return ids
+
+
+def test_the_list_reads_page_by_cursor(seeded):
+    """What tests/test_cursors.py checks of every list read, for these two on a newest layout."""
+    api, key = seeded["api"], seeded["key"]
+    invoice = int(succeeded(_invoice(api, key))["data"][0]["insert_id"])
+    for n in range(7):
+        succeeded(_create(api, key, recurring_ticket_subject=f"Round {n}"))
+        succeeded(api.post("recurring_invoice_items/create", {"recurring_invoice_id": invoice, "item_name": f"Line {n}",
+                                                              "item_quantity": 1, "item_price": 1,
+                                                              "item_order": n % 2}, key=key))
+    tickets = _cursor_walk(api, key, "recurring_tickets/read")
+    assert [r["recurring_ticket_subject"] for r in tickets] == [f"Round {n}" for n in range(7)]
+    lines = _cursor_walk(api, key, "recurring_invoice_items/read", recurring_invoice_id=invoice)
+    assert [r["item_name"] for r in lines] == [f"Line {n}" for n in (0, 2, 4, 6, 1, 3, 5)]  # by item_order, id
