@@ -494,10 +494,3 @@ def ordered_rows(db, table, order):
     with db.transaction():
         return db.rows(f"SELECT * FROM {table} ORDER BY {order}")
 
-
-def skip_without_table(db, table):
-    """Skip a test that runs on the 2.4.6 layout for a module whose table only the newest ITFlow
-    has (its own tests run it on a newest-layout database)."""
-    import pytest
-    if table not in db.table_names():
-        pytest.skip(f"{table} is a table of the newest ITFlow layout only")

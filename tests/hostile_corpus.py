@@ -62,11 +62,18 @@ def create_body(module_name, client_id, n=0, refs=None):
         "invoice_items": {"invoice_id": refs.get("invoices", 0), "name": f"item {tag}", "qty": 1, "price": 2},
         "ticket_replies": {"ticket_id": refs.get("tickets", 0), "ticket_reply": f"reply {tag}"},
         "products": {"product_name": f"product {tag}", "product_price": "1.50"},
+        "recurring_invoices": {"recurring_invoice_frequency": "month", "recurring_invoice_next_date": "2027-01-01",
+                               "recurring_invoice_scope": f"recurring {tag}"},
+        "recurring_invoice_items": {"recurring_invoice_id": refs.get("recurring_invoices", 1), "item_name": f"item {tag}",
+                                    "item_quantity": 1, "item_price": 2},
+        "recurring_tickets": {"recurring_ticket_subject": f"recurring {tag}", "recurring_ticket_frequency": "Weekly",
+                              "recurring_ticket_start_date": "2027-01-04"},
         "payments": {"invoice_id": refs.get("invoices", 0), "payment_amount": "0.01",
                      "payment_account_id": refs.get("accounts", 0), "payment_reference": f"ref {tag}"},
     }
     body = dict(bodies[module_name])
-    if module_name not in ("clients", "invoice_items", "ticket_replies", "payments", "products"):
+    if module_name not in ("clients", "invoice_items", "ticket_replies", "payments", "products",
+                           "recurring_invoice_items"):
         body["client_id"] = client_id
     return body
 

@@ -23,7 +23,6 @@ from helpers import (
     reply,
     serving,
     set_columns,
-    skip_without_table,
 )
 
 from itflow_api.lib.core import crud, routing, versions
@@ -62,7 +61,10 @@ def stored(db, table, id_column, record_id):
 def _by_id_reads():
     found = {}
     for endpoint in routing.discover().values():
-        if isinstance(endpoint, crud.Read) and any(lk.single for lk in endpoint.module.lookups):
+        # A module whose table the 2.4.6 layout lacks (recurring_tickets, ...) is refused on this
+        # test's database; its version on a newest-layout one: tests/test_recurring.py.
+        if isinstance(endpoint, crud.Read) and any(lk.single for lk in endpoint.module.lookups) \
+                and not endpoint.module.not_in_every_database:
             found[endpoint.module.name] = endpoint.module
     return [found[name] for name in sorted(found)]
 
@@ -103,7 +105,6 @@ def test_every_by_id_module_is_covered():
 
 @pytest.mark.parametrize("module", BY_ID, ids=lambda m: m.name)
 def test_read_by_id_answers_the_stored_rows_etag_and_304_on_it(api, db, world, module):
-    skip_without_table(db, module.table)  # files: tests/test_document_files.py
     record_id = _make_row(db, module, world["a"])
     lookup = next(lk for lk in module.lookups if lk.single)
     extra = {"api_key_decrypt_password": DECRYPT} if module is credentials.MODULE else {}

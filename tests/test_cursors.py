@@ -5,7 +5,7 @@ import json
 import random
 
 import pytest
-from helpers import insert, make_key, new_invoice, new_payment, new_ticket, reply, skip_without_table
+from helpers import insert, make_key, new_invoice, new_payment, new_ticket, reply
 
 from itflow_api.lib.core import crud, cursors, routing
 from itflow_api.lib.itflow import schema
@@ -213,7 +213,9 @@ def _mark(cursor):
 def _list_reads():
     found = {}
     for endpoint in routing.discover().values():
-        if isinstance(endpoint, crud.Read):
+        # A module whose table the 2.4.6 layout lacks (recurring_tickets, ...) is refused on this
+        # test's database; its cursor walk on a newest-layout one: tests/test_recurring.py.
+        if isinstance(endpoint, crud.Read) and not endpoint.module.not_in_every_database:
             found[endpoint.module.name] = endpoint.module
     return [found[name] for name in sorted(found)]
 
@@ -253,7 +255,6 @@ def _rows_for(db, module, client_id, count):
 
 @pytest.mark.parametrize("module", _list_reads(), ids=lambda m: m.name)
 def test_every_list_read_pages_by_cursor(api, db, world, keys, module):
-    skip_without_table(db, module.table)  # files: tests/test_document_files.py
     params = _rows_for(db, module, world["a"], 7)
     key = make_key(keys, decrypt_password="pw") if module.name == "credentials" else world["key"]
     if module.name == "credentials":

@@ -185,6 +185,6 @@ def test_refused_clearly_where_the_database_has_no_files(api, db, all_key, make_
         message = refused(api.post(f"documents/{action}", {"document_id": document, "file_id": 1},
                                    key=all_key))["message"]
         assert message == ("This database has no files table, where ITFlow keeps a client's files (a database "
-                           "created by this server in the 2.4.6 layout has none): nothing was changed.")
+                           "created in the 2.4.6 layout by init-db has none): nothing was read or changed.")
     assert refused(api.get("files/read", key=all_key))["message"].startswith("This database has no files table")
     assert [r["log_type"] for r in log_rows(db)] == ["Document", "API"]  # the create's, nothing more

@@ -384,7 +384,8 @@ def test_every_field_refuses_what_its_column_cannot_hold(fresh, module_name):
                 if function == "create":
                     body = hc.create_body(module_name, w.a, n, refs=w.records[w.a])
                 else:
-                    body = {module.id_column: w.records[w.a][module_name]}
+                    # (a module whose table the world's 2.4.6 layout lacks has no record: id 1, refused)
+                    body = {module.id_column: w.records[w.a].get(module_name, 1)}
                 body[field.name] = hc.RAW_MARK % 0
                 raw = hc.encode_body(body, [raw_value])
                 try:

@@ -8,9 +8,10 @@ from ..core.messages import BAD_USER, NO_CLIENT_ACCESS, NO_PERMISSION, NOT_TIED,
 # Which ITFlow permission module guards each API module.
 PERMISSION_MODULE = {
     **dict.fromkeys(("assets", "certificates", "documents", "document_folders", "domains", "files", "networks", "software",
-                     "tickets", "ticket_replies", "technicians", "time_entries"), "module_support"),
+                     "tickets", "ticket_replies", "technicians", "time_entries", "recurring_tickets"), "module_support"),
     **dict.fromkeys(("clients", "contacts", "locations", "vendors"), "module_client"),
-    **dict.fromkeys(("invoices", "invoice_items", "quotes", "products"), "module_sales"),
+    **dict.fromkeys(("invoices", "invoice_items", "quotes", "products", "recurring_invoices", "recurring_invoice_items"),
+                   "module_sales"),
     **dict.fromkeys(("expenses", "payments"), "module_financial"),
     "credentials": "module_credential",
 }

@@ -13,7 +13,7 @@ from . import cursors, envelope, filters, versions
 from .definitions import Lookup, Module
 from .endpoint import Call
 from .envelope import BadRequest, Body, NotFound, Refused
-from .values import PARSERS, fit, note, now
+from .values import LIST_KINDS, PARSERS, fit, note, now
 
 Row = dict[str, Any]  # a record's columns (or the values of a write) by name
 
@@ -66,6 +66,15 @@ def check_references(call: Call, module: Module, values: Row, client_id: int) ->
                  "and was left empty")
 
 
+def require_table(call: Call, table: str, what: str) -> None:
+    """Refuse, changing nothing, on a database without `table`, a table only newer ITFlow
+    databases have (one made by init-db in the 2.4.6 layout has none); asked once per
+    transaction. The one place for that refusal: module operations and actions call it."""
+    if not call.db.remember("catalogue", ("table", table), lambda: bool(call.db.columns_of(table))):
+        raise Refused(f"This database has no {table} table, where ITFlow keeps {what} (a database created "
+                      "in the 2.4.6 layout by init-db has none): nothing was read or changed.")
+
+
 class Operation:
     method = "POST"
     writes = True
@@ -79,6 +88,13 @@ class Operation:
         return f"{self.verb} {self.module.name}"
 
     # --- shared building blocks --------------------------------------------------------
+
+    def check_table(self, call: Call) -> None:
+        """Refuse, changing nothing, where the database lacks a table only some ITFlow
+        databases have (Module.not_in_every_database)."""
+        m = self.module
+        if m.not_in_every_database:
+            require_table(call, m.table, m.not_in_every_database)
 
     def record_id(self, call: Call) -> int:
         m = self.module
@@ -99,7 +115,9 @@ class Operation:
 
     def parse_given(self, call: Call) -> Row:
         """{field name: parsed value} for every field the request sends."""
-        return {f.name: f.parse(call.params.get(f.name)) for f in self.module.fields if call.params.has(f.name)}
+        # A field that takes a list (values.LIST_KINDS) gets the list as sent, not its first element.
+        return {f.name: f.parse(call.params.values.get(f.name) if f.kind in LIST_KINDS else call.params.get(f.name))
+                for f in self.module.fields if call.params.has(f.name)}
 
     def columns(self, values: Row) -> Row:
         """Request-named values → column-named row (fields handled by hooks are left out)."""
@@ -124,6 +142,7 @@ class Read(Operation):
 
     def __call__(self, call: Call) -> Body:
         m = self.module
+        self.check_table(call)
         m.hooks.before_read(call, m)
         where: list[str] = []
         params: dict[str, Any] = {}
@@ -321,6 +340,7 @@ class Create(Operation):
 
     def __call__(self, call: Call) -> Body:
         m = self.module
+        self.check_table(call)
         given = self.parse_given(call)
         # What is not sent is written only where ITFlow's create writes it (create_columns.py);
         # every other column keeps its declared default (mostly NULL).
@@ -362,6 +382,7 @@ class RecordOperation(Operation):
 
     def __call__(self, call: Call) -> Body:
         m = self.module
+        self.check_table(call)
         record_id = self.record_id(call)
         # If-Match / If-Unmodified-Since (lib/core/versions.py): checked against the row locked
         # for this transaction, so two writers naming the same version cannot both win.
@@ -380,8 +401,8 @@ class RecordOperation(Operation):
             if stored is not None:
                 versions.describe(call, m.table, stored)
         name, api_description = self.describe(current, values)
-        call.log_change(self.log_type or m.entity, self.action, name, self.client_of(current), record_id,
-                        api_description)
+        call.log_change(self.log_type or m.entity, self.action, name, self.client_of(current),
+                        self.log_entity(record_id, current), api_description)
         if not count:
             # ITFlow answers with the rows MySQL reports *changed* in the module's own table;
             # scripts branch on "False" here. What did change elsewhere (an asset's primary
@@ -406,6 +427,11 @@ class RecordOperation(Operation):
 
     def client_of(self, current: Row) -> int:
         return int(current.get(self.module.client_column) or 0) if self.module.client_column else 0
+
+    def log_entity(self, record_id: int, current: Row) -> int:
+        """The id the record's logs row names: the record's own, unless ITFlow's page names
+        another there (a recurring invoice's line: the recurring invoice)."""
+        return record_id
 
 
 class Update(RecordOperation):

@@ -21,7 +21,7 @@ Row = dict[str, Any]
 # What a field that is not sent gets on create (docs/contract.md section 5): '' for text,
 # 0 for ids and flags, NULL for dates.
 _EMPTY = {"text": "", "html": "", "phone": "", "int": 0, "flag": 0, "decimal": 0,
-          "date": None, "datetime": None, "time": None, "list": []}
+          "date": None, "datetime": None, "time": None, "list": [], "ids": None, "lines": None}
 
 
 # Field.limits value for a field whose stored form is checked by its hooks (encrypted text).
@@ -169,6 +169,10 @@ class Module:
     update_model: tuple[str, ...] | None = None
     hooks: Hooks = field(default_factory=Hooks)
     description: str = ""
+    # What the table holds, for a module whose table only some ITFlow databases have (one
+    # made by init-db in the 2.4.6 layout has no recurring_tickets): every call on such a
+    # database is refused, naming the table, and changes nothing.
+    not_in_every_database: str = ""
 
     @property
     def secret_columns(self) -> tuple[str, ...]:

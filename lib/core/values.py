@@ -303,6 +303,39 @@ def parse_time(name, value):
     return f"{int(hours):02d}:{minutes}:{seconds}"
 
 
+def parse_ids(name, value):
+    """A list of record ids: a JSON list, or one text of ids separated by commas or spaces
+    (a recurring ticket's additional assets, its tasks' estimates). Each is read as intval reads
+    it, an empty one as 0, each in its place (a list sent beside another lines up with it)."""
+    if isinstance(value, list):
+        items = value
+    else:
+        items = re.split(r"[,\s]+", _scalar(name, value).strip())
+    found = []
+    for item in items:
+        if isinstance(item, (list, dict)):
+            raise _refuse(name, "must be a list of ids, not a list of lists or objects")
+        found.append(parse_int(name, item) if str(item).strip() else 0)
+    return found
+
+
+def parse_lines(name, value):
+    """A list of plain texts: a JSON list, or one text with one per line (a recurring ticket's
+    tasks). Each loses its tags and surrounding space, as parse_text; empty ones are kept (in
+    their place) for the caller to skip, so that a list sent beside it lines up."""
+    if isinstance(value, list):
+        items = value
+    else:
+        items = _scalar(name, value).split("\n")
+    found = []
+    for item in items:
+        if isinstance(item, (list, dict)):
+            raise _refuse(name, "must be a list of texts, not a list of lists or objects")
+        found.append(text.clean("" if item is None else _scalar(name, item)))
+    return found
+
+
+LIST_KINDS = frozenset({"ids", "lines"})  # kinds that take a list as sent (crud.Operation.parse_given)
 PARSERS = {
     "int": parse_int,
     "flag": parse_flag,
@@ -314,6 +347,8 @@ PARSERS = {
     "datetime": parse_datetime,
     "time": parse_time,
     "list": parse_list,
+    "ids": parse_ids,
+    "lines": parse_lines,
 }
 
 

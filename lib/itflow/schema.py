@@ -125,13 +125,13 @@ def columns(table):
 
 
 def primary_key(table):
-    return next(c.name for c in tables()[table] if c.primary_key)
+    return next(c.name for c in columns(table) if c.primary_key)
 
 
 def owner_column(table):
     """The column naming the client a row of `table` belongs to (contact_id → contact_client_id)."""
     name = primary_key(table).rsplit("_id", 1)[0] + "_client_id"
-    if name not in {c.name for c in tables()[table]}:
+    if name not in {c.name for c in columns(table)}:
         raise KeyError(f"{table} has no client column {name}")
     return name
 

@@ -7,12 +7,12 @@ move.php files a document in a folder as ITFlow's document page moves one (move_
 link_file.php and unlink_file.php link a file of the client to a document or remove the link
 (link_file_to_document, unlink_file_from_document; metadata only, no upload).
 """
-from ..core.crud import RecordOperation
+from ..core.crud import RecordOperation, require_table
 from ..core.definitions import Field, Hooks, Lookup, Module, table_fields
 from ..core.envelope import Refused
 from ..core.values import now
 from ..itflow.php_text import clean
-from .files import FILE_WHAT, LINK_WHAT, require_table
+from .files import FILE_WHAT, LINK_WHAT
 
 
 def searchable_text(*parts):

@@ -5,33 +5,23 @@ read.php lists them; `document_id` lists the files linked to that document (docu
 the ones documents/link_file links (docs/documents-and-time.md). ITFlow's own files page needs
 module_support, as here.
 """
-from ..core.crud import Read
+from ..core.crud import Read, require_table
 from ..core.definitions import Field, Hooks, Lookup, Module
-from ..core.envelope import Refused
 
 FILE_WHAT = "a client's files"
 LINK_WHAT = "the links between documents and files"
 
 
-def require_table(call, table, what, writes=True):
-    """Refuse clearly on a database without `table` (one this server made in the 2.4.6 layout)."""
-    if not call.db.columns_of(table):
-        outcome = ": nothing was changed." if writes else "."
-        raise Refused(f"This database has no {table} table, where ITFlow keeps {what} (a database created "
-                      f"by this server in the 2.4.6 layout has none){outcome}")
-
-
 class FileHooks(Hooks):
     def before_read(self, call, module):
-        require_table(call, "files", FILE_WHAT, writes=False)
         if call.params.has("document_id"):
-            require_table(call, "document_files", LINK_WHAT, writes=False)
+            require_table(call, "document_files", LINK_WHAT)
 
 
 MODULE = Module(
     name="files", table="files", id_column="file_id", client_column="file_client_id", entity="File",
     name_column="file_name", archived_column="file_archived_at", hooks=FileHooks(),
-    order_by="file_id",
+    order_by="file_id", not_in_every_database=FILE_WHAT,
     description="A client's files (metadata only: names, type, size, folder, dates; no content, no upload). "
                 "Needs a database with ITFlow's files table (the newest layout).",
     fields=[

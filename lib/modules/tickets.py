@@ -7,7 +7,7 @@ import re
 
 from ..core import envelope
 from ..core import values as fields
-from ..core.crud import RecordOperation, Update, find_in_scope
+from ..core.crud import RecordOperation, Update, find_in_scope, require_table
 from ..core.definitions import Field, Hooks, Lookup, Module, table_fields
 from ..core.envelope import Refused, ServerError
 from ..core.values import parse_int
@@ -487,12 +487,6 @@ class Assign(TicketAction):
 #
 # Watchers (ticket_watchers) and tasks (tasks) are tables of the newest ITFlow layout; on a
 # database without them these actions are refused and change nothing.
-
-def require_table(call, table, what):
-    if not call.db.columns_of(table):
-        raise Refused(f"This database has no {table} table, where ITFlow keeps {what} (a database created "
-                      "in the 2.4.6 layout has none): nothing was changed.")
-
 
 # An address as PHP's FILTER_VALIDATE_EMAIL takes it, for what a watcher list holds: a local
 # part of the atext characters and single dots, and a domain of two or more labels.

@@ -38,6 +38,10 @@ _KIND_SCHEMA = {
                  "examples": ["2024-01-31 13:05:00"]},
     "time": {"type": "string", "pattern": r"^\d{1,3}:[0-5]\d(:[0-5]\d)?$", "examples": ["01:30:00"]},
     "list": {"type": "array", "items": {"type": "object"}},
+    "ids": {"type": ["array", "string"], "items": {"type": "integer"},
+            "description": "a JSON list of ids, or ids separated by commas"},
+    "lines": {"type": ["array", "string"], "items": {"type": "string"},
+              "description": "a JSON list, or one text with one per line; HTML tags are stripped"},
 }
 
 # Only on a write that stored something other than as sent (docs/contract.md section 2).

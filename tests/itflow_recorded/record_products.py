@@ -58,11 +58,11 @@ def seed():
     }
 
 
-def fill(connection, plan):
-    """Each seed row with ITFlow's empty value ('' or 0) in every NOT NULL column that has no
+def fill(connection, plan, tables=SEEDED):
+    """Each seed row of `tables` with ITFlow's empty value ('' or 0) in every NOT NULL column that has no
     default, as ITFlow's own inserts leave them (the rows are stored filled, for both sides)."""
     with connection.cursor() as cursor:
-        for table in SEEDED:
+        for table in tables:
             cursor.execute("SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
                            "DATABASE() AND TABLE_NAME = %s AND IS_NULLABLE = 'NO' AND COLUMN_DEFAULT IS NULL "
                            "AND EXTRA NOT LIKE '%%auto_increment%%'", [table])

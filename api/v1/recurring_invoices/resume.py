@@ -1,0 +1,3 @@
+from itflow_api.lib.modules.recurring_invoices import MODULE, Resume
+
+endpoint = Resume(MODULE)
