@@ -155,6 +155,9 @@ MODULE = Module(
     name="tickets", table="tickets", id_column="ticket_id", client_column="ticket_client_id",
     entity="Ticket", name_column="ticket_subject", archived_column="ticket_archived_at",
     client_optional=True, hooks=TicketHooks(),
+    # An update writes what it is sent and nothing else, as the agent page's ticket edits do
+    # (no stored NULL turned into '' or 0).
+    update_model=(),
     description="Support tickets; numbered from settings (prefix + next number), created New.",
     fields=table_fields("tickets", "ticket_client_id", skip=(
         "ticket_prefix", "ticket_number", "ticket_source", "ticket_url_key", "ticket_created_by",
@@ -170,7 +173,11 @@ MODULE = Module(
         "ticket_priority": {"default": "Low"},
         "ticket_status": {"description": "1 New, 2 Open, 3 On Hold, 4 Resolved, 5 Closed (create: always 1)"},
     }, extra=[Field("ticket_vendor_ticket_id", column="ticket_vendor_ticket_number", default="0",
-                    description="the vendor's ticket number (ITFlow's create writes 0 when not sent)")]),
+                    description="the vendor's ticket number (ITFlow's create writes 0 when not sent)"),
+              Field("ticket_assets", stored=False,
+                    description="update only: the ticket's additional assets (ticket_assets), asset ids of its "
+                                "client as \"1,2,3\" or a JSON list; they replace the ones it has (\"\" or [] "
+                                "removes them all). Newest ITFlow layout only")]),
     lookups=[Lookup("ticket_id", "int", single=True, source=STATUS_JOIN, description="joined with its status")],
 )
 
@@ -318,10 +325,11 @@ class TicketUpdate(Update):
     def parse_given(self, call):
         named = named_status(call.db, call.params.get("ticket_status")) if call.params.has("ticket_status") else None
         return {f.name: named if f.name == "ticket_status" and named is not None else f.parse(call.params.get(f.name))
-                for f in self.module.fields if call.params.has(f.name)}
+                for f in self.module.fields if call.params.has(f.name) and f.stored}
 
     def apply(self, call, record_id, current):
         values = self.parse_given(call)
+        assets = additional_assets(call, current) if call.params.has("ticket_assets") else None
         assignee = values.get("ticket_assigned_to")
         if assignee and int(assignee) != int(current["ticket_assigned_to"] or 0):
             agent_name(call, int(assignee))
@@ -341,12 +349,54 @@ class TicketUpdate(Update):
             if extra:
                 call.db.update("tickets", extra, {"ticket_id": record_id})
                 stop_the_clock(call, record_id, stamp)
+        if "ticket_priority" in values and str(values["ticket_priority"]) != str(current["ticket_priority"] or ""):
+            # edit_ticket and edit_ticket_priority: "<agent> changed priority from High to Low".
+            write_history(call, record_id, f"{actor_name(call)} changed priority from "
+                                           f"{current['ticket_priority'] or ''} to {values['ticket_priority']}", stamp)
         if "ticket_assigned_to" in values and int(values["ticket_assigned_to"] or 0) != int(current["ticket_assigned_to"] or 0):
             # The page's edit records a new assignee as its assign does (agent/post/ticket.php edit_ticket).
             assigned = int(values["ticket_assigned_to"] or 0)
             what = f"assigned the ticket to {agent_name(call, assigned)}" if assigned else "unassigned the ticket"
             write_history(call, record_id, f"{actor_name(call)} {what}", stamp)
+        if "ticket_contact_id" in values and int(values["ticket_contact_id"] or 0) != int(current["ticket_contact_id"] or 0):
+            # edit_ticket_contact: "<agent> changed the contact from <name> to <name>" ("No one" for none).
+            before, after = (contact_name(call, current["ticket_contact_id"]),
+                             contact_name(call, values["ticket_contact_id"]))
+            write_history(call, record_id, f"{actor_name(call)} changed the contact from {before} to {after}", stamp)
+        if assets is not None:
+            # edit_ticket / edit_ticket_asset: the additional assets replaced by the ones sent.
+            call.db.delete("ticket_assets", {"ticket_id": record_id})
+            for asset_id in assets:
+                call.db.insert("ticket_assets", {"ticket_id": record_id, "asset_id": asset_id})
+            count = count or int(sorted(assets) != sorted(call.memo["assets_before"]))
         return count, values
+
+
+def contact_name(call, contact_id):
+    """A contact's name as the page's contact change names it ("No one" for none)."""
+    name = call.db.scalar("SELECT contact_name AS name FROM contacts WHERE contact_id = :contact",
+                          {"contact": int(contact_id or 0)}) if contact_id else None
+    return str(name) if name else "No one"
+
+
+def additional_assets(call, current):
+    """`ticket_assets`: the asset ids the ticket's additional assets become, in the order sent.
+    Each must be an asset of the ticket's client (the page offers only those; its handler
+    does not check)."""
+    require_table(call, "ticket_assets", "a ticket's additional assets")
+    raw = call.params.values.get("ticket_assets")
+    ids = [] if raw in ("", None, []) else id_list(call, "ticket_assets")
+    client_id = int(current["ticket_client_id"] or 0)
+    for asset_id in ids:
+        owner = call.db.scalar("SELECT asset_client_id AS client FROM assets WHERE asset_id = :asset",
+                               {"asset": asset_id})
+        if owner is None or int(owner) != client_id:
+            raise Refused(f"No asset with asset_id {asset_id} for the ticket's client: ticket_assets takes asset "
+                          "ids of the ticket's client (nothing was changed).")
+    call.memo["assets_before"] = [int(r["asset_id"]) for r in call.db.rows(
+        "SELECT asset_id FROM ticket_assets WHERE ticket_id = :ticket ORDER BY asset_id",
+        {"ticket": int(current["ticket_id"])})]
+    return ids
 
 
 def id_list(call, name):
