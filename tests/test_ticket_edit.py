@@ -97,3 +97,33 @@ def test_on_a_246_layout_additional_assets_are_refused(api, db, all_key, make_cl
     succeeded(api.post("tickets/update", {"ticket_id": ticket, "ticket_priority": "High"}, key=all_key))
     assert fetch(db, "ticket_history", ticket_history_ticket_id=ticket)[-1]["ticket_history_description"].endswith(
         "changed priority from Low to High")
+
+
+def test_a_category_by_the_name_of_a_ticket_category(seeded):
+    db, api, key = seeded["db"], seeded["api"], seeded["key"]
+    with db.transaction(write=True):
+        for name, kind in (("Hardware", "Ticket"), ("Network", "Ticket"), ("Travel", "Expense")):
+            db.insert("categories", {"category_name": name, "category_type": kind})
+        db.insert("categories", {"category_name": "Old", "category_type": "Ticket", "category_archived_at": "2020-01-01"})
+    ids = {r["category_name"]: int(r["category_id"]) for r in fetch(db, "categories")}
+    succeeded(api.post("tickets/update", {"ticket_id": 1, "ticket_category": " network "}, key=key))
+    assert fetch(db, "tickets", ticket_id=1)[0]["ticket_category"] == str(ids["Network"])
+    for wrong in ("Travel", "Old", "Nope"):  # another type's, an archived one, none
+        body = refused(api.post("tickets/update", {"ticket_id": 1, "ticket_category": wrong}, key=key))
+        assert body["message"] == (f"No Ticket category named {wrong!r}: ticket_category takes a category id or one "
+                                   f"of: Hardware ({ids['Hardware']}), Network ({ids['Network']}).")
+    succeeded(api.post("tickets/update", {"ticket_id": 1, "ticket_category": ids["Hardware"]}, key=key))
+    assert fetch(db, "tickets", ticket_id=1)[0]["ticket_category"] == str(ids["Hardware"])
+    with db.transaction(write=True):
+        db.insert("categories", {"category_name": "hardware", "category_type": "Ticket"})
+    body = refused(api.post("tickets/update", {"ticket_id": 1, "ticket_category": "Hardware"}, key=key))
+    assert body["message"].startswith("2 of the Ticket category choices are named 'Hardware'")
+
+
+def test_on_a_246_layout_a_category_is_stored_as_sent(api, db, all_key, make_client):
+    # ticket_category is text; without a categories table there is nothing to look a name up in.
+    client = make_client("Acme")
+    ticket = int(succeeded(api.post("tickets/create", {"client_id": client, "ticket_subject": "S"}, key=all_key))
+                 ["data"][0]["insert_id"])
+    succeeded(api.post("tickets/update", {"ticket_id": ticket, "ticket_category": "Hardware"}, key=all_key))
+    assert fetch(db, "tickets", ticket_id=ticket)[0]["ticket_category"] == "Hardware"

@@ -14,6 +14,7 @@ from ..core.values import parse_int
 from ..itflow import php_text, sla
 from ..itflow.audit import _html_escaped as key_label  # ITFlow names keys through htmlentities()
 from ..itflow.crypto import ALPHANUMERIC, random_token
+from ._rules import category_named, id_named, is_name
 
 STATUS_NEW, STATUS_OPEN, STATUS_RESOLVED, STATUS_CLOSED = 1, 2, 4, 5
 STATUS_JOIN = "tickets LEFT JOIN ticket_statuses ON ticket_status = ticket_status_id"
@@ -171,7 +172,10 @@ MODULE = Module(
         "ticket_subject": {"required": True},
         "ticket_details": {"kind": "html", "description": "HTML kept; '<br>' is appended on create"},
         "ticket_priority": {"default": "Low"},
-        "ticket_status": {"description": "1 New, 2 Open, 3 On Hold, 4 Resolved, 5 Closed (create: always 1)"},
+        "ticket_status": {"description": "1 New, 2 Open, 3 On Hold, 4 Resolved, 5 Closed (create: always 1); "
+                                         "update: also a status name"},
+        "ticket_category": {"description": "a category id; update: also the name of a Ticket category (where the "
+                                           "database has categories)"},
     }, extra=[Field("ticket_vendor_ticket_id", column="ticket_vendor_ticket_number", default="0",
                     description="the vendor's ticket number (ITFlow's create writes 0 when not sent)"),
               Field("ticket_assets", stored=False,
@@ -229,18 +233,11 @@ def actor_name(call):
 def named_status(db, raw):
     """The status id a name stands for ("resolved", " Closed"), or None when `raw` is a number
     (read as an id, as before). An unknown name is refused with the names there are."""
-    if raw is None or isinstance(raw, (bool, int, float)):
-        return None
-    text = str(raw).strip()
-    if not text or text.lstrip("+-").replace(".", "", 1).isdigit():
+    if not is_name(raw):
         return None
     statuses = db.rows("SELECT ticket_status_id, ticket_status_name FROM ticket_statuses "
                        "WHERE ticket_status_active = 1 ORDER BY ticket_status_order, ticket_status_id")
-    for row in statuses:
-        if str(row["ticket_status_name"]).strip().lower() == text.lower():
-            return int(row["ticket_status_id"])
-    names = ", ".join(f"{row['ticket_status_name']} ({row['ticket_status_id']})" for row in statuses)
-    raise Refused(f"No ticket status named {text!r}: ticket_status takes a status id or one of: {names}.")
+    return id_named(statuses, "ticket_status_id", "ticket_status_name", raw, "ticket_status", "ticket status")
 
 
 def agent_name(call, user_id):
@@ -323,8 +320,13 @@ class TicketUpdate(Update):
     closed_by) and judges the resolution SLA; a new assignee must be a user."""
 
     def parse_given(self, call):
-        named = named_status(call.db, call.params.get("ticket_status")) if call.params.has("ticket_status") else None
-        return {f.name: named if f.name == "ticket_status" and named is not None else f.parse(call.params.get(f.name))
+        named = {"ticket_status": named_status(call.db, call.params.get("ticket_status"))}
+        if call.db.columns_of("categories"):
+            # The page files a ticket under a Ticket category's id (ticket_category is text: a
+            # database without categories keeps what it is sent, as before).
+            named["ticket_category"] = category_named(call.db, call.params.get("ticket_category"), "Ticket",
+                                                      "ticket_category")
+        return {f.name: named[f.name] if named.get(f.name) is not None else f.parse(call.params.get(f.name))
                 for f in self.module.fields if call.params.has(f.name) and f.stored}
 
     def apply(self, call, record_id, current):
