@@ -60,6 +60,7 @@ def create_body(module_name, client_id, n=0, refs=None):
         "invoice_items": {"invoice_id": refs.get("invoices", 0), "name": f"item {tag}", "qty": 1, "price": 2},
         "ticket_replies": {"ticket_id": refs.get("tickets", 0), "ticket_reply": f"reply {tag}"},
         "products": {"product_name": f"product {tag}", "product_price": "1.50"},
+        "expenses": {"expense_date": "2024-01-31", "expense_amount": "10.00", "expense_description": f"exp {tag}"},
         "payments": {"invoice_id": refs.get("invoices", 0), "payment_amount": "0.01",
                      "payment_account_id": refs.get("accounts", 0), "payment_reference": f"ref {tag}"},
     }
