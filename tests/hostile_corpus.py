@@ -68,6 +68,7 @@ def create_body(module_name, client_id, n=0, refs=None):
                                     "item_quantity": 1, "item_price": 2},
         "recurring_tickets": {"recurring_ticket_subject": f"recurring {tag}", "recurring_ticket_frequency": "Weekly",
                               "recurring_ticket_start_date": "2027-01-04"},
+        "expenses": {"expense_date": "2024-01-31", "expense_amount": "10.00", "expense_description": f"exp {tag}"},
         "payments": {"invoice_id": refs.get("invoices", 0), "payment_amount": "0.01",
                      "payment_account_id": refs.get("accounts", 0), "payment_reference": f"ref {tag}"},
     }

@@ -38,7 +38,7 @@ from ..modules import (
     credentials,
     documents,
     domains,
-    finance,
+    invoices,
     locations,
     networks,
     software,
@@ -110,7 +110,7 @@ CAPTURED: tuple[Captured, ...] = (
     _from_module(software.MODULE),
     _from_module(networks.MODULE),
     _from_module(vendors.MODULE),
-    _from_module(finance.INVOICES),
+    _from_module(invoices.MODULE),
     # A payment's client is its invoice's (payments/create and delete: lib/modules/payments.py).
     Captured("payments", "payments", "payment_id", None,
              ("invoices", "invoice_client_id", "invoice_id", "payment_invoice_id"),

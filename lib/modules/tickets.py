@@ -14,6 +14,7 @@ from ..core.values import parse_int
 from ..itflow import php_text, sla
 from ..itflow.audit import _html_escaped as key_label  # ITFlow names keys through htmlentities()
 from ..itflow.crypto import ALPHANUMERIC, random_token
+from ._rules import category_named, id_named, is_name
 
 STATUS_NEW, STATUS_OPEN, STATUS_RESOLVED, STATUS_CLOSED = 1, 2, 4, 5
 STATUS_JOIN = "tickets LEFT JOIN ticket_statuses ON ticket_status = ticket_status_id"
@@ -155,6 +156,9 @@ MODULE = Module(
     name="tickets", table="tickets", id_column="ticket_id", client_column="ticket_client_id",
     entity="Ticket", name_column="ticket_subject", archived_column="ticket_archived_at",
     client_optional=True, hooks=TicketHooks(),
+    # An update writes what it is sent and nothing else, as the agent page's ticket edits do
+    # (no stored NULL turned into '' or 0).
+    update_model=(),
     description="Support tickets; numbered from settings (prefix + next number), created New.",
     fields=table_fields("tickets", "ticket_client_id", skip=(
         "ticket_prefix", "ticket_number", "ticket_source", "ticket_url_key", "ticket_created_by",
@@ -168,9 +172,16 @@ MODULE = Module(
         "ticket_subject": {"required": True},
         "ticket_details": {"kind": "html", "description": "HTML kept; '<br>' is appended on create"},
         "ticket_priority": {"default": "Low"},
-        "ticket_status": {"description": "1 New, 2 Open, 3 On Hold, 4 Resolved, 5 Closed (create: always 1)"},
+        "ticket_status": {"description": "1 New, 2 Open, 3 On Hold, 4 Resolved, 5 Closed (create: always 1); "
+                                         "update: also a status name"},
+        "ticket_category": {"description": "a category id; update: also the name of a Ticket category (where the "
+                                           "database has categories)"},
     }, extra=[Field("ticket_vendor_ticket_id", column="ticket_vendor_ticket_number", default="0",
-                    description="the vendor's ticket number (ITFlow's create writes 0 when not sent)")]),
+                    description="the vendor's ticket number (ITFlow's create writes 0 when not sent)"),
+              Field("ticket_assets", stored=False,
+                    description="update only: the ticket's additional assets (ticket_assets), asset ids of its "
+                                "client as \"1,2,3\" or a JSON list; they replace the ones it has (\"\" or [] "
+                                "removes them all). Newest ITFlow layout only")]),
     lookups=[Lookup("ticket_id", "int", single=True, source=STATUS_JOIN, description="joined with its status")],
 )
 
@@ -222,18 +233,11 @@ def actor_name(call):
 def named_status(db, raw):
     """The status id a name stands for ("resolved", " Closed"), or None when `raw` is a number
     (read as an id, as before). An unknown name is refused with the names there are."""
-    if raw is None or isinstance(raw, (bool, int, float)):
-        return None
-    text = str(raw).strip()
-    if not text or text.lstrip("+-").replace(".", "", 1).isdigit():
+    if not is_name(raw):
         return None
     statuses = db.rows("SELECT ticket_status_id, ticket_status_name FROM ticket_statuses "
                        "WHERE ticket_status_active = 1 ORDER BY ticket_status_order, ticket_status_id")
-    for row in statuses:
-        if str(row["ticket_status_name"]).strip().lower() == text.lower():
-            return int(row["ticket_status_id"])
-    names = ", ".join(f"{row['ticket_status_name']} ({row['ticket_status_id']})" for row in statuses)
-    raise Refused(f"No ticket status named {text!r}: ticket_status takes a status id or one of: {names}.")
+    return id_named(statuses, "ticket_status_id", "ticket_status_name", raw, "ticket_status", "ticket status")
 
 
 def agent_name(call, user_id):
@@ -316,12 +320,18 @@ class TicketUpdate(Update):
     closed_by) and judges the resolution SLA; a new assignee must be a user."""
 
     def parse_given(self, call):
-        named = named_status(call.db, call.params.get("ticket_status")) if call.params.has("ticket_status") else None
-        return {f.name: named if f.name == "ticket_status" and named is not None else f.parse(call.params.get(f.name))
-                for f in self.module.fields if call.params.has(f.name)}
+        named = {"ticket_status": named_status(call.db, call.params.get("ticket_status"))}
+        if call.db.columns_of("categories"):
+            # The page files a ticket under a Ticket category's id (ticket_category is text: a
+            # database without categories keeps what it is sent, as before).
+            named["ticket_category"] = category_named(call.db, call.params.get("ticket_category"), "Ticket",
+                                                      "ticket_category")
+        return {f.name: named[f.name] if named.get(f.name) is not None else f.parse(call.params.get(f.name))
+                for f in self.module.fields if call.params.has(f.name) and f.stored}
 
     def apply(self, call, record_id, current):
         values = self.parse_given(call)
+        assets = additional_assets(call, current) if call.params.has("ticket_assets") else None
         assignee = values.get("ticket_assigned_to")
         if assignee and int(assignee) != int(current["ticket_assigned_to"] or 0):
             agent_name(call, int(assignee))
@@ -341,12 +351,54 @@ class TicketUpdate(Update):
             if extra:
                 call.db.update("tickets", extra, {"ticket_id": record_id})
                 stop_the_clock(call, record_id, stamp)
+        if "ticket_priority" in values and str(values["ticket_priority"]) != str(current["ticket_priority"] or ""):
+            # edit_ticket and edit_ticket_priority: "<agent> changed priority from High to Low".
+            write_history(call, record_id, f"{actor_name(call)} changed priority from "
+                                           f"{current['ticket_priority'] or ''} to {values['ticket_priority']}", stamp)
         if "ticket_assigned_to" in values and int(values["ticket_assigned_to"] or 0) != int(current["ticket_assigned_to"] or 0):
             # The page's edit records a new assignee as its assign does (agent/post/ticket.php edit_ticket).
             assigned = int(values["ticket_assigned_to"] or 0)
             what = f"assigned the ticket to {agent_name(call, assigned)}" if assigned else "unassigned the ticket"
             write_history(call, record_id, f"{actor_name(call)} {what}", stamp)
+        if "ticket_contact_id" in values and int(values["ticket_contact_id"] or 0) != int(current["ticket_contact_id"] or 0):
+            # edit_ticket_contact: "<agent> changed the contact from <name> to <name>" ("No one" for none).
+            before, after = (contact_name(call, current["ticket_contact_id"]),
+                             contact_name(call, values["ticket_contact_id"]))
+            write_history(call, record_id, f"{actor_name(call)} changed the contact from {before} to {after}", stamp)
+        if assets is not None:
+            # edit_ticket / edit_ticket_asset: the additional assets replaced by the ones sent.
+            call.db.delete("ticket_assets", {"ticket_id": record_id})
+            for asset_id in assets:
+                call.db.insert("ticket_assets", {"ticket_id": record_id, "asset_id": asset_id})
+            count = count or int(sorted(assets) != sorted(call.memo["assets_before"]))
         return count, values
+
+
+def contact_name(call, contact_id):
+    """A contact's name as the page's contact change names it ("No one" for none)."""
+    name = call.db.scalar("SELECT contact_name AS name FROM contacts WHERE contact_id = :contact",
+                          {"contact": int(contact_id or 0)}) if contact_id else None
+    return str(name) if name else "No one"
+
+
+def additional_assets(call, current):
+    """`ticket_assets`: the asset ids the ticket's additional assets become, in the order sent.
+    Each must be an asset of the ticket's client (the page offers only those; its handler
+    does not check)."""
+    require_table(call, "ticket_assets", "a ticket's additional assets")
+    raw = call.params.values.get("ticket_assets")
+    ids = [] if raw in ("", None, []) else id_list(call, "ticket_assets")
+    client_id = int(current["ticket_client_id"] or 0)
+    for asset_id in ids:
+        owner = call.db.scalar("SELECT asset_client_id AS client FROM assets WHERE asset_id = :asset",
+                               {"asset": asset_id})
+        if owner is None or int(owner) != client_id:
+            raise Refused(f"No asset with asset_id {asset_id} for the ticket's client: ticket_assets takes asset "
+                          "ids of the ticket's client (nothing was changed).")
+    call.memo["assets_before"] = [int(r["asset_id"]) for r in call.db.rows(
+        "SELECT asset_id FROM ticket_assets WHERE ticket_id = :ticket ORDER BY asset_id",
+        {"ticket": int(current["ticket_id"])})]
+    return ids
 
 
 def id_list(call, name):

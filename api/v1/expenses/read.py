@@ -1,4 +1,4 @@
 from itflow_api.lib.core.crud import Read
-from itflow_api.lib.modules.finance import EXPENSES
+from itflow_api.lib.modules.expenses import MODULE
 
-endpoint = Read(EXPENSES)
+endpoint = Read(MODULE)
