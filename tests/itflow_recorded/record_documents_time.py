@@ -165,10 +165,8 @@ PARTS = {
 
 def main(itflow_root, database, part_name):
     part = PARTS[part_name]
-    connection = recording.connect(database)
     plan = part["seed"]()
-    recording.fill(connection, plan, part["tables"])
-    recording.write_seed(connection, plan, RESET, part["tables"])
+    connection = recording.prepare(database, plan, RESET, part["tables"])
     steps = []
     env = recording.page_env(itflow_root, database)
     for label, action, fields in part["steps"]:

@@ -104,10 +104,8 @@ def dump(connection):
 
 
 def main(itflow_root, database, steps=STEPS, about="agent/post/invoice.php"):
-    connection = recording.connect(database)
     plan = seed()
-    recording.fill(connection, plan, SEEDED)
-    recording.write_seed(connection, plan, RESET, SEEDED, settings=plan["settings"])
+    connection = recording.prepare(database, plan, RESET, SEEDED, settings=plan["settings"])
     done_steps = []
     env = recording.page_env(itflow_root, database)
     for step in steps:

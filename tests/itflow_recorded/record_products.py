@@ -52,10 +52,8 @@ def seed():
 
 
 def main(itflow_root, database):
-    connection = recording.connect(database)
     plan = seed()
-    recording.fill(connection, plan, SEEDED)
-    recording.write_seed(connection, plan, RESET, SEEDED)
+    connection = recording.prepare(database, plan, RESET, SEEDED)
     steps = []
     env = recording.page_env(itflow_root, database)
     for step in STEPS:

@@ -92,11 +92,8 @@ def seed(start):
 
 
 def main(itflow_root, database):
-    connection = recording.connect(database)
-    start = datetime.utcnow().replace(microsecond=0)
-    plan = seed(start)
-    recording.fill(connection, plan, SEEDED)
-    recording.write_seed(connection, plan, RESET, SEEDED, settings=plan["settings"])
+    plan = seed(datetime.utcnow().replace(microsecond=0))
+    connection = recording.prepare(database, plan, RESET, SEEDED, settings=plan["settings"])
     steps = []
     env = recording.page_env(itflow_root, database)
     for label, action, ticket_id, user in STEPS:

@@ -75,12 +75,9 @@ def page_arguments(connection, action, body):
 
 
 def main(itflow_root, database):
-    connection = recording.connect(database)
-    start = datetime.utcnow().replace(microsecond=0)
-    plan = base.seed(start)
-    recording.fill(connection, plan, base.SEEDED)
-    recording.write_seed(connection, plan, ["ticket_watchers", "tasks", *base.RESET], base.SEEDED,
-                         settings=plan["settings"])
+    plan = base.seed(datetime.utcnow().replace(microsecond=0))
+    connection = recording.prepare(database, plan, ["ticket_watchers", "tasks", *base.RESET], base.SEEDED,
+                                   settings=plan["settings"])
     steps = []
     env = recording.page_env(itflow_root, database)
     for label, action, body in STEPS:

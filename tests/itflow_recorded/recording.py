@@ -64,6 +64,15 @@ def write_seed(connection, plan, reset, tables, settings=None):
                 insert(cursor, table, row)
 
 
+def prepare(database, plan, reset, tables, settings=None):
+    """A connection to `database` with the seed written: the plan's rows of `tables` filled
+    (fill) and written after `reset` is emptied (write_seed)."""
+    connection = connect(database)
+    fill(connection, plan, tables)
+    write_seed(connection, plan, reset, tables, settings)
+    return connection
+
+
 def rows(connection, sql):
     """The rows `sql` selects, each a {column: value as text or None}."""
     with connection.cursor() as cursor:
