@@ -2,7 +2,7 @@
 /*
  * Runs one action of ITFlow's own agent payment page (agent/post/payment.php) with php-cli,
  * as a signed-in agent would trigger it: the agent's session variables and CSRF token are
- * set here instead of by a login. Used by record_payments.py; prints the instant the
+ * set (page_session.php) instead of by a login. Used by record_payments.py; prints the instant the
  * database clock was held at (every NOW() of the action) before the page runs.
  *
  *   ITFLOW_ROOT=/path/to/itflow ITFLOW_DB=dbname php page_action_billing.php add INVOICE_ID AMOUNT DATE ACCOUNT METHOD REFERENCE

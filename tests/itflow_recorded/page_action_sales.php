@@ -2,7 +2,7 @@
 /*
  * Runs one action of ITFlow's own agent invoice or quote page (agent/post/invoice.php,
  * agent/post/quote.php) with php-cli, as a signed-in agent would trigger it: the agent's
- * session variables and CSRF token are set here instead of by a login, and the company's
+ * session variables and CSRF token are set (page_session.php) instead of by a login, and the company's
  * settings are read as includes/load_company_settings.php reads them. Used by
  * record_invoices.py; prints the instant the database clock was held at (every NOW() of the
  * action) before the page runs.

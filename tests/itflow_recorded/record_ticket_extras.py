@@ -2,7 +2,7 @@
 
     python tests/itflow_recorded/record_ticket_extras.py /path/to/itflow-newest DBNAME > itflow-newest-ticket-extras.json
 
-As record_ticket_actions.py (whose seed and helpers it uses): DBNAME is a MariaDB database
+As record_ticket_actions.py (whose seed and tables it uses; the helpers are recording.py's): DBNAME is a MariaDB database
 created from that release's db.sql; its tables are emptied and the seed written; each step
 runs the page's handler with php-cli (page_action.php, the database clock held on one
 second); the rows are read back at the end. tests/test_ticket_extras.py replays the steps on
