@@ -21,21 +21,13 @@ Parts:
              (> itflow-newest-document-files.json)
 """
 import json
-import os
-import subprocess
 import sys
 from datetime import datetime
 
-import pymysql
-import pymysql.converters
+import recording
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, os.pardir, os.pardir, os.pardir))
-
-from itflow_api.lib.itflow import schema  # noqa: E402
-
-RESET = ["companies", "settings", "modules", "ticket_statuses", "users", "user_roles", "clients", "folders",
-         "documents", "document_versions", "files", "document_files", "tickets", "ticket_replies", "ticket_history", "logs"]
+RESET = [*recording.BASE_RESET, "users", "user_roles", "clients", "folders", "documents", "document_versions", "files",
+         "document_files", "tickets", "ticket_replies", "ticket_history", "logs"]
 
 USERS = {
     "user_roles": [{"role_id": 1, "role_name": "Administrator", "role_is_admin": 1}],
@@ -128,8 +120,8 @@ PARTS = {
             ("move another client's document into its folder", "move_document", {"document_id": 3, "folder": 4}),
             ("move a document on to another folder", "move_document", {"document_id": 1, "folder": 3}),
         ],
-        "dump": [("folders", "folder_id"), ("documents", "document_id"),
-                 ("document_versions", "document_version_id"), ("logs", "log_id")],
+        "dump": {"folders": "folder_id", "documents": "document_id", "document_versions": "document_version_id",
+                 "logs": "log_id"},
     },
     "time": {
         "about": "agent/post/ticket.php edit_ticket_reply and archive_ticket_reply",
@@ -146,8 +138,8 @@ PARTS = {
             ("archive another client's reply", "archive_ticket_reply", {"ticket_reply_id": 3}),
             ("archive the edited reply", "archive_ticket_reply", {"ticket_reply_id": 2}),
         ],
-        "dump": [("tickets", "ticket_id"), ("ticket_replies", "ticket_reply_id"),
-                 ("ticket_history", "ticket_history_id"), ("logs", "log_id")],
+        "dump": {"tickets": "ticket_id", "ticket_replies": "ticket_reply_id", "ticket_history": "ticket_history_id",
+                 "logs": "log_id"},
     },
     "files": {
         "about": "agent/post/document.php link_file_to_document and unlink_file_from_document",
@@ -165,77 +157,25 @@ PARTS = {
             ("unlink a file that is not linked to the document", "unlink_file_from_document",
              {"document_id": 2, "file_id": 4}),
         ],
-        "dump": [("documents", "document_id"), ("files", "file_id"), ("document_files", "document_id, file_id"),
-                 ("logs", "log_id")],
+        "dump": {"documents": "document_id", "files": "file_id", "document_files": "document_id, file_id",
+                 "logs": "log_id"},
     },
 }
 
 
-def _connect(database):
-    return pymysql.connect(host="127.0.0.1", user="root", password="", database=database, autocommit=True,
-                           conv=dict(pymysql.converters.encoders))  # values as MySQL's text, like PHP's mysqli
-
-
-def _insert(cursor, table, row):
-    names = ", ".join(row)
-    cursor.execute(f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(row))})", list(row.values()))
-
-
-def fill(connection, plan, tables):
-    """Each seed row with ITFlow's empty value ('' or 0) in every NOT NULL column that has no
-    default, as ITFlow's own inserts leave them (the rows are stored filled, for both sides)."""
-    with connection.cursor() as cursor:
-        for table in tables:
-            cursor.execute("SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
-                           "DATABASE() AND TABLE_NAME = %s AND IS_NULLABLE = 'NO' AND COLUMN_DEFAULT IS NULL "
-                           "AND EXTRA NOT LIKE '%%auto_increment%%'", [table])
-            needed = cursor.fetchall()
-            for row in plan[table]:
-                for name, kind in needed:
-                    row.setdefault(name, 0 if kind in ("int", "tinyint", "decimal", "bigint", "smallint") else "")
-
-
-def write_seed(connection, plan, tables):
-    with connection.cursor() as cursor:
-        for table in RESET:
-            cursor.execute(f"DELETE FROM {table}")
-            cursor.execute(f"ALTER TABLE {table} AUTO_INCREMENT = 1")
-        for table, _, row in schema.seed_rows(schema.NEWEST_VERSION):
-            _insert(cursor, table, row)
-        for table in tables:
-            for row in plan[table]:
-                _insert(cursor, table, row)
-
-
-def dump(connection, tables):
-    def rows(sql):
-        with connection.cursor() as cursor:
-            cursor.execute(sql)
-            names = [d[0] for d in cursor.description]
-            return [{n: (None if v is None else str(v)) for n, v in zip(names, row, strict=True)}
-                    for row in cursor.fetchall()]
-    return {table: rows(f"SELECT * FROM {table} ORDER BY {order}") for table, order in tables}
-
-
 def main(itflow_root, database, part_name):
     part = PARTS[part_name]
-    connection = _connect(database)
     plan = part["seed"]()
-    fill(connection, plan, part["tables"])
-    write_seed(connection, plan, part["tables"])
+    connection = recording.prepare(database, plan, RESET, part["tables"])
     steps = []
-    env = {**os.environ, "ITFLOW_ROOT": itflow_root, "ITFLOW_DB": database}
+    env = recording.page_env(itflow_root, database)
     for label, action, fields in part["steps"]:
-        args = ["php", os.path.join(HERE, "page_action_documents.php"), action, json.dumps(fields)]
-        done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
-        if done.returncode != 0 or done.stdout.count("\n") < 1:
-            raise SystemExit(f"{label}: php answered {done.returncode}\n{done.stdout}\n{done.stderr}")
-        steps.append({"step": label, "action": action, "fields": fields,
-                      "instant": done.stdout.splitlines()[0].strip()})
+        instant, _ = recording.run_page("page_action_documents.php", [action, json.dumps(fields)], env, label)
+        steps.append({"step": label, "action": action, "fields": fields, "instant": instant})
     return {"about": f"ITFlow 26.08 (database 2.6.7), {part['about']} run with php-cli by "
                      f"record_documents_time.py as agent user 1 ({part_name}), "
                      f"{datetime.utcnow().strftime('%Y-%m-%d')}",
-            "seed": plan, "steps": steps, "rows": dump(connection, part["dump"])}
+            "seed": plan, "steps": steps, "rows": recording.dump(connection, part["dump"])}
 
 
 if __name__ == "__main__":

@@ -13,18 +13,12 @@ invoice_items/create and delete, and compares.
 """
 import json
 import os
-import subprocess
 import sys
 
-from record_ticket_actions import _connect, _insert
+import recording
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, os.pardir, os.pardir, os.pardir))
-
-from itflow_api.lib.itflow import schema  # noqa: E402
-
-RESET = ["companies", "settings", "modules", "ticket_statuses", "users", "user_roles", "clients", "taxes", "products",
-         "product_stock", "invoices", "invoice_items", "payments", "history", "logs", "quotes", "quote_items"]
+RESET = [*recording.BASE_RESET, "users", "user_roles", "clients", "taxes", "products", "product_stock", "invoices",
+         "invoice_items", "payments", "history", "logs", "quotes", "quote_items"]
 SEEDED = ("user_roles", "users", "clients", "taxes", "products", "product_stock")
 TABLES = {"invoices": "invoice_id", "invoice_items": "item_id", "history": "history_id", "logs": "log_id",
           "product_stock": "stock_id", "quotes": "quote_id", "quote_items": "item_id"}
@@ -103,62 +97,21 @@ def seed():
     }
 
 
-def fill(connection, plan):
-    """Each seed row with ITFlow's empty value ('' or 0) in every NOT NULL column that has no
-    default, as ITFlow's own inserts leave them (the rows are stored filled, for both sides)."""
-    with connection.cursor() as cursor:
-        for table in SEEDED:
-            cursor.execute("SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
-                           "DATABASE() AND TABLE_NAME = %s AND IS_NULLABLE = 'NO' AND COLUMN_DEFAULT IS NULL "
-                           "AND EXTRA NOT LIKE '%%auto_increment%%'", [table])
-            needed = cursor.fetchall()
-            for row in plan[table]:
-                for name, kind in needed:
-                    row.setdefault(name, 0 if kind in ("int", "tinyint", "decimal", "bigint", "smallint") else "")
-
-
-def write_seed(connection, plan):
-    with connection.cursor() as cursor:
-        for table in RESET:
-            cursor.execute(f"DELETE FROM {table}")
-            cursor.execute(f"ALTER TABLE {table} AUTO_INCREMENT = 1")
-        for table, _, row in schema.seed_rows(schema.NEWEST_VERSION):
-            _insert(cursor, table, row)
-        names = ", ".join(f"{k} = %s" for k in plan["settings"])
-        cursor.execute(f"UPDATE settings SET {names} WHERE company_id = 1", list(plan["settings"].values()))
-        for table in SEEDED:
-            for row in plan[table]:
-                _insert(cursor, table, row)
-
-
-def rows(connection, sql):
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        names = [d[0] for d in cursor.description]
-        return [{n: (None if v is None else str(v)) for n, v in zip(names, row, strict=True)}
-                for row in cursor.fetchall()]
-
-
 def dump(connection):
-    found = {table: rows(connection, f"SELECT * FROM {table} ORDER BY {key}") for table, key in TABLES.items()}
-    found["settings"] = rows(connection, "SELECT config_invoice_next_number, config_quote_next_number FROM settings")
+    found = recording.dump(connection, TABLES)
+    found["settings"] = recording.rows(connection, "SELECT config_invoice_next_number, config_quote_next_number FROM settings")
     return found
 
 
 def main(itflow_root, database, steps=STEPS, about="agent/post/invoice.php"):
-    connection = _connect(database)
     plan = seed()
-    fill(connection, plan)
-    write_seed(connection, plan)
+    connection = recording.prepare(database, plan, RESET, SEEDED, settings=plan["settings"])
     done_steps = []
-    env = {**os.environ, "ITFLOW_ROOT": itflow_root, "ITFLOW_DB": database}
+    env = recording.page_env(itflow_root, database)
     for step in steps:
-        args = ["php", os.path.join(HERE, "page_action_sales.php"), step["handler"], step["method"],
-                json.dumps(step["form"])]
-        done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
-        if done.returncode != 0 or done.stdout.count("\n") < 1:
-            raise SystemExit(f"{step['step']}: php answered {done.returncode}\n{done.stdout}\n{done.stderr}")
-        done_steps.append({**step, "instant": done.stdout.splitlines()[0].strip(), "after": dump(connection)})
+        args = [step["handler"], step["method"], json.dumps(step["form"])]
+        instant, _ = recording.run_page("page_action_sales.php", args, env, step["step"])
+        done_steps.append({**step, "instant": instant, "after": dump(connection)})
     return {"about": f"ITFlow 26.08 (database 2.6.7), {about} run with php-cli by "
                      f"{os.path.basename(sys.argv[0])} as agent user 1 (the forms as the page's modals and links "
                      "send them)",

@@ -10,20 +10,15 @@ SEED into a newest-layout database of our own, sends the same actions to payment
 payments/delete with the clock at each recorded instant, and compares.
 """
 import json
-import os
-import subprocess
 import sys
 
-from record_ticket_actions import _connect, _insert
+import recording
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, os.pardir, os.pardir, os.pardir))
-
-from itflow_api.lib.itflow import schema  # noqa: E402
-
-RESET = ["companies", "settings", "modules", "ticket_statuses", "users", "user_roles", "clients", "accounts",
-         "invoices", "invoice_items", "payments", "history", "logs", "notifications", "email_queue"]
+RESET = [*recording.BASE_RESET, "users", "user_roles", "clients", "accounts", "invoices", "invoice_items", "payments",
+         "history", "logs", "notifications", "email_queue"]
 SEEDED = ("user_roles", "users", "clients", "accounts", "invoices", "invoice_items")
+TABLES = {"payments": "payment_id", "invoices": "invoice_id", "history": "history_id", "logs": "log_id",
+          "email_queue": "email_id"}
 
 # (label, page action, invoice id (add) or payment id (delete), add: amount, date, account,
 #  method, reference; whether the page stores it)
@@ -78,75 +73,28 @@ def seed():
     }
 
 
-def fill(connection, plan):
-    """Each seed row with ITFlow's empty value ('' or 0) in every NOT NULL column that has no
-    default, as ITFlow's own inserts leave them (the rows are stored filled, for both sides)."""
-    with connection.cursor() as cursor:
-        for table in SEEDED:
-            cursor.execute("SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
-                           "DATABASE() AND TABLE_NAME = %s AND IS_NULLABLE = 'NO' AND COLUMN_DEFAULT IS NULL "
-                           "AND EXTRA NOT LIKE '%%auto_increment%%'", [table])
-            needed = cursor.fetchall()
-            for row in plan[table]:
-                for name, kind in needed:
-                    row.setdefault(name, 0 if kind in ("int", "tinyint", "decimal", "bigint", "smallint") else "")
-
-
-def write_seed(connection, plan):
-    with connection.cursor() as cursor:
-        for table in RESET:
-            cursor.execute(f"DELETE FROM {table}")
-            cursor.execute(f"ALTER TABLE {table} AUTO_INCREMENT = 1")
-        for table, _, row in schema.seed_rows(schema.NEWEST_VERSION):
-            _insert(cursor, table, row)
-        for table in SEEDED:
-            for row in plan[table]:
-                _insert(cursor, table, row)
-
-
-def dump(connection):
-    def rows(sql):
-        with connection.cursor() as cursor:
-            cursor.execute(sql)
-            names = [d[0] for d in cursor.description]
-            return [{n: (None if v is None else str(v)) for n, v in zip(names, row, strict=True)}
-                    for row in cursor.fetchall()]
-    return {
-        "payments": rows("SELECT * FROM payments ORDER BY payment_id"),
-        "invoices": rows("SELECT * FROM invoices ORDER BY invoice_id"),
-        "history": rows("SELECT * FROM history ORDER BY history_id"),
-        "logs": rows("SELECT * FROM logs ORDER BY log_id"),
-        "email_queue": rows("SELECT * FROM email_queue ORDER BY email_id"),
-    }
-
-
 def main(itflow_root, database):
-    connection = _connect(database)
     plan = seed()
-    fill(connection, plan)
-    write_seed(connection, plan)
+    connection = recording.prepare(database, plan, RESET, SEEDED)
     steps = []
-    env = {**os.environ, "ITFLOW_ROOT": itflow_root, "ITFLOW_DB": database}
+    env = recording.page_env(itflow_root, database)
     for label, action, record_id, form, stored in STEPS:
-        args = ["php", os.path.join(HERE, "page_action_billing.php"), action, str(record_id), *(form or [])]
-        before = dump(connection)["payments"]
-        done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
-        if done.returncode != 0 or done.stdout.count("\n") < 1:
-            raise SystemExit(f"{label}: php answered {done.returncode}\n{done.stdout}\n{done.stderr}")
-        if (dump(connection)["payments"] != before) != stored:
+        before = recording.dump(connection, TABLES)["payments"]
+        instant, _ = recording.run_page("page_action_billing.php", [action, str(record_id), *(form or [])], env, label)
+        if (recording.dump(connection, TABLES)["payments"] != before) != stored:
             raise SystemExit(f"{label}: the page {'did not store' if stored else 'stored'} it")
-        step = {"step": label, "action": action, "instant": done.stdout.splitlines()[0].strip(), "stored": stored}
+        step = {"step": label, "action": action, "instant": instant, "stored": stored}
         if action == "add":
             step.update(zip(("invoice_id", "amount", "date", "account", "method", "reference"),
                             [record_id, *form], strict=True))
         else:
             step["payment_id"] = record_id
-        after = dump(connection)
+        after = recording.dump(connection, TABLES)
         step["after"] = {"payments": after["payments"], "invoices": after["invoices"]}  # the state each step left
         steps.append(step)
     return {"about": "ITFlow 26.08 (database 2.6.7), agent/post/payment.php add_payment and delete_payment run "
                      "with php-cli by record_payments.py as agent user 1 (the form as the payment modal posts it)",
-            "seed": plan, "steps": steps, "rows": dump(connection)}
+            "seed": plan, "steps": steps, "rows": recording.dump(connection, TABLES)}
 
 
 if __name__ == "__main__":

@@ -10,18 +10,11 @@ after each step. tests/test_products.py writes the same SEED into a newest-layou
 our own, sends the same changes to products/create and products/update, and compares.
 """
 import json
-import os
-import subprocess
 import sys
 
-from record_ticket_actions import _connect, _insert
+import recording
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, os.pardir, os.pardir, os.pardir))
-
-from itflow_api.lib.itflow import schema  # noqa: E402
-
-RESET = ["companies", "settings", "modules", "ticket_statuses", "users", "user_roles", "taxes", "products", "logs"]
+RESET = [*recording.BASE_RESET, "users", "user_roles", "taxes", "products", "logs"]
 SEEDED = ("user_roles", "users", "taxes")
 
 # The product modals post every field of their form (the edit modal: the stored values, the
@@ -58,59 +51,19 @@ def seed():
     }
 
 
-def fill(connection, plan, tables=SEEDED):
-    """Each seed row of `tables` with ITFlow's empty value ('' or 0) in every NOT NULL column that has no
-    default, as ITFlow's own inserts leave them (the rows are stored filled, for both sides)."""
-    with connection.cursor() as cursor:
-        for table in tables:
-            cursor.execute("SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
-                           "DATABASE() AND TABLE_NAME = %s AND IS_NULLABLE = 'NO' AND COLUMN_DEFAULT IS NULL "
-                           "AND EXTRA NOT LIKE '%%auto_increment%%'", [table])
-            needed = cursor.fetchall()
-            for row in plan[table]:
-                for name, kind in needed:
-                    row.setdefault(name, 0 if kind in ("int", "tinyint", "decimal", "bigint", "smallint") else "")
-
-
-def write_seed(connection, plan):
-    with connection.cursor() as cursor:
-        for table in RESET:
-            cursor.execute(f"DELETE FROM {table}")
-            cursor.execute(f"ALTER TABLE {table} AUTO_INCREMENT = 1")
-        for table, _, row in schema.seed_rows(schema.NEWEST_VERSION):
-            _insert(cursor, table, row)
-        for table in SEEDED:
-            for row in plan[table]:
-                _insert(cursor, table, row)
-
-
-def rows(connection, sql):
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        names = [d[0] for d in cursor.description]
-        return [{n: (None if v is None else str(v)) for n, v in zip(names, row, strict=True)}
-                for row in cursor.fetchall()]
-
-
 def main(itflow_root, database):
-    connection = _connect(database)
     plan = seed()
-    fill(connection, plan)
-    write_seed(connection, plan)
+    connection = recording.prepare(database, plan, RESET, SEEDED)
     steps = []
-    env = {**os.environ, "ITFLOW_ROOT": itflow_root, "ITFLOW_DB": database}
+    env = recording.page_env(itflow_root, database)
     for step in STEPS:
-        args = ["php", os.path.join(HERE, "page_action_billing.php"), step["action"], str(step["product_id"]),
-                json.dumps(step["form"])]
-        done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
-        if done.returncode != 0 or done.stdout.count("\n") < 1:
-            raise SystemExit(f"{step['step']}: php answered {done.returncode}\n{done.stdout}\n{done.stderr}")
-        steps.append({**step, "instant": done.stdout.splitlines()[0].strip(),
-                      "after": rows(connection, "SELECT * FROM products ORDER BY product_id")})
+        args = [step["action"], str(step["product_id"]), json.dumps(step["form"])]
+        instant, _ = recording.run_page("page_action_billing.php", args, env, step["step"])
+        steps.append({**step, "instant": instant,
+                      "after": recording.rows(connection, "SELECT * FROM products ORDER BY product_id")})
     return {"about": "ITFlow 26.08 (database 2.6.7), agent/post/product.php add_product and edit_product run "
                      "with php-cli by record_products.py as agent user 1 (the form as the product modals post it)",
-            "seed": plan, "steps": steps, "rows": {"products": rows(connection, "SELECT * FROM products ORDER BY 1"),
-                                                    "logs": rows(connection, "SELECT * FROM logs ORDER BY log_id")}}
+            "seed": plan, "steps": steps, "rows": recording.dump(connection, {"products": "1", "logs": "log_id"})}
 
 
 if __name__ == "__main__":

@@ -10,21 +10,16 @@ SEED into a newest-layout database of our own, sends the same actions to tickets
 tickets/reopen and tickets/assign with the clock at each recorded instant, and compares.
 """
 import json
-import os
-import subprocess
 import sys
 from datetime import datetime, timedelta
 
-import pymysql
-import pymysql.converters
+import recording
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, os.pardir, os.pardir, os.pardir))
-
-from itflow_api.lib.itflow import schema  # noqa: E402
-
-RESET = ["companies", "settings", "modules", "ticket_statuses", "users", "user_roles", "clients", "slas",
-         "sla_assignments", "tickets", "ticket_replies", "ticket_history", "sla_history", "logs", "notifications"]
+RESET = [*recording.BASE_RESET, "users", "user_roles", "clients", "slas", "sla_assignments", "tickets", "ticket_replies",
+         "ticket_history", "sla_history", "logs", "notifications"]
+SEEDED = ("user_roles", "users", "clients", "slas", "tickets", "sla_history")
+TABLES = {"tickets": "ticket_id", "ticket_replies": "ticket_reply_id", "ticket_history": "ticket_history_id",
+          "sla_history": "sla_history_id", "logs": "log_id", "notifications": "notification_id"}
 
 # (label, page action, ticket number, user id for assign)
 STEPS = [
@@ -96,81 +91,18 @@ def seed(start):
     }
 
 
-def _connect(database):
-    return pymysql.connect(host="127.0.0.1", user="root", password="", database=database, autocommit=True,
-                           conv=dict(pymysql.converters.encoders))  # values as MySQL's text, like PHP's mysqli
-
-
-def _insert(cursor, table, row):
-    names = ", ".join(row)
-    cursor.execute(f"INSERT INTO {table} ({names}) VALUES ({', '.join(['%s'] * len(row))})", list(row.values()))
-
-
-def fill(connection, plan):
-    """Each seed row with ITFlow's empty value ('' or 0) in every NOT NULL column that has no
-    default, as ITFlow's own inserts leave them (the rows are stored filled, for both sides)."""
-    with connection.cursor() as cursor:
-        for table in ("user_roles", "users", "clients", "slas", "tickets", "sla_history"):
-            cursor.execute("SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
-                           "DATABASE() AND TABLE_NAME = %s AND IS_NULLABLE = 'NO' AND COLUMN_DEFAULT IS NULL "
-                           "AND EXTRA NOT LIKE '%%auto_increment%%'", [table])
-            needed = cursor.fetchall()
-            for row in plan[table]:
-                for name, kind in needed:
-                    row.setdefault(name, 0 if kind in ("int", "tinyint", "decimal", "bigint", "smallint") else "")
-
-
-def write_seed(connection, plan):
-    with connection.cursor() as cursor:
-        for table in RESET:
-            cursor.execute(f"DELETE FROM {table}")
-            cursor.execute(f"ALTER TABLE {table} AUTO_INCREMENT = 1")
-        for table, _, row in schema.seed_rows(schema.NEWEST_VERSION):
-            _insert(cursor, table, row)
-        cursor.execute("UPDATE settings SET config_business_days = %s, config_timezone = %s WHERE company_id = 1",
-                       [plan["settings"]["config_business_days"], plan["settings"]["config_timezone"]])
-        for table in ("user_roles", "users", "clients", "slas", "tickets", "sla_history"):
-            for row in plan[table]:
-                _insert(cursor, table, row)
-
-
-def dump(connection):
-    def rows(sql):
-        with connection.cursor() as cursor:
-            cursor.execute(sql)
-            names = [d[0] for d in cursor.description]
-            return [{n: (None if v is None else str(v)) for n, v in zip(names, row, strict=True)}
-                    for row in cursor.fetchall()]
-    return {
-        "tickets": rows("SELECT * FROM tickets ORDER BY ticket_id"),
-        "ticket_replies": rows("SELECT * FROM ticket_replies ORDER BY ticket_reply_id"),
-        "ticket_history": rows("SELECT * FROM ticket_history ORDER BY ticket_history_id"),
-        "sla_history": rows("SELECT * FROM sla_history ORDER BY sla_history_id"),
-        "logs": rows("SELECT * FROM logs ORDER BY log_id"),
-        "notifications": rows("SELECT * FROM notifications ORDER BY notification_id"),
-    }
-
-
 def main(itflow_root, database):
-    connection = _connect(database)
-    start = datetime.utcnow().replace(microsecond=0)
-    plan = seed(start)
-    fill(connection, plan)
-    write_seed(connection, plan)
+    plan = seed(datetime.utcnow().replace(microsecond=0))
+    connection = recording.prepare(database, plan, RESET, SEEDED, settings=plan["settings"])
     steps = []
-    env = {**os.environ, "ITFLOW_ROOT": itflow_root, "ITFLOW_DB": database}
+    env = recording.page_env(itflow_root, database)
     for label, action, ticket_id, user in STEPS:
-        args = ["php", os.path.join(HERE, "page_action.php"), action, str(ticket_id)]
-        if user is not None:
-            args.append(str(user))
-        done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
-        if done.returncode != 0 or done.stdout.count("\n") < 1:
-            raise SystemExit(f"{label}: php answered {done.returncode}\n{done.stdout}\n{done.stderr}")
-        steps.append({"step": label, "action": action, "ticket_id": ticket_id, "user": user,
-                      "instant": done.stdout.splitlines()[0].strip()})
+        args = [action, str(ticket_id)] + ([] if user is None else [str(user)])
+        instant, _ = recording.run_page("page_action.php", args, env, label)
+        steps.append({"step": label, "action": action, "ticket_id": ticket_id, "user": user, "instant": instant})
     return {"about": "ITFlow 26.08 (database 2.6.7), agent/post/ticket.php close_ticket, reopen_ticket and "
                      "assign_ticket run with php-cli by record_ticket_actions.py as agent user 1",
-            "seed": plan, "steps": steps, "rows": dump(connection)}
+            "seed": plan, "steps": steps, "rows": recording.dump(connection, TABLES)}
 
 
 if __name__ == "__main__":

@@ -2,7 +2,7 @@
 
     python tests/itflow_recorded/record_ticket_extras.py /path/to/itflow-newest DBNAME > itflow-newest-ticket-extras.json
 
-As record_ticket_actions.py (whose seed and helpers it uses): DBNAME is a MariaDB database
+As record_ticket_actions.py (whose seed and tables it uses; the helpers are recording.py's): DBNAME is a MariaDB database
 created from that release's db.sql; its tables are emptied and the seed written; each step
 runs the page's handler with php-cli (page_action.php, the database clock held on one
 second); the rows are read back at the end. tests/test_ticket_extras.py replays the steps on
@@ -13,14 +13,13 @@ row id), the recorder looks it up before the step.
 """
 import json
 import os
-import subprocess
 import sys
 from datetime import datetime
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import record_ticket_actions as base  # noqa: E402
+import recording  # noqa: E402
 
 TABLES = {"tickets": "ticket_id", "ticket_replies": "ticket_reply_id", "ticket_history": "ticket_history_id",
           "sla_history": "sla_history_id", "ticket_watchers": "watcher_id", "tasks": "task_id", "logs": "log_id",
@@ -75,41 +74,21 @@ def page_arguments(connection, action, body):
     raise ValueError(action)
 
 
-def dump(connection):
-    found = {}
-    with connection.cursor() as cursor:
-        for table, order in TABLES.items():
-            cursor.execute(f"SELECT * FROM {table} ORDER BY {order}")
-            names = [d[0] for d in cursor.description]
-            found[table] = [{n: (None if v is None else str(v)) for n, v in zip(names, row, strict=True)}
-                            for row in cursor.fetchall()]
-    return found
-
-
 def main(itflow_root, database):
-    connection = base._connect(database)
-    start = datetime.utcnow().replace(microsecond=0)
-    plan = base.seed(start)
-    base.fill(connection, plan)
-    with connection.cursor() as cursor:
-        for table in ("ticket_watchers", "tasks"):
-            cursor.execute(f"DELETE FROM {table}")
-            cursor.execute(f"ALTER TABLE {table} AUTO_INCREMENT = 1")
-    base.write_seed(connection, plan)
+    plan = base.seed(datetime.utcnow().replace(microsecond=0))
+    connection = recording.prepare(database, plan, ["ticket_watchers", "tasks", *base.RESET], base.SEEDED,
+                                   settings=plan["settings"])
     steps = []
-    env = {**os.environ, "ITFLOW_ROOT": itflow_root, "ITFLOW_DB": database}
+    env = recording.page_env(itflow_root, database)
     for label, action, body in STEPS:
-        args = ["php", os.path.join(HERE, "page_action.php"), PAGE_ACTION.get(action, action),
-                *page_arguments(connection, action, body)]
-        done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
-        if done.returncode != 0 or done.stdout.count("\n") < 1:
-            raise SystemExit(f"{label}: php answered {done.returncode}\n{done.stdout}\n{done.stderr}")
-        steps.append({"step": label, "action": action, "body": body, "instant": done.stdout.splitlines()[0].strip()})
+        args = [PAGE_ACTION.get(action, action), *page_arguments(connection, action, body)]
+        instant, _ = recording.run_page("page_action.php", args, env, label)
+        steps.append({"step": label, "action": action, "body": body, "instant": instant})
     return {"about": "ITFlow 26.08 (database 2.6.7): agent/post/ticket.php add_ticket_watcher and "
                      "delete_ticket_watcher, agent/post/task.php add_task, complete_task and undo_complete_task, "
                      "agent/ajax.php update_ticket_tasks_order, agent/post/ticket.php merge_ticket, run with php-cli "
                      "by record_ticket_extras.py as agent user 1",
-            "seed": plan, "steps": steps, "rows": dump(connection)}
+            "seed": plan, "steps": steps, "rows": recording.dump(connection, TABLES)}
 
 
 if __name__ == "__main__":
