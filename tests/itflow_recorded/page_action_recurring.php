@@ -2,7 +2,7 @@
 /*
  * Runs one action of ITFlow's own agent recurring ticket and recurring invoice pages with
  * php-cli, as a signed-in agent would trigger it: the agent's session variables and CSRF
- * token are set here instead of by a login. Used by record_recurring.py; prints the instant
+ * token are set instead of by a login (page_session.php). Used by record_recurring.py; prints the instant
  * the database clock was held at (every NOW() of the action) before the page runs.
  *
  *   ITFLOW_ROOT=/path/to/itflow ITFLOW_DB=dbname php page_action_recurring.php ACTION 'JSON fields'
@@ -17,29 +17,15 @@
  *                                                    a GET link           agent/post/recurring_invoice.php
  */
 
-$root = getenv('ITFLOW_ROOT');
+require __DIR__ . '/page_session.php';  // $root, $mysqli, functions.php, the agent's session
 $action = $argv[1];
 $fields = json_decode($argv[2] ?? '{}', true);
 
-$mysqli = mysqli_connect('127.0.0.1', 'root', '', getenv('ITFLOW_DB'));
-date_default_timezone_set('UTC');
-mysqli_query($mysqli, "SET time_zone = '+00:00'");
-
-require_once "$root/functions.php";
-
-// What includes/load_user_session.php and load_company_settings.php set for the signed-in
-// agent (user 1, an admin) of a company in USD.
-$_SESSION = ['logged' => true, 'user_id' => 1, 'csrf_token' => 'recording-token'];
-$session_user_id = 1;
-$session_name = mysqli_fetch_assoc(mysqli_query($mysqli, "SELECT user_name FROM users WHERE user_id = 1"))['user_name'];
-$session_is_admin = true;
-$session_ip = '127.0.0.1';
-$session_user_agent = 'page-recording';
-$session_company_name = 'Recording Co';
+// What includes/load_company_settings.php sets for a company in USD (the agent's session is
+// page_session.php's).
 $session_company_currency = 'USD';
 $settings = mysqli_fetch_assoc(mysqli_query($mysqli, "SELECT config_recurring_invoice_prefix FROM settings WHERE company_id = 1"));
 $config_recurring_invoice_prefix = $settings['config_recurring_invoice_prefix'];
-$_SERVER['HTTP_USER_AGENT'] = $session_user_agent;
 $_SERVER['HTTP_REFERER'] = 'recurring_tickets.php';
 
 $handlers = [
@@ -60,12 +46,7 @@ if (!isset($handlers[$action]) || !is_array($fields)) {
 [$method, $file] = $handlers[$action];
 $_SERVER['REQUEST_METHOD'] = $method;
 
-// Start on a fresh second and hold the database clock there, so that PHP's date() and
-// MySQL's NOW() name the same instant for the whole action.
-time_sleep_until(floor(microtime(true)) + 1.02);
-$instant = time();
-mysqli_query($mysqli, "SET timestamp = $instant");
-echo date('Y-m-d H:i:s', $instant), "\n";
+$instant = hold_recording_clock($mysqli);  // page_session.php: the clock held, the instant printed
 
 if ($method === 'GET') {
     // The page's link carries the id as the action's own parameter.

@@ -9,17 +9,12 @@ read back at the end. tests/test_expenses.py sends each step's `body` to our exp
 endpoints and compares.
 """
 import json
-import os
-import subprocess
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
-
-import record_ticket_actions as base  # noqa: E402
+import recording
 
 SEEDED = ("user_roles", "users", "clients", "vendors", "accounts", "categories")
-RESET = ["companies", "settings", "modules", "ticket_statuses", *SEEDED, "expenses", "logs"]
+RESET = [*recording.BASE_RESET, *SEEDED, "expenses", "logs"]
 
 # (label, the page's action, what it is sent, what our endpoint is sent)
 STEPS = [
@@ -60,60 +55,20 @@ def seed():
     }
 
 
-def fill(connection, plan):
-    """ITFlow's empty value ('' or 0) in every NOT NULL column without a default."""
-    with connection.cursor() as cursor:
-        for table in SEEDED:
-            cursor.execute("SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
-                           "DATABASE() AND TABLE_NAME = %s AND IS_NULLABLE = 'NO' AND COLUMN_DEFAULT IS NULL "
-                           "AND EXTRA NOT LIKE '%%auto_increment%%'", [table])
-            needed = cursor.fetchall()
-            for row in plan[table]:
-                for name, kind in needed:
-                    row.setdefault(name, 0 if kind in ("int", "tinyint", "decimal", "bigint", "smallint") else "")
-
-
-def write_seed(connection, plan):
-    with connection.cursor() as cursor:
-        for table in RESET:
-            cursor.execute(f"DELETE FROM {table}")
-            cursor.execute(f"ALTER TABLE {table} AUTO_INCREMENT = 1")
-        for table, _, row in base.schema.seed_rows(base.schema.NEWEST_VERSION):
-            base._insert(cursor, table, row)
-        for table in SEEDED:
-            for row in plan[table]:
-                base._insert(cursor, table, row)
-
-
-def rows(connection, sql):
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        names = [d[0] for d in cursor.description]
-        return [{n: (None if v is None else str(v)) for n, v in zip(names, row, strict=True)}
-                for row in cursor.fetchall()]
-
-
 def main(itflow_root, database):
-    connection = base._connect(database)
     plan = seed()
-    fill(connection, plan)
-    write_seed(connection, plan)
+    connection = recording.prepare(database, plan, RESET, SEEDED)
     steps = []
-    env = {**os.environ, "ITFLOW_ROOT": itflow_root, "ITFLOW_DB": database}
+    env = recording.page_env(itflow_root, database)
     for label, action, form, (function, body) in STEPS:
         sent = str(form) if action == "delete_expense" else json.dumps(form)
-        done = subprocess.run(["php", os.path.join(HERE, "page_action_expense.php"), action, sent], env=env,
-                              capture_output=True, text=True, timeout=60)
-        if done.returncode != 0 or done.stdout.count("\n") < 1:
-            raise SystemExit(f"{label}: php answered {done.returncode}\n{done.stdout}\n{done.stderr}")
+        instant, _ = recording.run_page("page_action_expense.php", [action, sent], env, label)
         steps.append({"step": label, "action": action, "form": form, "function": function, "body": body,
-                      "instant": done.stdout.splitlines()[0].strip(),
-                      "after": rows(connection, "SELECT * FROM expenses ORDER BY expense_id")})
+                      "instant": instant, "after": recording.rows(connection, "SELECT * FROM expenses ORDER BY expense_id")})
     return {"about": "ITFlow 26.08 (database 2.6.7), agent/post/expense.php add_expense, edit_expense and "
                      "delete_expense run with php-cli by record_expenses.py as agent user 1",
             "seed": plan, "steps": steps,
-            "rows": {"expenses": rows(connection, "SELECT * FROM expenses ORDER BY expense_id"),
-                     "logs": rows(connection, "SELECT * FROM logs ORDER BY log_id")}}
+            "rows": recording.dump(connection, {"expenses": "expense_id", "logs": "log_id"})}
 
 
 if __name__ == "__main__":

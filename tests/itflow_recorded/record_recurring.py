@@ -12,17 +12,9 @@ own, sends the same changes to our endpoints (`api`: only what is set, as an API
 it) and compares.
 """
 import json
-import os
-import subprocess
 import sys
 
-from record_products import fill as _fill_tables
-from record_ticket_actions import _connect, _insert
-
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.join(HERE, os.pardir, os.pardir, os.pardir))
-
-from itflow_api.lib.itflow import schema  # noqa: E402
+import recording
 
 # Children first: recurring_ticket_assets and recurring_ticket_tasks have foreign keys.
 RESET = ["recurring_ticket_assets", "recurring_ticket_tasks", "recurring_tickets", "recurring_invoice_items",
@@ -144,48 +136,21 @@ def seed():
     }
 
 
-def write_seed(connection, plan):
-    with connection.cursor() as cursor:
-        for table in RESET:
-            cursor.execute(f"DELETE FROM {table}")
-            cursor.execute(f"ALTER TABLE {table} AUTO_INCREMENT = 1")
-        for table, _, row in schema.seed_rows(schema.NEWEST_VERSION):
-            _insert(cursor, table, row)
-        for name, value in plan["settings"].items():
-            cursor.execute(f"UPDATE settings SET {name} = %s WHERE company_id = 1", [value])
-        for table in SEEDED:
-            for row in plan[table]:
-                _insert(cursor, table, row)
-
-
-def rows(connection, sql):
-    with connection.cursor() as cursor:
-        cursor.execute(sql)
-        names = [d[0] for d in cursor.description]
-        return [{n: (None if v is None else str(v)) for n, v in zip(names, row, strict=True)}
-                for row in cursor.fetchall()]
-
-
 def main(itflow_root, database):
-    connection = _connect(database)
     plan = seed()
-    _fill_tables(connection, plan, SEEDED)
-    write_seed(connection, plan)
+    connection = recording.prepare(database, plan, RESET, SEEDED, settings=plan["settings"])
     steps = []
-    env = {**os.environ, "ITFLOW_ROOT": itflow_root, "ITFLOW_DB": database}
+    env = recording.page_env(itflow_root, database)
     for step in STEPS:
-        args = ["php", os.path.join(HERE, "page_action_recurring.php"), step["action"], json.dumps(step["form"])]
-        done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
-        if done.returncode != 0 or done.stdout.count("\n") < 1:
-            raise SystemExit(f"{step['step']}: php answered {done.returncode}\n{done.stdout}\n{done.stderr}")
-        after = {table: rows(connection, f"SELECT * FROM {table} ORDER BY {order}") for table, order in TABLES.items()}
-        steps.append({**step, "instant": done.stdout.splitlines()[0].strip(), "after": after})
+        instant, _ = recording.run_page("page_action_recurring.php", [step["action"], json.dumps(step["form"])], env,
+                                        step["step"])
+        steps.append({**step, "instant": instant, "after": recording.dump(connection, TABLES)})
     return {"about": "ITFlow 26.08 (database 2.6.7), agent/post/recurring_ticket.php add_recurring_ticket, "
                      "edit_recurring_ticket and delete_recurring_ticket, and agent/post/recurring_invoice.php "
                      "add_recurring_invoice, edit_recurring_invoice, delete_recurring_invoice, "
                      "add_recurring_invoice_item, edit_recurring_invoice_item and delete_recurring_invoice_item, "
                      "run with php-cli by record_recurring.py as agent user 1 (the forms as the page posts them)",
-            "seed": plan, "steps": steps, "rows": {"logs": rows(connection, "SELECT * FROM logs ORDER BY log_id")}}
+            "seed": plan, "steps": steps, "rows": recording.dump(connection, {"logs": "log_id"})}
 
 
 if __name__ == "__main__":

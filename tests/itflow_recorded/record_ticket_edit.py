@@ -2,7 +2,7 @@
 
     python tests/itflow_recorded/record_ticket_edit.py /path/to/itflow-newest DBNAME > itflow-newest-ticket-edit.json
 
-As record_ticket_actions.py (whose seed and helpers it uses, with contacts, a vendor, assets,
+As record_ticket_actions.py (whose seed and tables it uses, with contacts, a vendor, assets,
 a second SLA and SLA assignments added): DBNAME is a MariaDB database created from that
 release's db.sql; its tables are emptied and the seed written; each step posts one of the
 page's edit forms with php-cli (page_action_edit.php, the database clock held on one second);
@@ -11,14 +11,13 @@ tickets/update and compares.
 """
 import json
 import os
-import subprocess
 import sys
 from datetime import datetime
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import record_ticket_actions as base  # noqa: E402
+import recording  # noqa: E402
 
 TABLES = {"tickets": "ticket_id", "ticket_history": "ticket_history_id", "sla_history": "sla_history_id",
           "ticket_assets": "ticket_id, asset_id", "ticket_replies": "ticket_reply_id", "logs": "log_id"}
@@ -75,56 +74,19 @@ def seed(start):
     return plan
 
 
-def fill(connection, plan):
-    base.fill(connection, plan)
-    with connection.cursor() as cursor:
-        for table in EXTRA_TABLES:
-            cursor.execute("SELECT COLUMN_NAME, DATA_TYPE FROM information_schema.COLUMNS WHERE TABLE_SCHEMA = "
-                           "DATABASE() AND TABLE_NAME = %s AND IS_NULLABLE = 'NO' AND COLUMN_DEFAULT IS NULL "
-                           "AND EXTRA NOT LIKE '%%auto_increment%%'", [table])
-            needed = cursor.fetchall()
-            for row in plan[table]:
-                for name, kind in needed:
-                    row.setdefault(name, 0 if kind in ("int", "tinyint", "decimal", "bigint", "smallint") else "")
-
-
-def dump(connection):
-    found = {}
-    with connection.cursor() as cursor:
-        for table, order in TABLES.items():
-            cursor.execute(f"SELECT * FROM {table} ORDER BY {order}")
-            names = [d[0] for d in cursor.description]
-            found[table] = [{n: (None if v is None else str(v)) for n, v in zip(names, row, strict=True)}
-                            for row in cursor.fetchall()]
-    return found
-
-
 def main(itflow_root, database):
-    connection = base._connect(database)
-    start = datetime.utcnow().replace(microsecond=0)
-    plan = seed(start)
-    fill(connection, plan)
-    with connection.cursor() as cursor:
-        for table in ("ticket_assets", *EXTRA_TABLES):
-            cursor.execute(f"DELETE FROM {table}")
-    base.write_seed(connection, plan)
-    with connection.cursor() as cursor:
-        for table in EXTRA_TABLES:
-            for row in plan[table]:
-                base._insert(cursor, table, row)
+    plan = seed(datetime.utcnow().replace(microsecond=0))
+    connection = recording.prepare(database, plan, ["ticket_assets", *EXTRA_TABLES, *base.RESET],
+                                   (*base.SEEDED, *EXTRA_TABLES), settings=plan["settings"])
     steps = []
-    env = {**os.environ, "ITFLOW_ROOT": itflow_root, "ITFLOW_DB": database}
+    env = recording.page_env(itflow_root, database)
     for label, handler, form, body in STEPS:
-        args = ["php", os.path.join(HERE, "page_action_edit.php"), handler, json.dumps(form)]
-        done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=60)
-        if done.returncode != 0 or done.stdout.count("\n") < 1:
-            raise SystemExit(f"{label}: php answered {done.returncode}\n{done.stdout}\n{done.stderr}")
-        steps.append({"step": label, "handler": handler, "form": form, "body": body,
-                      "instant": done.stdout.splitlines()[0].strip()})
+        instant, _ = recording.run_page("page_action_edit.php", [handler, json.dumps(form)], env, label)
+        steps.append({"step": label, "handler": handler, "form": form, "body": body, "instant": instant})
     return {"about": "ITFlow 26.08 (database 2.6.7): agent/post/ticket.php edit_ticket, edit_ticket_priority, "
                      "edit_ticket_contact, edit_ticket_vendor, edit_ticket_asset and edit_ticket_billable_status, "
                      "run with php-cli by record_ticket_edit.py as agent user 1",
-            "seed": plan, "steps": steps, "rows": dump(connection)}
+            "seed": plan, "steps": steps, "rows": recording.dump(connection, TABLES)}
 
 
 if __name__ == "__main__":
