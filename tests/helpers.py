@@ -461,11 +461,18 @@ def create_newest_schema(db):
 SEED_TABLES = ("user_roles", "users", "clients", "slas", "tickets", "sla_history")
 
 
+def recorded(name):
+    """A recording of ITFlow's own pages (tests/itflow_recorded/<name>)."""
+    with open(Path(__file__).parent / "itflow_recorded" / name, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
 def page_twin(cfg, db, seed, secret, ids_from_one=(), tables=SEED_TABLES):
-    """A newest-layout database emptied and given a page recording's seed (its settings and
-    the rows of `tables`, in that order), and a key acting as agent user 1, whom the recorder
-    signed in as. `ids_from_one`: tables whose ids start again at 1, when the replay names
-    rows by the ids the page gave them. Returns {"db", "api", "key"}."""
+    """A newest-layout database emptied and given a page recording's seed (its settings, if
+    any, and the rows of `tables`, in that order; None: every table of the seed), and a key
+    acting as agent user 1, whom the recorder signed in as. `ids_from_one`: tables whose ids
+    start again at 1, when the replay names rows by the ids the page gave them. Returns
+    {"db", "api", "key", "keys"}."""
     from itflow_api.lib.access.keys import KeyStore
     from itflow_api.lib.web.app import create_app
     with db.transaction(write=True):
@@ -481,13 +488,14 @@ def page_twin(cfg, db, seed, secret, ids_from_one=(), tables=SEED_TABLES):
     with db.transaction(write=True):
         if seed.get("settings"):  # a recording that seeded none keeps the layout's own
             db.update("settings", seed["settings"], {"company_id": 1})
-        for table in tables:
+        for table in (tables if tables is not None else [t for t in seed if t != "settings"]):
             ours = set(db.columns_of(table))
             for row in seed.get(table, []):
                 db.insert(table, {k: v for k, v in row.items() if k in ours})
     keys = KeyStore(db, secret)
     expire = (date.today() + timedelta(days=10)).isoformat()
-    return {"db": db, "api": Api(create_app(cfg, db, keys)), "key": keys.create("page twin", expire, 1)[0]}
+    return {"db": db, "api": Api(create_app(cfg, db, keys)), "key": keys.create("page twin", expire, 1)[0],
+            "keys": keys}
 
 
 def ordered_rows(db, table, order):

@@ -8,19 +8,15 @@ endpoints with a key acting as that agent and the clock at each recorded instant
 row of documents, files and document_files is compared whole, and the logs rows by what they
 say about whom (their wording names the API key, as every API log row does).
 """
-import json
-import os
 from datetime import date, timedelta
 
 import pytest
-from helpers import fetch, insert_role, insert_user, log_rows, ordered_rows, page_twin, refused, succeeded
+from helpers import fetch, insert_role, insert_user, log_rows, ordered_rows, page_twin, recorded, refused, succeeded
 
 from itflow_api.lib.access.keys import KeyStore
 
-HERE = os.path.dirname(__file__)
 SECRET = b"document-files-tests"
-with open(os.path.join(HERE, "itflow_recorded", "itflow-newest-document-files.json"), encoding="utf-8") as _handle:
-    RECORDED = json.load(_handle)
+RECORDED = recorded("itflow-newest-document-files.json")
 TABLES = ("user_roles", "users", "clients", "folders", "documents", "files", "document_files")
 COMPARED = (("documents", "document_id"), ("files", "file_id"), ("document_files", "document_id, file_id"))
 

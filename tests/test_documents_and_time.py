@@ -9,74 +9,36 @@ instant, and every row is compared whole (the ids and timestamps too, but for th
 database's own clock stamps), and the logs rows by what they say about whom (their wording
 names the API key, as every API log row does).
 """
-import json
-import os
 from datetime import date, timedelta
 
 import pytest
 from helpers import (
     Api,
-    create_newest_schema,
     fetch,
-    fresh_config,
     insert_role,
     insert_user,
     log_rows,
     make_key,
+    page_twin,
     refused,
     succeeded,
     user_keys_database,
 )
+from helpers import recorded as load_recording
 
 from itflow_api.lib.access.keys import KeyStore
-from itflow_api.lib.core import values as fields
-from itflow_api.lib.db.database import Database
 from itflow_api.lib.itflow import schema
 from itflow_api.lib.web.app import create_app
 
-HERE = os.path.dirname(__file__)
 SECRET = b"documents-and-time-tests"
 
 
-def _recorded(name):
-    with open(os.path.join(HERE, "itflow_recorded", name), encoding="utf-8") as handle:
-        return json.load(handle)
-
-
-FOLDERS = _recorded("itflow-newest-document-folders.json")
-
-
-@pytest.fixture(scope="module")
-def newest_database(tmp_path_factory):
-    with fresh_config(tmp_path_factory.mktemp("documentsandtime")) as cfg:
-        db = Database.from_config(cfg.database)
-        create_newest_schema(db)
-        yield cfg, db
-        db.close()
+FOLDERS = load_recording("itflow-newest-document-folders.json")
 
 
 def _seeded(newest_database, recorded):
     cfg, db = newest_database
-    with db.transaction(write=True):
-        for table in schema.tables(schema.NEWEST_VERSION):
-            db.execute(f"DELETE FROM {table}")
-    create_newest_schema(db)
-    plan = recorded["seed"]
-    with db.transaction(write=True):
-        for table, rows in plan.items():
-            ours = set(db.columns_of(table))
-            for row in rows:
-                db.insert(table, {k: v for k, v in row.items() if k in ours})
-    keys = KeyStore(db, SECRET)
-    expire = (date.today() + timedelta(days=10)).isoformat()
-    return {"db": db, "api": Api(create_app(cfg, db, keys)), "key": keys.create("page twin", expire, 1)[0]}
-
-
-@pytest.fixture
-def clock(monkeypatch):
-    instant = {}
-    monkeypatch.setattr(fields, "now", lambda: instant["now"])
-    return instant
+    return page_twin(cfg, db, recorded["seed"], SECRET, tables=None)
 
 
 def _replay(seeded, clock, recorded, endpoint_of):
@@ -250,7 +212,7 @@ def test_user_keys_need_write_access_to_support(user_database):
 
 # --- time_entries/update and time_entries/delete, side by side with the ticket page --------------
 
-TIME = _recorded("itflow-newest-time-entries.json")
+TIME = load_recording("itflow-newest-time-entries.json")
 
 
 def _time_endpoint(step):

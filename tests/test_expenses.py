@@ -8,17 +8,13 @@ instant, and the expenses rows are compared after every step (every column but t
 and updated stamps, which the database's own clock writes), and the logs rows by what they say
 about whom.
 """
-import json
-import os
 
 import pytest
-from helpers import fetch, insert_role, insert_user, ordered_rows, page_twin, refused, succeeded
+from helpers import fetch, insert_role, insert_user, ordered_rows, page_twin, recorded, refused, succeeded
 
 from itflow_api.lib.access.keys import KeyStore
 
-HERE = os.path.dirname(__file__)
-with open(os.path.join(HERE, "itflow_recorded", "itflow-newest-expenses.json"), encoding="utf-8") as _handle:
-    RECORDED = json.load(_handle)
+RECORDED = recorded("itflow-newest-expenses.json")
 SECRET = b"expenses-tests"
 SKIP = {"expense_created_at", "expense_updated_at"}  # the database's own clock
 LOGGED = ("log_type", "log_action", "log_client_id", "log_user_id")

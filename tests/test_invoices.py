@@ -10,7 +10,6 @@ lines, the history rows, the product's stock and the next numbers are compared w
 timestamps and the random guest-link key), and at the end the logs rows by what they say
 about whom (their wording names the API key, as every API log row does).
 """
-import json
 import os
 import re
 from datetime import date, timedelta
@@ -28,13 +27,13 @@ from helpers import (
     one,
     ordered_rows,
     page_twin,
+    recorded,
     refused,
     succeeded,
 )
 
 HERE = os.path.dirname(__file__)
-with open(os.path.join(HERE, "itflow_recorded", "itflow-newest-invoices.json"), encoding="utf-8") as _handle:
-    RECORDED = json.load(_handle)
+RECORDED = recorded("itflow-newest-invoices.json")
 SECRET = b"invoices-tests"
 SEEDED = ("user_roles", "users", "clients", "taxes", "products", "product_stock")
 COMPARED = {"invoices": "invoice_id", "invoice_items": "item_id", "history": "history_id",

@@ -6,14 +6,13 @@ The side-by-side test replays the sequence that was sent to a real ITFlow 26.08.
 clock set to the instants ITFlow stamped, and compares what both stored column by column
 (tests/itflow_recorded/itflow-newest-sla.json).
 """
-import json
 import logging
 import os
 import sys
 from datetime import date, datetime, time, timedelta
 
 import pytest
-from helpers import NO_RESOURCE, Api, create_newest_schema, fetch, insert, make_key, one, refused, succeeded
+from helpers import NO_RESOURCE, Api, create_newest_schema, fetch, insert, make_key, one, recorded, refused, succeeded
 
 from itflow_api.lib.access import permissions
 from itflow_api.lib.access.keys import KeyStore
@@ -26,8 +25,7 @@ HERE = os.path.dirname(__file__)
 sys.path.insert(0, os.path.join(HERE, "itflow_recorded"))
 import record_sla_sequence as sequence  # noqa: E402  (the steps and plan ITFlow was given)
 
-with open(os.path.join(HERE, "itflow_recorded", "itflow-newest-sla.json"), encoding="utf-8") as _handle:
-    RECORDED = json.load(_handle)
+RECORDED = recorded("itflow-newest-sla.json")
 SECRET = b"newest-itflow-tests"
 BUSINESS_HOURS = sla.BusinessCalendar(frozenset({1, 2, 3, 4, 5}), time(9), time(17))
 

@@ -10,15 +10,11 @@ invoice_updated_at), and at the end the history rows whole and the logs rows by 
 about whom (their wording names the API key, as every API log row does).
 """
 import json
-import os
 from datetime import date, timedelta
 
 import pytest
 from helpers import (
-    Api,
-    create_newest_schema,
     fetch,
-    fresh_config,
     insert,
     insert_role,
     insert_user,
@@ -26,58 +22,27 @@ from helpers import (
     make_key,
     new_invoice,
     one,
+    page_twin,
     read_rows,
+    recorded,
     refused,
     succeeded,
 )
 
-from itflow_api.lib.access.keys import KeyStore
 from itflow_api.lib.core import values as fields
-from itflow_api.lib.db.database import Database
-from itflow_api.lib.itflow import schema
-from itflow_api.lib.web.app import create_app
 
-HERE = os.path.dirname(__file__)
-with open(os.path.join(HERE, "itflow_recorded", "itflow-newest-payments.json"), encoding="utf-8") as _handle:
-    RECORDED = json.load(_handle)
+RECORDED = recorded("itflow-newest-payments.json")
 SECRET = b"payments-tests"
 SEEDED = ("user_roles", "users", "clients", "accounts", "invoices", "invoice_items")
 SKIP = {"invoice_updated_at"}  # ON UPDATE CURRENT_TIMESTAMP: the database's own clock, not the action's
 
 
-@pytest.fixture(scope="module")
-def newest_database(tmp_path_factory):
-    with fresh_config(tmp_path_factory.mktemp("payments")) as cfg:
-        db = Database.from_config(cfg.database)
-        create_newest_schema(db)
-        yield cfg, db
-        db.close()
-
-
 @pytest.fixture
 def seeded(newest_database):
-    """The recording's seed in an emptied newest-layout database, and a key acting as user 1."""
+    """The recording's seed in an emptied newest-layout database, and a key acting as user 1
+    (ids from 1 again, as in the recording: each test here writes payments and history)."""
     cfg, db = newest_database
-    with db.transaction(write=True):
-        for table in schema.tables(schema.NEWEST_VERSION):
-            db.execute(f"DELETE FROM {table}")
-        # Ids from 1 again, as in the recording (each test here writes payments and history).
-        for table in ("payments", "history", "logs"):
-            if db.dialect == "mysql":
-                db.execute(f"ALTER TABLE {table} AUTO_INCREMENT = 1")
-            else:
-                db.execute("DELETE FROM sqlite_sequence WHERE name = :table", {"table": table})
-    create_newest_schema(db)
-    plan = RECORDED["seed"]
-    with db.transaction(write=True):
-        for table in SEEDED:
-            ours = set(db.columns_of(table))
-            for row in plan[table]:
-                db.insert(table, {k: v for k, v in row.items() if k in ours})
-    keys = KeyStore(db, SECRET)
-    expire = (date.today() + timedelta(days=10)).isoformat()
-    return {"db": db, "api": Api(create_app(cfg, db, keys)), "key": keys.create("page twin", expire, 1)[0],
-            "keys": keys}
+    return page_twin(cfg, db, RECORDED["seed"], SECRET, ids_from_one=("payments", "history", "logs"), tables=SEEDED)
 
 
 @pytest.fixture

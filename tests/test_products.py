@@ -8,69 +8,34 @@ set, as an API caller sends them) with a key acting as that agent, and after eve
 product is compared whole (but its created/updated stamps, the database's own clock), and at
 the end the logs rows by what they say about whom.
 """
-import json
-import os
 from datetime import date, timedelta
 
 import pytest
 from helpers import (
-    Api,
-    create_newest_schema,
     created_id,
     fetch,
-    fresh_config,
     insert,
     insert_role,
     insert_user,
     log_rows,
     make_key,
     one,
+    page_twin,
+    recorded,
     refused,
     succeeded,
 )
 
-from itflow_api.lib.access.keys import KeyStore
-from itflow_api.lib.db.database import Database
-from itflow_api.lib.itflow import schema
-from itflow_api.lib.web.app import create_app
-
-HERE = os.path.dirname(__file__)
-with open(os.path.join(HERE, "itflow_recorded", "itflow-newest-products.json"), encoding="utf-8") as _handle:
-    RECORDED = json.load(_handle)
+RECORDED = recorded("itflow-newest-products.json")
 SECRET = b"products-tests"
 SKIP = {"product_created_at", "product_updated_at"}
-
-
-@pytest.fixture(scope="module")
-def newest_database(tmp_path_factory):
-    with fresh_config(tmp_path_factory.mktemp("products")) as cfg:
-        db = Database.from_config(cfg.database)
-        create_newest_schema(db)
-        yield cfg, db
-        db.close()
 
 
 @pytest.fixture
 def seeded(newest_database):
     cfg, db = newest_database
-    with db.transaction(write=True):
-        for table in schema.tables(schema.NEWEST_VERSION):
-            db.execute(f"DELETE FROM {table}")
-        for table in ("products", "logs"):  # ids from 1 again, as in the recording
-            if db.dialect == "mysql":
-                db.execute(f"ALTER TABLE {table} AUTO_INCREMENT = 1")
-            else:
-                db.execute("DELETE FROM sqlite_sequence WHERE name = :table", {"table": table})
-    create_newest_schema(db)
-    with db.transaction(write=True):
-        for table in ("user_roles", "users", "taxes"):
-            ours = set(db.columns_of(table))
-            for row in RECORDED["seed"][table]:
-                db.insert(table, {k: v for k, v in row.items() if k in ours})
-    keys = KeyStore(db, SECRET)
-    expire = (date.today() + timedelta(days=10)).isoformat()
-    return {"db": db, "api": Api(create_app(cfg, db, keys)), "key": keys.create("page twin", expire, 1)[0],
-            "keys": keys}
+    return page_twin(cfg, db, RECORDED["seed"], SECRET, ids_from_one=("products", "logs"),
+                     tables=("user_roles", "users", "taxes"))
 
 
 def _rows(db, table, order):

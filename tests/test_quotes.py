@@ -10,7 +10,6 @@ one and its lines, the history rows, the ticket's invoice and the next numbers a
 whole (but the timestamps and the random guest-link keys), and at the end the logs rows by
 what they say about whom.
 """
-import json
 import os
 
 import pytest
@@ -23,13 +22,13 @@ from helpers import (
     one,
     ordered_rows,
     page_twin,
+    recorded,
     refused,
     succeeded,
 )
 
 HERE = os.path.dirname(__file__)
-with open(os.path.join(HERE, "itflow_recorded", "itflow-newest-quotes.json"), encoding="utf-8") as _handle:
-    RECORDED = json.load(_handle)
+RECORDED = recorded("itflow-newest-quotes.json")
 SECRET = b"quotes-tests"
 SEEDED = ("user_roles", "users", "clients", "taxes", "products", "product_stock", "tickets")
 COMPARED = {"quotes": "quote_id", "quote_items": "item_id", "invoices": "invoice_id", "invoice_items": "item_id",

@@ -11,18 +11,25 @@ and after every step every row of recurring_tickets, recurring_ticket_assets and
 recurring_ticket_tasks is compared (the created and updated stamps aside), and at the end the
 logs rows by what they say about whom (their wording names the API key, as every API log row does).
 """
-import json
-import os
 from datetime import date, timedelta
 
 import pytest
-from helpers import create_newest_schema, fetch, insert_role, insert_user, ordered_rows, page_twin, read_rows, refused, succeeded
+from helpers import (
+    create_newest_schema,
+    fetch,
+    insert_role,
+    insert_user,
+    ordered_rows,
+    page_twin,
+    read_rows,
+    recorded,
+    refused,
+    succeeded,
+)
 
 from itflow_api.lib.access.keys import KeyStore
 
-HERE = os.path.dirname(__file__)
-with open(os.path.join(HERE, "itflow_recorded", "itflow-newest-recurring.json"), encoding="utf-8") as _handle:
-    RECORDED = json.load(_handle)
+RECORDED = recorded("itflow-newest-recurring.json")
 SECRET = b"recurring-tests"
 SEEDED = ("user_roles", "users", "clients", "contacts", "assets", "taxes")
 TICKET_TABLES = {"recurring_tickets": "recurring_ticket_id", "recurring_ticket_assets": "recurring_ticket_id, asset_id",

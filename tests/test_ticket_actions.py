@@ -9,18 +9,16 @@ row is compared: the tickets (status, assignment, closed/resolved stamps, every 
 ticket_replies, ticket_history and sla_history whole, and the logs rows by what they say
 about whom (their wording names the API key, as every API log row does).
 """
-import json
 import os
 from datetime import date, timedelta
 
 import pytest
-from helpers import fetch, insert, make_key, ordered_rows, page_twin, refused, succeeded
+from helpers import fetch, insert, make_key, ordered_rows, page_twin, recorded, refused, succeeded
 
 from itflow_api.lib.access.keys import KeyStore
 
 HERE = os.path.dirname(__file__)
-with open(os.path.join(HERE, "itflow_recorded", "itflow-newest-ticket-actions.json"), encoding="utf-8") as _handle:
-    RECORDED = json.load(_handle)
+RECORDED = recorded("itflow-newest-ticket-actions.json")
 SECRET = b"ticket-actions-tests"
 
 

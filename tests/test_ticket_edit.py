@@ -9,15 +9,11 @@ recorded instant, and every row of tickets (the SLA columns included), ticket_hi
 sla_history, ticket_assets and ticket_replies is compared (ticket_updated_at aside: the
 database's own ON UPDATE clock), and the logs rows by what they say about whom.
 """
-import json
-import os
 
 import pytest
-from helpers import SEED_TABLES, fetch, ordered_rows, page_twin, refused, succeeded
+from helpers import SEED_TABLES, fetch, ordered_rows, page_twin, recorded, refused, succeeded
 
-HERE = os.path.dirname(__file__)
-with open(os.path.join(HERE, "itflow_recorded", "itflow-newest-ticket-edit.json"), encoding="utf-8") as _handle:
-    RECORDED = json.load(_handle)
+RECORDED = recorded("itflow-newest-ticket-edit.json")
 SECRET = b"ticket-edit-tests"
 COMPARED = {"tickets": "ticket_id", "ticket_history": "ticket_history_id", "sla_history": "sla_history_id",
             "ticket_assets": "ticket_id, asset_id", "ticket_replies": "ticket_reply_id"}

@@ -9,7 +9,6 @@ instant, and every row of the tables the actions write is compared (ticket_updat
 the database's own ON UPDATE clock), and the logs rows by what they say about whom (their
 wording names the API key, as every API log row does).
 """
-import json
 import os
 from datetime import date, timedelta
 
@@ -20,6 +19,7 @@ from helpers import (
     insert_user,
     ordered_rows,
     page_twin,
+    recorded,
     refused,
     succeeded,
 )
@@ -27,8 +27,7 @@ from helpers import (
 from itflow_api.lib.access.keys import KeyStore
 
 HERE = os.path.dirname(__file__)
-with open(os.path.join(HERE, "itflow_recorded", "itflow-newest-ticket-extras.json"), encoding="utf-8") as _handle:
-    RECORDED = json.load(_handle)
+RECORDED = recorded("itflow-newest-ticket-extras.json")
 SECRET = b"ticket-extras-tests"
 COMPARED = {"tickets": "ticket_id", "ticket_replies": "ticket_reply_id", "ticket_history": "ticket_history_id",
             "sla_history": "sla_history_id", "ticket_watchers": "watcher_id", "tasks": "task_id"}
