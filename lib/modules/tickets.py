@@ -4,6 +4,7 @@ On a database with SLAs (ITFlow 2.5.0+) a create stamps the SLA's due dates and 
 judges them (lib/itflow/sla.py); resolve and status changes leave ticket_history rows.
 """
 import re
+from datetime import datetime
 
 from ..core import envelope
 from ..core import values as fields
@@ -176,6 +177,9 @@ MODULE = Module(
                                          "update: also a status name"},
         "ticket_category": {"description": "a category id; update: also the name of a Ticket category (where the "
                                            "database has categories)"},
+        "ticket_schedule": {"description": "the scheduled time; update: a change (or of ticket_onsite) leaves the "
+                                           "page's \"Ticket scheduled for ...\" note, \"\" clears it with the page's "
+                                           "cancel note"},
     }, extra=[Field("ticket_vendor_ticket_id", column="ticket_vendor_ticket_number", default="0",
                     description="the vendor's ticket number (ITFlow's create writes 0 when not sent)"),
               Field("ticket_assets", stored=False,
@@ -342,6 +346,11 @@ class TicketUpdate(Update):
             raise Refused(f"No ticket status {status}: ticket_status takes one of: {names}.")
         count, values = super().apply(call, record_id, current)
         stamp = request_now(call)
+        if str(call.params.values.get("ticket_schedule", "x")).strip() == "" and current["ticket_schedule"]:
+            # "" clears the scheduled time, as the page's cancel does (every other date an
+            # update is sent empty keeps the stored one).
+            values["ticket_schedule"] = None
+            count = call.db.update("tickets", {"ticket_schedule": None}, {"ticket_id": record_id}) or count
         if status is not None and int(status) != int(current["ticket_status"]):
             extra = {}
             if int(status) == STATUS_RESOLVED and not current["ticket_resolved_at"]:
@@ -371,7 +380,42 @@ class TicketUpdate(Update):
             for asset_id in assets:
                 call.db.insert("ticket_assets", {"ticket_id": record_id, "asset_id": asset_id})
             count = count or int(sorted(assets) != sorted(call.memo["assets_before"]))
+        if "ticket_schedule" in values or "ticket_onsite" in values:
+            schedule_note(call, record_id, current, values, stamp)
         return count, values
+
+
+_DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+_MONTHS = ("January", "February", "March", "April", "May", "June", "July", "August", "September", "October",
+           "November", "December")
+
+
+def schedule_words(stamp):
+    """A scheduled time as the page's note spells it: "Thursday, December 10, 2026 at 2:30pm"
+    (PHP's date() with 'l, F j, Y \\a\\t g:ia'; English whatever the locale)."""
+    when = datetime.strptime(str(stamp)[:19], "%Y-%m-%d %H:%M:%S")
+    hour = when.hour % 12 or 12
+    return (f"{_DAYS[when.weekday()]}, {_MONTHS[when.month - 1]} {when.day}, {when.year} at "
+            f"{hour}:{when.minute:02d}{'am' if when.hour < 12 else 'pm'}")
+
+
+def schedule_note(call, ticket_id, current, values, stamp):
+    """The Internal note the page's schedule form leaves (agent/post/ticket.php
+    edit_ticket_schedule: "Ticket scheduled for <time> (onsite)." or "(remote).") when the
+    scheduled time or onsite changes and the ticket has a time; its cancel
+    (cancel_ticket_schedule) leaves "Ticket schedule cancelled." when a time is cleared (an
+    update sends ticket_schedule ""; a ticket with no time is left alone). The
+    page's calendar invitations are not sent."""
+    before = current["ticket_schedule"]
+    if "ticket_schedule" in values and values["ticket_schedule"] is None:
+        add_internal_note(call, ticket_id, "Ticket schedule cancelled.", stamp)
+        return
+    after = values.get("ticket_schedule", before)
+    onsite = int(values.get("ticket_onsite", current["ticket_onsite"]) or 0)
+    if not after or (str(after) == str(before) and onsite == int(current["ticket_onsite"] or 0)):
+        return
+    where = "(onsite)." if onsite else "(remote)."
+    add_internal_note(call, ticket_id, f"Ticket scheduled for {schedule_words(after)} {where}", stamp)
 
 
 def contact_name(call, contact_id):
