@@ -73,7 +73,8 @@ def test_nothing_changed_leaves_no_note(seeded, clock):
     # the same time again, a clear of a ticket with none, onsite of a ticket with none: no note
     for body in ({"ticket_id": 2, "ticket_schedule": "2030-05-06T07:08:00"}, {"ticket_id": 4, "ticket_schedule": ""},
                  {"ticket_id": 4, "ticket_onsite": 1}):
-        api.post("tickets/update", body, key=key)
+        status, answer = api.post("tickets/update", body, key=key)
+        assert status == 200 and answer["success"] == ("True" if "ticket_onsite" in body else "False"), (body, answer)
     notes = [r["ticket_reply"] for r in fetch(db, "ticket_replies")]
     assert notes == ["Ticket scheduled for Monday, May 6, 2030 at 7:08am (remote)."]
     # null is "not sent": the time stays
