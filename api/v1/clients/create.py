@@ -1,4 +1,3 @@
-from itflow_api.lib.core.crud import Create
-from itflow_api.lib.modules.clients import MODULE
+from itflow_api.lib.modules.clients import MODULE, ClientCreate
 
-endpoint = Create(MODULE)
+endpoint = ClientCreate(MODULE)

@@ -1,4 +1,3 @@
-from itflow_api.lib.core.crud import Update
-from itflow_api.lib.modules.clients import MODULE
+from itflow_api.lib.modules.clients import MODULE, ClientUpdate
 
-endpoint = Update(MODULE)
+endpoint = ClientUpdate(MODULE)

@@ -1,0 +1,79 @@
+"""Run the client edit of ITFlow's own agent client page with its tags and record what it stores.
+
+    python tests/itflow_recorded/record_tags.py /path/to/itflow-newest DBNAME > itflow-newest-tags.json
+
+DBNAME is a MariaDB database created from that release's db.sql (the tables below are emptied
+and the seed written). Each step runs the page's edit_client with php-cli (page_action_tags.php:
+an agent's session and CSRF token, the database clock held on one second), the form as the
+edit modal posts it with its tags multi-select; the client's row, every client_tags row and the
+logs are read back after each step. tests/test_tags.py sends each step's `body` to our
+clients/update and compares.
+"""
+import json
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import recording  # noqa: E402
+
+SEEDED = ("user_roles", "users", "clients", "categories", "tags", "client_tags")
+RESET = [*recording.BASE_RESET, *SEEDED, "logs"]
+DUMPED = {"clients": "client_id", "client_tags": "client_id, tag_id", "logs": "log_id"}
+
+# The edit form's other fields, as the modal posts them for the seeded client (its referral
+# a Referral category that exists, so that the page creates none).
+FORM = {"client_id": 1, "name": "Acme", "type": "Company", "website": "acme.example", "referral": "Web",
+        "rate": "90", "net_terms": "30", "tax_id_number": "", "abbreviation": "ACM", "notes": "", "lead": 0}
+BODY = {"client_id": 1, "client_name": "Acme", "client_type": "Company", "client_website": "acme.example",
+        "client_referral": "Web", "client_rate": "90", "client_net_terms": "30", "client_tax_id_number": "",
+        "client_abbreviation": "ACM", "client_notes": "", "client_is_lead": 0}
+
+# (label, what the page is posted, what our clients/update is sent)
+STEPS = [
+    ("two tags on a client with none", {**FORM, "tags": [2, 1]}, {**BODY, "tags": "VIP,Managed"}),
+    ("one replaced, one kept, the name changed", {**FORM, "name": "Acme Ltd", "tags": [1, 3]},
+     {**BODY, "client_name": "Acme Ltd", "tags": [1, "monthly"]}),
+    ("the same tags again", {**FORM, "name": "Acme Ltd", "tags": [1, 3]},
+     {**BODY, "client_name": "Acme Ltd", "tags": "3,1"}),
+    ("none selected: the form posts no tags", {**FORM, "name": "Acme Ltd"},
+     {**BODY, "client_name": "Acme Ltd", "tags": []}),
+    ("the other client's tags stay", {**FORM, "client_id": 2, "name": "Beta", "abbreviation": "BET", "tags": [3]},
+     {**BODY, "client_id": 2, "client_name": "Beta", "client_abbreviation": "BET", "tags": ["Monthly"]}),
+]
+
+
+def seed():
+    return {
+        "user_roles": [{"role_id": 1, "role_name": "Administrator", "role_is_admin": 1}],
+        "users": [{"user_id": 1, "user_name": "Agent Smith", "user_email": "smith@example.com", "user_password": "x",
+                   "user_role_id": 1}],
+        "clients": [{"client_id": 1, "client_name": "Acme", "client_type": "Company", "client_website": "acme.example",
+                     "client_referral": "Web", "client_rate": 90, "client_net_terms": 30, "client_abbreviation": "ACM"},
+                    {"client_id": 2, "client_name": "Beta", "client_abbreviation": "BET", "client_net_terms": 30}],
+        "categories": [{"category_id": 1, "category_name": "Web", "category_type": "Referral"}],
+        "tags": [{"tag_id": 1, "tag_name": "Managed", "tag_type": 1},
+                 {"tag_id": 2, "tag_name": "VIP", "tag_type": 1},
+                 {"tag_id": 3, "tag_name": "Monthly", "tag_type": 1},
+                 {"tag_id": 4, "tag_name": "VIP", "tag_type": 3}],  # a contact tag of the same name
+        "client_tags": [{"client_id": 2, "tag_id": 2}],
+    }
+
+
+def main(itflow_root, database):
+    plan = seed()
+    connection = recording.prepare(database, plan, RESET, SEEDED)
+    env = recording.page_env(itflow_root, database)
+    steps = []
+    for label, form, body in STEPS:
+        instant, _ = recording.run_page("page_action_tags.php", ["edit_client", json.dumps(form)], env, label)
+        steps.append({"step": label, "action": "edit_client", "form": form, "function": "update", "body": body,
+                      "instant": instant, "after": recording.dump(connection, DUMPED)})
+    return {"about": "ITFlow 26.08 (database 2.6.7), agent/post/client.php edit_client with the tags "
+                     "multi-select, run with php-cli by record_tags.py as agent user 1",
+            "seed": plan, "steps": steps, "rows": recording.dump(connection, DUMPED)}
+
+
+if __name__ == "__main__":
+    print(json.dumps(main(sys.argv[1], sys.argv[2]), indent=1))
