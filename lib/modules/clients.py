@@ -1,9 +1,8 @@
 """clients: the MSP's customers. The client column is the id itself."""
-from ..core.crud import Create, Update, require_table
 from ..core.definitions import Field, Hooks, Lookup, Module, table_fields
 from ..core.envelope import Refused
 from ..core.values import now
-from ._rules import TAG_TYPES, replace_tags, strip_scheme, tag_ids
+from ._rules import strip_scheme
 
 # Tables whose rows belong to a client, and the column that says which.
 OWNED_BY_CLIENT = (
@@ -59,24 +58,3 @@ MODULE = Module(
     lookups=[Lookup("client_name")],
 )
 
-
-class ClientCreate(Create):
-    def __call__(self, call):
-        if call.params.has("tags"):
-            raise Refused("tags: clients/create does not set tags; send them to clients/update (nothing was created).")
-        return super().__call__(call)
-
-
-class ClientUpdate(Update):
-    """update.php, and `tags` as the client edit form sets them (agent/post/client.php
-    edit_client: the client's client_tags rows deleted, then one inserted per tag sent)."""
-
-    def apply(self, call, record_id, current):
-        tags = None
-        if call.params.has("tags"):
-            require_table(call, "client_tags", "a client's tags")
-            tags = tag_ids(call, call.params.values.get("tags"), TAG_TYPES["clients"], "client tag")
-        count, values = super().apply(call, record_id, current)
-        if tags is not None and replace_tags(call, "client_tags", "client_id", record_id, tags):
-            count = count or 1
-        return count, values

@@ -1,13 +1,13 @@
-"""Run the client edit of ITFlow's own agent client page with its tags and record what it stores.
+"""Run the client and contact edits of ITFlow's own agent pages with their tags and record what they store.
 
     python tests/itflow_recorded/record_tags.py /path/to/itflow-newest DBNAME > itflow-newest-tags.json
 
 DBNAME is a MariaDB database created from that release's db.sql (the tables below are emptied
-and the seed written). Each step runs the page's edit_client with php-cli (page_action_tags.php:
+and the seed written). Each step runs the page's edit_client or edit_contact with php-cli (page_action_tags.php:
 an agent's session and CSRF token, the database clock held on one second), the form as the
-edit modal posts it with its tags multi-select; the client's row, every client_tags row and the
-logs are read back after each step. tests/test_tags.py sends each step's `body` to our
-clients/update and compares.
+edit modal posts it with its tags multi-select; the clients and contacts rows, every
+client_tags and contact_tags row and the logs are read back after each step. tests/test_tags.py
+sends each step's `body` to our clients/update or contacts/update and compares.
 """
 import json
 import os
@@ -18,9 +18,10 @@ sys.path.insert(0, HERE)
 
 import recording  # noqa: E402
 
-SEEDED = ("user_roles", "users", "clients", "categories", "tags", "client_tags")
+SEEDED = ("user_roles", "users", "clients", "categories", "tags", "client_tags", "contacts", "contact_tags")
 RESET = [*recording.BASE_RESET, *SEEDED, "logs"]
-DUMPED = {"clients": "client_id", "client_tags": "client_id, tag_id", "logs": "log_id"}
+DUMPED = {"clients": "client_id", "client_tags": "client_id, tag_id", "contacts": "contact_id",
+          "contact_tags": "contact_id, tag_id", "logs": "log_id"}
 
 # The edit form's other fields, as the modal posts them for the seeded client (its referral
 # a Referral category that exists, so that the page creates none).
@@ -30,17 +31,35 @@ BODY = {"client_id": 1, "client_name": "Acme", "client_type": "Company", "client
         "client_referral": "Web", "client_rate": "90", "client_net_terms": "30", "client_tax_id_number": "",
         "client_abbreviation": "ACM", "client_notes": "", "client_is_lead": 0}
 
-# (label, what the page is posted, what our clients/update is sent)
+# The contact edit form's fields, as the modal posts them for the seeded contact (no portal
+# login: no auth method).
+CONTACT_FORM = {"contact_id": 1, "name": "Ann Lee", "title": "IT", "department": "Ops", "phone_country_code": "1",
+                "phone": "5551234", "extension": "", "mobile_country_code": "1", "mobile": "", "email": "ann@acme.example",
+                "notes": "", "pin": "", "auth_method": "", "location": 0, "contact_important": 0, "contact_billing": 0,
+                "contact_technical": 0}
+CONTACT_BODY = {"contact_id": 1, "contact_name": "Ann Lee", "contact_title": "IT", "contact_department": "Ops",
+                "contact_phone": "5551234", "contact_extension": "", "contact_mobile": "",
+                "contact_email": "ann@acme.example", "contact_notes": "", "contact_pin": "", "contact_important": 0,
+                "contact_billing": 0, "contact_technical": 0, "contact_location_id": 0}
+
+# (label, the page's action, what it is posted, our function, what our endpoint is sent)
 STEPS = [
-    ("two tags on a client with none", {**FORM, "tags": [2, 1]}, {**BODY, "tags": "VIP,Managed"}),
-    ("one replaced, one kept, the name changed", {**FORM, "name": "Acme Ltd", "tags": [1, 3]},
+    ("two tags on a client with none", "edit_client", {**FORM, "tags": [2, 1]}, {**BODY, "tags": "VIP,Managed"}),
+    ("one replaced, one kept, the name changed", "edit_client", {**FORM, "name": "Acme Ltd", "tags": [1, 3]},
      {**BODY, "client_name": "Acme Ltd", "tags": [1, "monthly"]}),
-    ("the same tags again", {**FORM, "name": "Acme Ltd", "tags": [1, 3]},
+    ("the same tags again", "edit_client", {**FORM, "name": "Acme Ltd", "tags": [1, 3]},
      {**BODY, "client_name": "Acme Ltd", "tags": "3,1"}),
-    ("none selected: the form posts no tags", {**FORM, "name": "Acme Ltd"},
+    ("none selected: the form posts no tags", "edit_client", {**FORM, "name": "Acme Ltd"},
      {**BODY, "client_name": "Acme Ltd", "tags": []}),
-    ("the other client's tags stay", {**FORM, "client_id": 2, "name": "Beta", "abbreviation": "BET", "tags": [3]},
+    ("the other client's tags stay", "edit_client",
+     {**FORM, "client_id": 2, "name": "Beta", "abbreviation": "BET", "tags": [3]},
      {**BODY, "client_id": 2, "client_name": "Beta", "client_abbreviation": "BET", "tags": ["Monthly"]}),
+    ("a contact's two tags, by name and id", "edit_contact", {**CONTACT_FORM, "tags": [4, 5]},
+     {**CONTACT_BODY, "tags": ["vip", 5]}),
+    ("a contact's tags replaced, the title changed", "edit_contact", {**CONTACT_FORM, "title": "CTO", "tags": [5]},
+     {**CONTACT_BODY, "contact_title": "CTO", "tags": "Billing"}),
+    ("a contact's tags all removed", "edit_contact", {**CONTACT_FORM, "title": "CTO"},
+     {**CONTACT_BODY, "contact_title": "CTO", "tags": ""}),
 ]
 
 
@@ -56,8 +75,15 @@ def seed():
         "tags": [{"tag_id": 1, "tag_name": "Managed", "tag_type": 1},
                  {"tag_id": 2, "tag_name": "VIP", "tag_type": 1},
                  {"tag_id": 3, "tag_name": "Monthly", "tag_type": 1},
-                 {"tag_id": 4, "tag_name": "VIP", "tag_type": 3}],  # a contact tag of the same name
+                 {"tag_id": 4, "tag_name": "VIP", "tag_type": 3},  # a contact tag of the same name
+                 {"tag_id": 5, "tag_name": "Billing", "tag_type": 3}],
         "client_tags": [{"client_id": 2, "tag_id": 2}],
+        "contacts": [{"contact_id": 1, "contact_name": "Ann Lee", "contact_title": "IT", "contact_department": "Ops",
+                      "contact_phone_country_code": "1", "contact_phone": "5551234", "contact_mobile_country_code": "1",
+                      "contact_email": "ann@acme.example", "contact_client_id": 1},
+                     {"contact_id": 2, "contact_name": "Bob Ray", "contact_email": "bob@beta.example",
+                      "contact_client_id": 2}],
+        "contact_tags": [{"contact_id": 2, "tag_id": 4}],
     }
 
 
@@ -66,12 +92,14 @@ def main(itflow_root, database):
     connection = recording.prepare(database, plan, RESET, SEEDED)
     env = recording.page_env(itflow_root, database)
     steps = []
-    for label, form, body in STEPS:
-        instant, _ = recording.run_page("page_action_tags.php", ["edit_client", json.dumps(form)], env, label)
-        steps.append({"step": label, "action": "edit_client", "form": form, "function": "update", "body": body,
+    for label, action, form, body in STEPS:
+        instant, _ = recording.run_page("page_action_tags.php", [action, json.dumps(form)], env, label)
+        module = "clients" if action == "edit_client" else "contacts"
+        steps.append({"step": label, "action": action, "form": form, "function": f"{module}/update", "body": body,
                       "instant": instant, "after": recording.dump(connection, DUMPED)})
-    return {"about": "ITFlow 26.08 (database 2.6.7), agent/post/client.php edit_client with the tags "
-                     "multi-select, run with php-cli by record_tags.py as agent user 1",
+    return {"about": "ITFlow 26.08 (database 2.6.7), agent/post/client.php edit_client and "
+                     "agent/post/contact.php edit_contact with the tags multi-select, run with php-cli by "
+                     "record_tags.py as agent user 1",
             "seed": plan, "steps": steps, "rows": recording.dump(connection, DUMPED)}
 
 

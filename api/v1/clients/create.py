@@ -1,3 +1,4 @@
-from itflow_api.lib.modules.clients import MODULE, ClientCreate
+from itflow_api.lib.modules._tags import UntaggedCreate
+from itflow_api.lib.modules.clients import MODULE
 
-endpoint = ClientCreate(MODULE)
+endpoint = UntaggedCreate(MODULE)

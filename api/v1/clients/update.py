@@ -1,3 +1,4 @@
-from itflow_api.lib.modules.clients import MODULE, ClientUpdate
+from itflow_api.lib.modules._tags import TaggedUpdate
+from itflow_api.lib.modules.clients import MODULE
 
-endpoint = ClientUpdate(MODULE)
+endpoint = TaggedUpdate(MODULE, ("client_tags", "client_id", "tag_id"), "client tag", "a client's tags")
