@@ -138,3 +138,15 @@ def test_a_client_key_sets_only_its_clients_tags(api, db, two_clients):
     with db.transaction(write=True):
         other = db.insert("contacts", {"contact_name": "B", "contact_email": "b@x.example", "contact_client_id": b})
     assert api.post("contacts/update", {"contact_id": other, "tags": ""}, key=key)[1]["success"] == "False"
+
+
+def test_tags_read_by_type_and_by_id(seeded):
+    api, key = seeded["api"], seeded["key"]
+    rows = succeeded(api.get("tags/read", key=key, tag_type=1))["data"]
+    assert [(r["tag_id"], r["tag_name"]) for r in rows] == [("1", "Managed"), ("3", "Monthly"), ("2", "VIP")]
+    assert [r["tag_name"] for r in succeeded(api.get("tags/read", key=key, tag_id=5))["data"]] == ["Billing"]
+    assert len(succeeded(api.get("tags/read", key=key))["data"]) == 5
+
+
+def test_tags_read_on_a_246_layout_is_refused(api, all_key):
+    assert "no tags table" in refused(api.get("tags/read", key=all_key))["message"]
