@@ -1,9 +1,9 @@
-"""clients/update's and contacts/update's `tags`, side by side with ITFlow's own edit pages.
+"""clients/update's, contacts/update's and assets/update's `tags`, side by side with ITFlow's edit pages.
 
 tests/itflow_recorded/record_tags.py ran the newest ITFlow's agent client page (26.08, database
-2.6.7; agent/post/client.php edit_client and agent/post/contact.php edit_contact, their tags
-multi-selects included) with php-cli as agent user 1. Here the same seed goes into a
-newest-layout database of our own, each step's body goes to clients/update or contacts/update
+2.6.7; agent/post/client.php edit_client, agent/post/contact.php edit_contact and
+agent/post/asset.php edit_asset, their tags multi-selects included) with php-cli as agent user 1. Here the same seed goes into a
+newest-layout database of our own, each step's body goes to clients/update, contacts/update or assets/update
 (tags by id, by name, as a list or "a,b,c") with a key acting as that agent and the clock at the
 recorded instant; the link rows and the records' rows are compared after every step (the rows
 but for the database clock's stamps and the columns our layout has not), and the logs rows by
@@ -20,14 +20,17 @@ with open(os.path.join(HERE, "itflow_recorded", "itflow-newest-tags.json"), enco
     RECORDED = json.load(_handle)
 SECRET = b"tags-tests"
 SKIP = {"client_created_at", "client_updated_at", "client_accessed_at",  # the database's own clock
-        "contact_created_at", "contact_updated_at", "contact_accessed_at"}
+        "contact_created_at", "contact_updated_at", "contact_accessed_at",
+        "asset_created_at", "asset_updated_at", "asset_accessed_at"}
 LOGGED = ("log_type", "log_action", "log_client_id", "log_user_id", "log_entity_id")
-TABLES = ("user_roles", "users", "clients", "categories", "tags", "client_tags", "contacts", "contact_tags")
-RECORDS = {"clients": "client_id", "contacts": "contact_id"}
-LINKS = {"client_tags": "client_id, tag_id", "contact_tags": "contact_id, tag_id"}
+TABLES = ("user_roles", "users", "clients", "categories", "tags", "client_tags", "contacts", "contact_tags", "assets",
+          "asset_interfaces", "asset_tags")
+RECORDS = {"clients": "client_id", "contacts": "contact_id", "assets": "asset_id"}
+LINKS = {"client_tags": "client_id, tag_id", "contact_tags": "contact_id, tag_id",
+         "asset_tags": "asset_tag_asset_id, asset_tag_tag_id"}
 # The steps whose edit changes the client's row or its tags ("the same tags again" changes
 # neither: ITFlow's page logs it all the same, and so does this; the answer says "False").
-CHANGES = [True, True, False, True, True, True, True, True]
+CHANGES = [True, True, False, True, True, True, True, True, True, True]
 
 
 @pytest.fixture
@@ -68,7 +71,7 @@ def test_the_logs_rows_say_the_same_about_whom_and_what(seeded, clock):
     theirs = RECORDED["rows"]["logs"]
     assert [tuple(r[c] for c in LOGGED) for r in ours] == [tuple(r[c] for c in LOGGED) for r in theirs]
     assert ours[1]["log_description"] == "Acme Ltd via API (page twin)"
-    assert [r["log_type"] for r in ours] == ["Client"] * 5 + ["Contact"] * 3
+    assert [r["log_type"] for r in ours] == ["Client"] * 5 + ["Contact"] * 3 + ["Asset"] * 2
 
 
 def test_what_the_recording_shows():
@@ -145,8 +148,16 @@ def test_tags_read_by_type_and_by_id(seeded):
     rows = succeeded(api.get("tags/read", key=key, tag_type=1))["data"]
     assert [(r["tag_id"], r["tag_name"]) for r in rows] == [("1", "Managed"), ("3", "Monthly"), ("2", "VIP")]
     assert [r["tag_name"] for r in succeeded(api.get("tags/read", key=key, tag_id=5))["data"]] == ["Billing"]
-    assert len(succeeded(api.get("tags/read", key=key))["data"]) == 5
+    assert len(succeeded(api.get("tags/read", key=key))["data"]) == 7
 
 
 def test_tags_read_on_a_246_layout_is_refused(api, all_key):
     assert "no tags table" in refused(api.get("tags/read", key=all_key))["message"]
+
+
+def test_asset_tags_by_name_refused_with_the_asset_tags(seeded):
+    db, api, key = seeded["db"], seeded["api"], seeded["key"]
+    message = refused(api.post("assets/update", {"asset_id": 1, "tags": "VIP"}, key=key))["message"]
+    assert message == "No asset tag named 'VIP': tags takes a tag id or one of: Leased (7), Server (6)."
+    succeeded(api.post("assets/update", {"asset_id": 1, "tags": "leased"}, key=key))
+    assert [r["asset_tag_tag_id"] for r in fetch(db, "asset_tags", asset_tag_asset_id=1)] == ["7"]

@@ -18,10 +18,12 @@ sys.path.insert(0, HERE)
 
 import recording  # noqa: E402
 
-SEEDED = ("user_roles", "users", "clients", "categories", "tags", "client_tags", "contacts", "contact_tags")
+SEEDED = ("user_roles", "users", "clients", "categories", "tags", "client_tags", "contacts", "contact_tags", "assets",
+          "asset_interfaces", "asset_tags")
 RESET = [*recording.BASE_RESET, *SEEDED, "logs"]
 DUMPED = {"clients": "client_id", "client_tags": "client_id, tag_id", "contacts": "contact_id",
-          "contact_tags": "contact_id, tag_id", "logs": "log_id"}
+          "contact_tags": "contact_id, tag_id", "assets": "asset_id",
+          "asset_tags": "asset_tag_asset_id, asset_tag_tag_id", "logs": "log_id"}
 
 # The edit form's other fields, as the modal posts them for the seeded client (its referral
 # a Referral category that exists, so that the page creates none).
@@ -42,6 +44,16 @@ CONTACT_BODY = {"contact_id": 1, "contact_name": "Ann Lee", "contact_title": "IT
                 "contact_email": "ann@acme.example", "contact_notes": "", "contact_pin": "", "contact_important": 0,
                 "contact_billing": 0, "contact_technical": 0, "contact_location_id": 0}
 
+# The asset edit form's fields, as the modal posts them for the seeded asset.
+ASSET_FORM = {"asset_id": 1, "name": "PC-01", "description": "", "type": "Desktop", "make": "Dell", "model": "",
+              "serial": "", "os": "", "ip": "", "ipv6": "", "nat_ip": "", "mac": "", "uri": "", "uri_2": "",
+              "uri_client": "", "status": "Deployed", "location": 0, "physical_location": "", "vendor": 0,
+              "contact": 0, "network": 0, "purchase_reference": "", "purchase_date": "", "warranty_expire": "",
+              "install_date": "", "notes": "", "favorite": 0}
+ASSET_BODY = {"asset_id": 1, "asset_name": "PC-01", "asset_description": "", "asset_type": "Desktop",
+              "asset_make": "Dell", "asset_model": "", "asset_serial": "", "asset_os": "", "asset_uri": "",
+              "asset_uri_2": "", "asset_status": "Deployed", "asset_notes": ""}
+
 # (label, the page's action, what it is posted, our function, what our endpoint is sent)
 STEPS = [
     ("two tags on a client with none", "edit_client", {**FORM, "tags": [2, 1]}, {**BODY, "tags": "VIP,Managed"}),
@@ -60,6 +72,8 @@ STEPS = [
      {**CONTACT_BODY, "contact_title": "CTO", "tags": "Billing"}),
     ("a contact's tags all removed", "edit_contact", {**CONTACT_FORM, "title": "CTO"},
      {**CONTACT_BODY, "contact_title": "CTO", "tags": ""}),
+    ("an asset's two tags", "edit_asset", {**ASSET_FORM, "tags": [6, 7]}, {**ASSET_BODY, "tags": "Server, 7"}),
+    ("an asset's tags all removed", "edit_asset", ASSET_FORM, {**ASSET_BODY, "tags": []}),
 ]
 
 
@@ -76,7 +90,9 @@ def seed():
                  {"tag_id": 2, "tag_name": "VIP", "tag_type": 1},
                  {"tag_id": 3, "tag_name": "Monthly", "tag_type": 1},
                  {"tag_id": 4, "tag_name": "VIP", "tag_type": 3},  # a contact tag of the same name
-                 {"tag_id": 5, "tag_name": "Billing", "tag_type": 3}],
+                 {"tag_id": 5, "tag_name": "Billing", "tag_type": 3},
+                 {"tag_id": 6, "tag_name": "Server", "tag_type": 5},
+                 {"tag_id": 7, "tag_name": "Leased", "tag_type": 5}],
         "client_tags": [{"client_id": 2, "tag_id": 2}],
         "contacts": [{"contact_id": 1, "contact_name": "Ann Lee", "contact_title": "IT", "contact_department": "Ops",
                       "contact_phone_country_code": "1", "contact_phone": "5551234", "contact_mobile_country_code": "1",
@@ -84,6 +100,15 @@ def seed():
                      {"contact_id": 2, "contact_name": "Bob Ray", "contact_email": "bob@beta.example",
                       "contact_client_id": 2}],
         "contact_tags": [{"contact_id": 2, "tag_id": 4}],
+        "assets": [{"asset_id": 1, "asset_name": "PC-01", "asset_type": "Desktop", "asset_make": "Dell",
+                    "asset_description": "", "asset_model": "", "asset_serial": "", "asset_os": "", "asset_uri": "",
+                    "asset_uri_2": "", "asset_uri_client": "", "asset_status": "Deployed",
+                    "asset_purchase_reference": "", "asset_physical_location": "", "asset_notes": "",
+                    "asset_client_id": 1}],
+        "asset_interfaces": [{"interface_id": 1, "interface_name": "01", "interface_primary": 1, "interface_ip": "",
+                              "interface_mac": "", "interface_nat_ip": "", "interface_ipv6": "",
+                              "interface_asset_id": 1}],
+        "asset_tags": [],
     }
 
 
@@ -94,12 +119,12 @@ def main(itflow_root, database):
     steps = []
     for label, action, form, body in STEPS:
         instant, _ = recording.run_page("page_action_tags.php", [action, json.dumps(form)], env, label)
-        module = "clients" if action == "edit_client" else "contacts"
+        module = {"edit_client": "clients", "edit_contact": "contacts", "edit_asset": "assets"}[action]
         steps.append({"step": label, "action": action, "form": form, "function": f"{module}/update", "body": body,
                       "instant": instant, "after": recording.dump(connection, DUMPED)})
-    return {"about": "ITFlow 26.08 (database 2.6.7), agent/post/client.php edit_client and "
-                     "agent/post/contact.php edit_contact with the tags multi-select, run with php-cli by "
-                     "record_tags.py as agent user 1",
+    return {"about": "ITFlow 26.08 (database 2.6.7), agent/post/client.php edit_client, "
+                     "agent/post/contact.php edit_contact and agent/post/asset.php edit_asset with the tags "
+                     "multi-select, run with php-cli by record_tags.py as agent user 1",
             "seed": plan, "steps": steps, "rows": recording.dump(connection, DUMPED)}
 
 
