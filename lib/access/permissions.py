@@ -9,7 +9,7 @@ from ..core.messages import BAD_USER, NO_CLIENT_ACCESS, NO_PERMISSION, NOT_TIED,
 PERMISSION_MODULE = {
     **dict.fromkeys(("assets", "certificates", "documents", "document_folders", "domains", "files", "networks", "software",
                      "tickets", "ticket_replies", "technicians", "time_entries", "recurring_tickets"), "module_support"),
-    **dict.fromkeys(("clients", "contacts", "locations", "vendors"), "module_client"),
+    **dict.fromkeys(("clients", "contacts", "locations", "tags", "vendors"), "module_client"),
     **dict.fromkeys(("invoices", "invoice_items", "quotes", "products", "recurring_invoices", "recurring_invoice_items"),
                    "module_sales"),
     **dict.fromkeys(("expenses", "payments"), "module_financial"),

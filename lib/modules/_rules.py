@@ -1,6 +1,7 @@
 """Small value rules several modules share."""
 import re
 
+from ..core.crud import require_table
 from ..core.envelope import Refused
 
 
@@ -56,3 +57,51 @@ def category_named(db, raw, category_type, field):
                    "AND category_archived_at IS NULL ORDER BY category_order, category_name, category_id",
                    {"type": category_type})
     return id_named(rows, "category_id", "category_name", raw, field, f"{category_type} category")
+
+
+# ITFlow's tag types (tags.tag_type): the records whose edit forms offer tags of that type.
+TAG_TYPES = {"clients": 1, "locations": 2, "contacts": 3, "credentials": 4, "assets": 5}
+MAX_TAGS = 100
+
+
+def tag_ids(call, raw, tag_type, what, field="tags"):
+    """The tag ids `raw` names, in the order sent (each once): a JSON list or "a,b,c" of tag
+    ids or names of the tags of `tag_type` (what the record's edit form offers: every tag of
+    that type, archived or not); [] or "" is none. `what` names the tags ("client tag"). An
+    unknown name or id is refused with the valid ones (id_named)."""
+    require_table(call, "tags", "tags")
+    if raw is None or raw == "" or raw == []:
+        return []
+    items = raw if isinstance(raw, list) else str(raw).split(",") if isinstance(raw, str) else [raw]
+    items = [item for item in items if not (isinstance(item, str) and not item.strip())]
+    if len(items) > MAX_TAGS:
+        raise Refused(f"At most {MAX_TAGS} tags in {field} ({len(items)} sent).")
+    rows = call.db.rows("SELECT tag_id, tag_name FROM tags WHERE tag_type = :type ORDER BY tag_name, tag_id",
+                        {"type": tag_type})
+    known = {int(row["tag_id"]) for row in rows}
+    ids = []
+    for item in items:
+        if isinstance(item, (dict, list, bool, float)) or item is None:
+            raise Refused(f"{field} takes tag ids or names (a JSON list or \"a,b,c\"), not {str(item)[:40]!r}.")
+        if is_name(item):
+            tag_id = id_named(rows, "tag_id", "tag_name", item, field, what)
+        else:
+            tag_id = int(str(item).strip())
+            if tag_id not in known:
+                names = ", ".join(f"{row['tag_name']} ({row['tag_id']})" for row in rows) or "none"
+                raise Refused(f"No {what} with tag_id {tag_id}: {field} takes a tag id or one of: {names}.")
+        if tag_id not in ids:
+            ids.append(tag_id)
+    return ids
+
+
+def replace_tags(call, link_table, record_column, record_id, ids, tag_column="tag_id"):
+    """The record's link rows replaced by `ids`, as ITFlow's edit pages do (delete, then insert
+    each; asset_tags names its columns asset_tag_asset_id and asset_tag_tag_id). Whether that
+    changed them."""
+    before = sorted(int(r["tag"]) for r in call.db.rows(
+        f"SELECT {tag_column} AS tag FROM {link_table} WHERE {record_column} = :record", {"record": record_id}))
+    call.db.delete(link_table, {record_column: record_id})
+    for tag_id in ids:
+        call.db.insert(link_table, {record_column: record_id, tag_column: tag_id})
+    return before != sorted(ids)

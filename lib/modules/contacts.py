@@ -1,6 +1,6 @@
 """contacts: people at a client. Phones keep digits only; a create refuses an email the
 client already has (an update does not check, as in ITFlow)."""
-from ..core.definitions import Hooks, Lookup, Module, table_fields
+from ..core.definitions import Field, Hooks, Lookup, Module, table_fields
 from ..core.envelope import Refused
 from ..core.values import now
 from ._rules import keep_flag_exclusive
@@ -57,7 +57,10 @@ MODULE = Module(
         "contact_name": {"required": True},
         "contact_email": {"required": True, "description": "unique within the client"},
         "contact_phone": PHONE, "contact_extension": PHONE, "contact_mobile": PHONE,
-    }),
+    }, extra=[Field("tags", stored=False,
+                    description="update only: the contact's tags (contact_tags), tag ids or names of contact tags "
+                                "as a JSON list or \"a,b,c\"; they replace the ones it has (\"\" or [] removes "
+                                "them all). Newest ITFlow layout only")]),
     lookups=[
         Lookup("contact_id", "int", single=True),
         Lookup("contact_email"),
