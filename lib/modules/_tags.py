@@ -1,8 +1,7 @@
 """`tags` on a record's update, as ITFlow's edit forms set them: the record's link rows
 (client_tags, contact_tags, ...) deleted, then one written per tag chosen. The tags are named
 by id or by name (_rules.tag_ids); the write goes through the module's own update."""
-from ..core.crud import Create, Update, require_table
-from ..core.envelope import Refused
+from ..core.crud import Update, require_table
 from ._rules import TAG_TYPES, replace_tags, tag_ids
 
 
@@ -25,12 +24,3 @@ class TaggedUpdate(Update):
             count = count or 1  # the tags changed, if the record's own row did not
         return count, values
 
-
-class UntaggedCreate(Create):
-    """create.php: `tags` is taken by the update only."""
-
-    def __call__(self, call):
-        if call.params.has("tags"):
-            raise Refused(f"tags: {self.module.name}/create does not set tags; send them to "
-                          f"{self.module.name}/update (nothing was created).")
-        return super().__call__(call)

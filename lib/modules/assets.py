@@ -60,8 +60,9 @@ MODULE = Module(
         Field("asset_mac", stored=False, limits="interface_mac", description="primary interface MAC"),
         Field("asset_network_id", "int", stored=False, limits="interface_network_id", references="networks",
               description="primary interface network"),
-        Field("tags", stored=False,
-              description="update only: the asset's tags (asset_tags), tag ids or names of asset tags as a JSON "
+        Field("tags", "lines", stored=False,
+              description="update only (create ignores it): "
+                          "the asset's tags (asset_tags), tag ids or names of asset tags as a JSON "
                           "list or \"a,b,c\"; they replace the ones it has (\"\" or [] removes them all). Newest "
                           "ITFlow layout only"),
     ]),

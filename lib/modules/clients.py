@@ -51,8 +51,9 @@ MODULE = Module(
         "client_website": {"transform": strip_scheme, "description": "a leading http:// or https:// is removed"},
         "client_abbreviation": {"transform": lambda v: v[:6], "description": "first 6 characters kept"},
     }, extra=[Field("client_is_lead", "flag", column="client_lead", description="stored as client_lead"),
-              Field("tags", stored=False,
-                    description="update only: the client's tags (client_tags), tag ids or names of client tags "
+              Field("tags", "lines", stored=False,
+                    description="update only (create ignores it): "
+                                "the client's tags (client_tags), tag ids or names of client tags "
                                 "as a JSON list or \"a,b,c\"; they replace the ones it has (\"\" or [] removes "
                                 "them all). Newest ITFlow layout only")]),
     lookups=[Lookup("client_name")],

@@ -57,8 +57,9 @@ MODULE = Module(
         "contact_name": {"required": True},
         "contact_email": {"required": True, "description": "unique within the client"},
         "contact_phone": PHONE, "contact_extension": PHONE, "contact_mobile": PHONE,
-    }, extra=[Field("tags", stored=False,
-                    description="update only: the contact's tags (contact_tags), tag ids or names of contact tags "
+    }, extra=[Field("tags", "lines", stored=False,
+                    description="update only (create ignores it): "
+                                "the contact's tags (contact_tags), tag ids or names of contact tags "
                                 "as a JSON list or \"a,b,c\"; they replace the ones it has (\"\" or [] removes "
                                 "them all). Newest ITFlow layout only")]),
     lookups=[

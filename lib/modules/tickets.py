@@ -182,8 +182,9 @@ MODULE = Module(
                                            "cancel note"},
     }, extra=[Field("ticket_vendor_ticket_id", column="ticket_vendor_ticket_number", default="0",
                     description="the vendor's ticket number (ITFlow's create writes 0 when not sent)"),
-              Field("ticket_assets", stored=False,
-                    description="update only: the ticket's additional assets (ticket_assets), asset ids of its "
+              Field("ticket_assets", "ids", stored=False,
+                    description="update only (create ignores it): "
+                                "the ticket's additional assets (ticket_assets), asset ids of its "
                                 "client as \"1,2,3\" or a JSON list; they replace the ones it has (\"\" or [] "
                                 "removes them all). Newest ITFlow layout only")]),
     lookups=[Lookup("ticket_id", "int", single=True, source=STATUS_JOIN, description="joined with its status")],

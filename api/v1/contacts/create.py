@@ -1,4 +1,4 @@
-from itflow_api.lib.modules._tags import UntaggedCreate
+from itflow_api.lib.core.crud import Create
 from itflow_api.lib.modules.contacts import MODULE
 
-endpoint = UntaggedCreate(MODULE)
+endpoint = Create(MODULE)
