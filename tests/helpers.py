@@ -502,3 +502,25 @@ def ordered_rows(db, table, order):
     with db.transaction():
         return db.rows(f"SELECT * FROM {table} ORDER BY {order}")
 
+
+
+def assert_same_rows(db, theirs, compared, skip=()):
+    """Every row of each table in `compared` ({table: order column}) as the recording has it:
+    the same number, the same columns in the same order, the same values (`skip` aside)."""
+    for table, order in compared.items():
+        ours = ordered_rows(db, table, order)
+        assert len(ours) == len(theirs[table]), (table, ours)
+        for our_row, their_row in zip(ours, theirs[table], strict=True):
+            assert list(our_row) == list(their_row), table  # same columns, same order
+            for column, expected in their_row.items():
+                if column not in skip:
+                    assert our_row[column] == expected, (table, column, our_row, their_row)
+
+
+def assert_same_log_rows(db, theirs, logged):
+    """The page's logs rows, said of the same whom and what (the `logged` columns), each
+    followed by the API's Success row."""
+    everything = ordered_rows(db, "logs", "log_id")
+    ours = [r for r in everything if r["log_type"] != "API"]
+    assert [tuple(r[c] for c in logged) for r in ours] == [tuple(r[c] for c in logged) for r in theirs]
+    assert len(everything) == 2 * len(ours)  # and the API's Success row after each
