@@ -504,6 +504,7 @@ def test_an_item_refused_after_it_wrote_is_undone_alone_and_items_commit_in_grou
     def refuse_after_writing(session, target, params, memo):
         body = perform(session, target, params, memo)  # the asset, its interface and logs rows
         if params.get("asset_name") == "B":
+            db.execute("UPDATE assets SET asset_notes = 'written' WHERE asset_name = 'B'")  # a real write
             raise ApiError("refused after writing (test)")
         return body
 
@@ -539,7 +540,57 @@ def test_an_item_refused_after_it_wrote_is_undone_alone_and_items_commit_in_grou
     kept = {row["asset_id"] for row in fetch(db, "assets")}
     assert {row["interface_asset_id"] for row in fetch(db, "asset_interfaces")} == kept
     assert len(log_rows(db)) - clear_before == 8  # two per item that stands, none for B
-    assert groups == [2, 2, 1] and commits == ["commit"] * 3  # five items in groups of two
+    # five items in groups of two; the first group ran with no savepoints, was rolled back when
+    # B turned out refused after writing, and ran again with a savepoint per item
+    assert groups == [2, 2, 1] and commits == ["rollback", "commit", "commit", "commit"]
+
+
+def _statements(db, monkeypatch):
+    """The statements the database runs from here on, as sent."""
+    sent = []
+    run = db._run
+
+    def noted(conn, native, params, fetch):
+        sent.append(native)
+        return run(conn, native, params, fetch)
+
+    monkeypatch.setattr(db, "_run", noted)
+    return sent
+
+
+def test_items_refused_before_writing_cost_no_savepoint_and_no_second_run(api, db, all_key, make_client,
+                                                                         monkeypatch):
+    client = make_client("Alpha")
+    sent = _statements(db, monkeypatch)
+    operations = [op("assets", "create", {"asset_name": name, "client_id": client}) for name in ("A", "", "C")]
+    operations.append(op("assets", "update", {"asset_id": MISSING_ID, "asset_notes": "x"}))
+    status, body = batch(api, all_key, operations)
+    assert [i["success"] for i in body["data"]] == ["True", "False", "True", "False"]
+    assert body["data"][1]["message"] == "Missing required field(s): asset_name."
+    assert sorted(name for name, _ in assets(db)) == ["A", "C"]
+    assert not [s for s in sent if "SAVEPOINT" in s.upper()]
+    # no item ran twice; where the database hands back new ids, both rows went in one statement
+    assert sum(s.startswith("INSERT INTO assets ") for s in sent) == (1 if db.returns_inserted_ids() else 2)
+    assert len(log_rows(db, log_type="Asset")) == 2
+
+
+def test_updates_by_ids_read_their_rows_in_one_statement_within_the_keys_scope(api, db, keys, two_clients,
+                                                                              monkeypatch):
+    a, b, key_a = two_clients
+    mine = [new_asset(db, a, f"Mine-{n}") for n in range(3)]
+    theirs = [new_asset(db, b, f"Theirs-{n}") for n in range(2)]
+    _, single = api.post("assets/update", {"asset_id": theirs[0], "asset_notes": "x"}, key=key_a)
+    sent = _statements(db, monkeypatch)
+    status, body = batch(api, key_a, [op("assets", "update", {"asset_notes": "n"},
+                                         ids=[mine[0], theirs[0], mine[1], theirs[1], mine[2], MISSING_ID])])
+    assert [i["success"] for i in body["data"]] == ["True", "False", "True", "False", "True", "False"]
+    assert body["data"][1]["message"] == body["data"][3]["message"].replace(str(theirs[1]), str(theirs[0])) \
+        == single["message"]
+    reads = [s for s in sent if s.startswith("SELECT * FROM assets")]
+    assert len(reads) == 1 and " IN (" in reads[0], reads
+    assert {row["asset_name"]: row["asset_notes"] for row in fetch(db, "assets")} == {
+        **{f"Mine-{n}": "n" for n in range(3)}, **{f"Theirs-{n}": "" for n in range(2)}}
+    assert sorted(int(r["log_entity_id"]) for r in log_rows(db, log_type="Asset")) == mine
 
 
 @pytest.mark.parametrize("shape, side_by_side", [
@@ -583,3 +634,27 @@ def test_groups_run_side_by_side_only_when_no_item_can_depend_on_another(app, ap
                 if row["asset_name"].startswith("PC-")} == created
     if shape == "one asset twice":  # in order: the last item naming each asset wins
         assert {row["asset_name"]: row["asset_status"] for row in fetch(db, "assets")}["Old-0"] == "S3"
+
+
+def test_held_back_rows_the_database_refuses_send_the_group_item_by_item(api, db, all_key, make_client,
+                                                                          monkeypatch):
+    from itflow_api.lib.db.errors import ValueRefused
+    if not db.returns_inserted_ids():
+        pytest.skip("this database does not hand back the ids of a multi-row INSERT")
+    client = make_client("Alpha")
+    rows, refused = db.rows, []
+
+    def refuse_together(sql, params=None):
+        if "RETURNING" in sql and sql.startswith("INSERT INTO assets") and "r1_asset_name" in (params or {}):
+            refused.append(sql)
+            raise ValueRefused("Data too long for column 'asset_name' (test)")
+        return rows(sql, params)
+
+    monkeypatch.setattr(db, "rows", refuse_together)
+    status, body = batch(api, all_key, [op("assets", "create", {"asset_name": f"PC-{n}", "client_id": client})
+                                        for n in range(3)])
+    assert status == 200 and body["success"] == "True", body
+    assert refused  # the group's rows were refused together, then each item ran on its own
+    created = {int(item["data"][0]["insert_id"]): f"PC-{item['index']}" for item in body["data"]}
+    assert {int(row["asset_id"]): row["asset_name"] for row in fetch(db, "assets")} == created
+    assert sorted(int(r["log_entity_id"]) for r in log_rows(db, log_type="Asset")) == sorted(created)

@@ -30,10 +30,15 @@ def find_in_scope(call: Call, table: str, id_column: str, record_id: int, client
     where, params = [f"{id_column} = :record_id"], {"record_id": record_id}
     if client_column:
         call.scope.restrict_write(client_column, where, params)
-    sql = f"SELECT * FROM {table} WHERE {' AND '.join(where)}"
-    if lock and call.db.dialect == "mysql":
-        sql += " FOR UPDATE"
-    row = call.db.row(sql, params)
+    # A batch group's updates may have their rows read in one statement (Connections.read_ahead).
+    ahead = False if lock else call.db.ahead(table, record_id, where[1:], params)
+    if ahead is False:
+        sql = f"SELECT * FROM {table} WHERE {' AND '.join(where)}"
+        if lock and call.db.dialect == "mysql":
+            sql += " FOR UPDATE"
+        row: Row | None = call.db.row(sql, params)
+    else:
+        row = ahead
     if row is None:
         raise NotFound(f"No {noun} with {id_column} {record_id} (for this client and company).")
     if client_column:
@@ -116,8 +121,9 @@ class Operation:
     def parse_given(self, call: Call) -> Row:
         """{field name: parsed value} for every field the request sends."""
         # A field that takes a list (values.LIST_KINDS) gets the list as sent, not its first element.
-        return {f.name: f.parse(call.params.values.get(f.name) if f.kind in LIST_KINDS else call.params.get(f.name))
-                for f in self.module.fields if call.params.has(f.name)}
+        sent, params = call.params.values.get, call.params
+        return {f.name: f.parse(sent(f.name) if f.kind in LIST_KINDS else params.get(f.name))
+                for f in self.module.fields if sent(f.name) is not None}  # null: not given (Params.has)
 
     def columns(self, values: Row) -> Row:
         """Request-named values → column-named row (fields handled by hooks are left out)."""
@@ -365,7 +371,8 @@ class Create(Operation):
             client = None
         check_references(call, m, values, values.get(m.client_column, 0))
         m.hooks.before_create(call, m, values, client)
-        record_id = call.db.insert(m.table, self.columns(values))
+        # an id, or in a batch group of creates the id its row gets before the commit (insert_soon)
+        record_id = call.db.insert_soon(m.table, self.columns(values))
         m.hooks.after_create(call, m, record_id, values)
         client_id = values.get(m.client_column, 0) if m.client_column != m.id_column else record_id
         name = self.display_name(values)

@@ -21,8 +21,11 @@ def read_ok(rows: list[dict[str, Any]]) -> Body:
     return {"success": "True", "count": len(rows), "data": rows}
 
 
-def created(insert_id: int | str) -> Body:
-    return {"success": "True", "count": "1", "data": [{"insert_id": int(insert_id)}]}
+def created(insert_id: Any) -> Body:
+    """An id, or a PendingId (lib/db/connections.py) that whoever held its row back settles
+    before the answer is sent (lib/web/batch.py settle_ids)."""
+    return {"success": "True", "count": "1",
+            "data": [{"insert_id": int(insert_id) if isinstance(insert_id, (int, str)) else insert_id}]}
 
 
 def changed(count: int) -> Body:

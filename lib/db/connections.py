@@ -25,12 +25,12 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Literal
 
 from ..itflow import schema
 from .classify import is_lost, typed_error, unavailable_error
 from .drivers import run_on_connector, run_on_cursor, run_on_mysqlclient
-from .errors import CommitUnknown
+from .errors import CommitUnknown, GatheredRowsFailed, ValueRefused
 from .pool import Pool, close_quietly
 
 log = logging.getLogger("itflow_api")
@@ -87,12 +87,15 @@ class Connections:
                 local.pristine = implicit
                 local.witness = None  # (table, id) of a row this transaction inserted
                 local.later, local.known = {}, {}  # rows insert_later() holds back; remembered answers
+                local.ahead, local.writes = {}, 0  # rows read ahead (read_ahead); statements that wrote
+                local.soon, local.gathering = {}, set()  # insert_soon(): rows held back, tables that may
             yield self
             if began:
+                self.flush_soon()
                 self.flush_later()
         except BaseException:
             if began:
-                local.later, local.known = {}, {}
+                local.later, local.known, local.ahead, local.soon = {}, {}, {}, {}
                 self._end(local, "rollback")
             raise
         else:
@@ -187,14 +190,18 @@ class Connections:
         if getattr(local, "conn", None) is None:
             with self.transaction():
                 return self._on_connection(sql, params, fetch, retry)
-        if local.in_write and (local.later or local.known):
+        if local.in_write and (local.later or local.known or local.soon):
             self._before_statement(local, sql)
+        if local.in_write and local.gathering and params:  # ids insert_soon() handed out are known now
+            params = {name: _settled(value) for name, value in params.items()}
         native = self._native(sql)
         started = time.monotonic()
         if local.in_write and local.pristine:
             retry, local.pristine = True, False
         try:
             result = self._run(local.conn, native, params, fetch)
+            if local.in_write and not fetch:
+                local.writes += 1
             if local.in_write and not fetch and result[1] and native.startswith("INSERT INTO "):
                 table = native.split(None, 3)[2]
                 if table in schema.tables():
@@ -239,6 +246,75 @@ class Connections:
                 for start in range(0, len(rows), _LATER_CHUNK):
                     self.insert_many(table, rows[start:start + _LATER_CHUNK])
 
+    # --- new rows whose ids are handed out before the rows go in ----------------------------
+    # A batch group of creates (assets, say) needs each new id only for rows that are held
+    # back anyway (the `logs` rows, an asset's interface) and for the answer, written after
+    # the commit. insert_soon() then holds the row too and hands out a PendingId; the rows go
+    # in as one multi-row INSERT ... RETURNING per table before any other statement runs (so
+    # nothing can read around them) or before the COMMIT, and each PendingId learns its id.
+
+    def gather(self, table: str) -> bool:
+        """Let insert_soon() hold back new rows of `table` for the rest of this write
+        transaction, where the database hands back the ids of a multi-row INSERT (RETURNING:
+        MariaDB 10.5+, SQLite 3.35+). Whether it does."""
+        local = self._local
+        if not getattr(local, "in_write", False) or not self.returns_inserted_ids():
+            return False
+        local.gathering.add(table)
+        return True
+
+    def returns_inserted_ids(self) -> bool:
+        """Whether INSERT ... RETURNING is there (asked of the server once per process)."""
+        found = getattr(self, "_returning", None)
+        if found is None:
+            if self.dialect == "sqlite":
+                import sqlite3
+                found = sqlite3.sqlite_version_info >= (3, 35, 0)
+            else:
+                version = str(self.scalar("SELECT VERSION() AS v") or "")  # type: ignore[attr-defined]
+                numbers = [int(part) for part in re.findall(r"\d+", version)[:2]] or [0, 0]
+                found = "mariadb" in version.lower() and tuple(numbers) >= (10, 5)
+            self._returning = found
+        return found
+
+    def insert_soon(self, table: str, values: dict) -> Any:
+        """Insert a row and return its id: at once (an int), or, where gather() was asked for
+        `table` in this transaction, a PendingId that holds the id once the row is in."""
+        local = self._local
+        if table not in getattr(local, "gathering", ()) or not local.in_write:
+            return self.insert(table, values)  # type: ignore[attr-defined]
+        pending = PendingId()
+        local.soon.setdefault(table, []).append((schema.filled_row(table, values), pending))
+        return pending
+
+    def flush_soon(self) -> None:
+        """Insert the rows insert_soon() holds, in order, and settle their PendingIds. A
+        failure here belongs to no one item: it is raised as GatheredRowsFailed (a
+        DatabaseError), and a batch then runs its items again one by one."""
+        local = self._local
+        while local.soon:
+            table, entries = next(iter(local.soon.items()))
+            del local.soon[table]
+            key = schema.primary_key(table)
+            for start in range(0, len(entries), _LATER_CHUNK):
+                chunk = entries[start:start + _LATER_CHUNK]
+                shapes: dict[tuple, list] = {}
+                for row, pending in chunk:
+                    shapes.setdefault(tuple(row), []).append((row, pending))
+                for columns, same in shapes.items():
+                    tuples = ", ".join("({})".format(", ".join(f":r{i}_{c}" for c in columns)) for i in range(len(same)))
+                    binds = {f"r{i}_{c}": row[c] for i, (row, _) in enumerate(same) for c in columns}
+                    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {tuples} RETURNING {key}"
+                    try:
+                        returned = self.rows(sql, binds)  # type: ignore[attr-defined]
+                    except ValueRefused as exc:
+                        raise GatheredRowsFailed(f"a held-back row of {table} was refused: {exc}") from exc
+                    ids = sorted(int(found[key]) for found in returned)  # ascending: the order inserted
+                    if len(ids) != len(same):
+                        raise GatheredRowsFailed(f"{len(same)} rows of {table} went in, {len(ids)} ids came back")
+                    for (_, pending), new_id in zip(same, ids, strict=True):
+                        pending.value = new_id
+
     def remember(self, table: str, key: Any, answer: Callable[[], Any]) -> Any:
         """answer(), asked once per write transaction until a statement changes `table`."""
         local = self._local
@@ -256,19 +332,77 @@ class Connections:
         leaves the items before it in place."""
         local = self._local
         self._on_connection("SAVEPOINT batch_item", None, fetch=False)
-        held = {table: len(rows) for table, rows in local.later.items()}
+        mark = self.mark()
         try:
             yield
         except BaseException:
             self._on_connection("ROLLBACK TO SAVEPOINT batch_item", None, fetch=False)
-            for table in list(local.later):
-                del local.later[table][held.get(table, 0):]
-                if not local.later[table]:
-                    del local.later[table]
+            self._drop_held_since(mark)
             local.known = {}
             raise
 
+    def mark(self) -> tuple[int, dict[str, int]]:
+        """Where this write transaction stands: the statements that wrote so far, and the
+        rows held back per table. undo_held() goes back to it when nothing was written since."""
+        local = self._local
+        held = {table: len(rows) for table, rows in local.later.items()}
+        held.update({("soon", table): len(rows) for table, rows in local.soon.items()})
+        return local.writes, held
+
+    def wrote_since(self, mark: tuple[int, dict[str, int]]) -> bool:
+        """Whether a statement has changed the database since `mark` (rows merely held back
+        by insert_later() do not count: undo_held() drops them)."""
+        return self._local.writes != mark[0]
+
+    def undo_held(self, mark: tuple[int, dict[str, int]]) -> None:
+        """Drop the rows held back since `mark`: the part of the transaction after it wrote
+        nothing else (wrote_since() is False), so nothing of it is left. No round trip."""
+        self._drop_held_since(mark)
+
+    def _drop_held_since(self, mark: tuple[Any, dict[Any, int]]) -> None:
+        local, held = self._local, mark[1]
+        for kept, prefix in ((local.later, ()), (local.soon, ("soon",))):
+            for table in list(kept):
+                del kept[table][held.get((*prefix, table) if prefix else table, 0):]
+                if not kept[table]:
+                    del kept[table]
+
+    def read_ahead(self, table: str, id_column: str, ids: Any) -> None:
+        """Say which records of `table` this write transaction is about to look up one by one
+        (a batch group's updates): the first look-up of one of them reads all of them in one
+        statement (ahead()). Only for tables whose writes change no other row of the table
+        (Module.independent_writes): each row read ahead is handed out once, as it was then."""
+        local = self._local
+        if getattr(local, "in_write", False):
+            local.ahead[table] = (id_column, sorted({int(i) for i in ids}), {})
+
+    def ahead(self, table: str, record_id: int, where: list[str], params: dict[str, Any]) -> dict | None | Literal[False]:
+        """The row read ahead for `record_id` under the conditions `where` (beside the id), or
+        False when none was asked for (the caller reads it itself). None: the row is not there,
+        or not under those conditions. The row is handed out once; a second look-up reads it."""
+        local = self._local
+        wanted = getattr(local, "ahead", None) if getattr(local, "in_write", False) else None
+        if not wanted or table not in wanted:
+            return False
+        id_column, ids, read = wanted[table]
+        if record_id not in ids:
+            return False
+        key = (tuple(where), tuple(sorted((k, v) for k, v in params.items() if k != "record_id")))
+        if key not in read:
+            binds = {**params, **{f"ahead{n}": value for n, value in enumerate(ids)}}
+            names = ", ".join(f":ahead{n}" for n in range(len(ids)))
+            conditions = " AND ".join([f"{id_column} IN ({names})", *where])
+            rows = self.rows(f"SELECT * FROM {table} WHERE {conditions}", binds)  # type: ignore[attr-defined]
+            read[key] = ({int(row[id_column]): row for row in rows}, set())
+        found, served = read[key]
+        if record_id in served:
+            return False
+        served.add(record_id)
+        return found.get(record_id)
+
     def _before_statement(self, local: Any, sql: str) -> None:
+        if local.soon:  # whatever the statement reads or binds, the rows insert_soon() holds go first
+            self.flush_soon()
         named = set(_TABLE_NAME.findall(sql))
         if local.later and not named.isdisjoint(local.later):
             self.flush_later(named)
@@ -313,6 +447,29 @@ class Connections:
         for pool in (self._pool, self._write_pool):
             if pool is not None:
                 pool.drop_idle()
+
+
+class PendingId:
+    """The id of a row insert_soon() holds back; int() of it works once the row is in."""
+
+    __slots__ = ("value",)
+
+    def __init__(self) -> None:
+        self.value: int | None = None
+
+    def __int__(self) -> int:
+        if self.value is None:
+            raise RuntimeError("the row has not been inserted yet (Connections.flush_soon)")
+        return self.value
+
+    __index__ = __int__
+
+    def __repr__(self) -> str:
+        return f"PendingId({self.value})"
+
+
+def _settled(value: Any) -> Any:
+    return int(value) if type(value) is PendingId else value
 
 
 def _thread_id(conn: Any) -> int | None:

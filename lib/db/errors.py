@@ -23,6 +23,12 @@ class StorageFull(DatabaseError):
     and nothing was written. A 507 for the caller, until space is freed."""
 
 
+class GatheredRowsFailed(DatabaseError):
+    """Rows held back from several batch items (Connections.insert_soon) could not go in
+    together; which item's row it was is not known, so the batch runs its items again one by
+    one, where each item hears of its own row (lib/web/batch.py)."""
+
+
 class ValueRefused(Exception):
     """The database refused a value from the request (out of range, too long, wrong type).
     `column` names the column when the database said which one, else None."""

@@ -15,10 +15,18 @@ def _row(caller, log_type, action, description, client_id=0, entity_id=0, user_i
         "log_description": description[:_DESCRIPTION_MAX],
         "log_ip": (caller.ip or "")[:_IP_MAX],
         "log_user_agent": (caller.user_agent or "")[:_AGENT_MAX],
-        "log_client_id": int(client_id or 0),
-        "log_entity_id": int(entity_id or 0),
-        "log_user_id": int(user_id or 0),
+        "log_client_id": _id(client_id),
+        "log_entity_id": _id(entity_id),
+        "log_user_id": _id(user_id),
     }
+
+
+def _id(value):
+    """An id as a number; an id not known yet (a row held back: lib/db/connections.py
+    PendingId) is kept, and the database layer writes its number once the row is in."""
+    if value is None or isinstance(value, (int, str, float)):
+        return int(value or 0)
+    return value
 
 
 def write(db, caller, log_type, action, description, client_id=0, entity_id=0, user_id=0):
