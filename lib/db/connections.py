@@ -56,6 +56,7 @@ class Connections:
     _connector: bool
     _statements: dict
     insert_many: Callable[[str, list[dict]], None]  # lib/db/statements.py
+    many_rows: Callable[..., tuple[str, dict]]
 
     def _start_connections(self) -> None:
         self._local = threading.local()
@@ -302,9 +303,7 @@ class Connections:
                 for row, pending in chunk:
                     shapes.setdefault(tuple(row), []).append((row, pending))
                 for columns, same in shapes.items():
-                    tuples = ", ".join("({})".format(", ".join(f":r{i}_{c}" for c in columns)) for i in range(len(same)))
-                    binds = {f"r{i}_{c}": row[c] for i, (row, _) in enumerate(same) for c in columns}
-                    sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {tuples} RETURNING {key}"
+                    sql, binds = self.many_rows(table, list(columns), [row for row, _ in same], returning=key)
                     try:
                         returned = self.rows(sql, binds)  # type: ignore[attr-defined]
                     except ValueRefused as exc:

@@ -23,6 +23,7 @@ class Statements:
 
     dialect: str
     _texts: dict
+    _names: dict  # many_rows(): (statement, bind names) per table, row count and columns
 
     def execute(self, sql: str, params: dict | None = None) -> int:
         """Run a statement (never replayed); returns the number of rows it changed."""
@@ -47,13 +48,24 @@ class Statements:
     def insert_many(self, table: str, rows: list[dict]) -> None:
         """Insert rows that name the same columns, in one statement (one round trip)."""
         filled = [schema.filled_row(table, values) for values in rows]
-        columns = list(filled[0])
+        self.execute(*self.many_rows(table, list(filled[0]), filled))
 
-        def build() -> str:
-            tuples = ", ".join("({})".format(", ".join(f":r{i}_{c}" for c in columns)) for i in range(len(filled)))
-            return f"INSERT INTO {table} ({', '.join(columns)}) VALUES {tuples}"
-        params = {f"r{i}_{c}": row[c] for i, row in enumerate(filled) for c in columns}
-        self.execute(self._text(("insert_many", table, len(filled), *columns), build), params)
+    def many_rows(self, table: str, columns: list[str], rows: list[dict], returning: str = "") -> tuple[str, dict]:
+        """(statement, binds) inserting `rows` (each naming `columns`, as filled_row() gives
+        them) in one statement; `returning`: a column the statement hands back per row."""
+        key = ("insert_many", table, len(rows), returning, *columns)
+        found = self._names.get(key)
+        if found is None:
+            names = [f"r{i}_{c}" for i in range(len(rows)) for c in columns]
+            width = len(columns)
+            tuples = ", ".join("({})".format(", ".join(f":{name}" for name in names[i:i + width]))
+                               for i in range(0, len(names), width))
+            sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {tuples}"
+            found = (sql + f" RETURNING {returning}" if returning else sql, names)
+            if len(self._names) < 1024:
+                self._names[key] = found
+        sql, names = found
+        return sql, dict(zip(names, [row[c] for row in rows for c in columns], strict=True))
 
     def take_number(self, table: str, column: str, where: dict) -> int | None:
         """Add 1 to the counter `column` of the row matching `where` and return the value it
