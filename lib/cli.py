@@ -20,7 +20,7 @@ from .. import __version__
 from .access.keys import HASH_PREFIX, LAYOUT_USER, KeyManagementError, KeyStore, check_secret, load_secret
 from .db import meta
 from .db.database import Database
-from .db.drivers import DRIVER_ERRORS
+from .db.drivers import driver_errors
 from .db.errors import DatabaseError
 from .itflow import schema
 from .web import config as config_module
@@ -67,7 +67,7 @@ def _connect(cfg):
     try:
         db = Database.from_config(cfg.database)
         return db, db.table_names()
-    except (DatabaseError, *DRIVER_ERRORS) as exc:
+    except (DatabaseError, *driver_errors()) as exc:
         raise StartFailed(f"cannot reach the database ({_describe(cfg)}): {exc}") from None
 
 
@@ -629,7 +629,7 @@ def main(argv=None):
         return _fail(str(exc))
     except (StartFailed, server.ServeError, DatabaseError) as exc:
         return _fail(str(exc), 1)
-    except DRIVER_ERRORS as exc:
+    except driver_errors() as exc:
         return _fail(f"cannot use the database ({_describe(cfg)}): {exc}", 1)
     except KeyboardInterrupt:
         return 130

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import sqlite3
 
-from .drivers import MYSQL_INTERFACE_ERRORS, lost_without_code
+from .drivers import interface_errors, lost_without_code
 from .errors import DatabaseError, StorageFull, ValueRefused, WriteConflict
 
 # Server codes that mean "this connection is gone" (shutdown, killed, idle too long); every
@@ -49,7 +49,7 @@ def is_duplicate(exc: BaseException) -> bool:
 
 def is_lost(exc: BaseException) -> bool:
     """True when `exc` says the connection itself is unusable."""
-    if isinstance(exc, MYSQL_INTERFACE_ERRORS) or lost_without_code(exc):
+    if isinstance(exc, interface_errors()) or lost_without_code(exc):
         return True
     code = _code(exc)
     return code is not None and (2000 <= code < 3000 or code in _LOST_CODES)

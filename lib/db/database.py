@@ -28,7 +28,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from .catalogue import Catalogue
 from .connections import Connections
-from .drivers import MYSQL_ERRORS, mysql_connector, mysql_driver, sqlite_connector
+from .drivers import mysql_connector, mysql_driver, mysql_errors, sqlite_connector
 from .pool import Pool
 from .rendering import SqliteRenderers, mysql_rows
 from .statements import Statements
@@ -55,7 +55,7 @@ class Database(Statements, Catalogue, Connections):
                                 unquote(parts.username or ""), self._secret, unquote(parts.path.lstrip("/")),
                                 connect_timeout, read_timeout, autocommit)
                 for autocommit in (True, False))
-            self._errors: tuple = MYSQL_ERRORS
+            self._errors: tuple = mysql_errors()  # after mysql_connector(): its driver is loaded
             # mysqlclient: statements go straight to its C connection (no cursor object) and
             # each row's dict is built in C, several times faster than zipping tuples.
             self._dict_rows = driver == "mysqlclient"

@@ -10,10 +10,9 @@ from __future__ import annotations
 import math
 import os
 import sqlite3
+import sys
 from collections.abc import Callable
 from typing import Any
-
-import pymysql
 
 from .errors import DatabaseError
 
@@ -34,16 +33,33 @@ except ImportError as exc:  # absent, or its bundled library does not load on th
 Connect = Callable[[], Any]
 _CONNECTOR_ERRORS: tuple[type[BaseException], ...] = (_cx.MySQLInterfaceError,) if _cx is not None else ()
 
-# Every error a driver raises, for callers that must tell "the database said no" from a bug.
-DRIVER_ERRORS: tuple[type[BaseException], ...] = (
-    (pymysql.err.Error, sqlite3.Error) + ((MySQLdb.Error,) if MySQLdb is not None else ()) + _CONNECTOR_ERRORS)
-MYSQL_ERRORS: tuple[type[BaseException], ...] = (
-    (pymysql.err.Error,) + ((MySQLdb.Error,) if MySQLdb is not None else ()) + _CONNECTOR_ERRORS)
-MYSQL_INTERFACE_ERRORS: tuple[type[BaseException], ...] = (
-    (pymysql.err.InterfaceError,) + ((MySQLdb.InterfaceError,) if MySQLdb is not None else ()))
+# pymysql is imported only where it is the driver in use: it costs each serving process
+# about 9 MB, and its errors cannot happen where it was never imported.
 
-# Encoders only (keyed by Python type): with no decoders pymysql hands back the server's text.
-_PYMYSQL_ENCODERS = {k: v for k, v in pymysql.converters.conversions.items() if not isinstance(k, int)}
+
+def _pymysql() -> Any:
+    import pymysql
+    return pymysql
+
+
+def driver_errors() -> tuple[type[BaseException], ...]:
+    """Every error a driver loaded in this process raises, for callers that must tell "the
+    database said no" from a bug (asked when an exception is being matched)."""
+    return (sqlite3.Error,) + mysql_errors()
+
+
+def mysql_errors() -> tuple[type[BaseException], ...]:
+    """The errors of the MySQL drivers loaded in this process."""
+    pymysql = sys.modules.get("pymysql")
+    return (((pymysql.err.Error,) if pymysql is not None else ()) + ((MySQLdb.Error,) if MySQLdb is not None else ())
+            + _CONNECTOR_ERRORS)
+
+
+def interface_errors() -> tuple[type[BaseException], ...]:
+    """The drivers' errors about the connection itself (pymysql's and mysqlclient's)."""
+    pymysql = sys.modules.get("pymysql")
+    return (((pymysql.err.InterfaceError,) if pymysql is not None else ())
+            + ((MySQLdb.InterfaceError,) if MySQLdb is not None else ()))
 
 
 def _mysqlclient_conversions() -> dict:
@@ -95,7 +111,10 @@ def mysql_connector(driver: str, host: str, port: int, user: str, password: str,
         return lambda: MySQLdb.connect(conv=conv, connect_timeout=whole(connect_timeout),
                                        read_timeout=whole(read_timeout), write_timeout=whole(read_timeout),
                                        **common)
-    return lambda: pymysql.connect(conv=_PYMYSQL_ENCODERS, connect_timeout=connect_timeout,
+    pymysql = _pymysql()
+    # Encoders only (keyed by Python type): with no decoders pymysql hands back the server's text.
+    encoders = {k: v for k, v in pymysql.converters.conversions.items() if not isinstance(k, int)}
+    return lambda: pymysql.connect(conv=encoders, connect_timeout=connect_timeout,
                                    read_timeout=read_timeout, write_timeout=read_timeout, **common)
 
 

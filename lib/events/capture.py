@@ -28,7 +28,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ..db.drivers import DRIVER_ERRORS
+from ..db.drivers import driver_errors
 from ..itflow import schema
 from ..modules import (
     assets,
@@ -338,7 +338,7 @@ def install(db: Database) -> list[str]:
                             db.execute(create)
             done.append(c.table)
         return done
-    except DRIVER_ERRORS as exc:
+    except driver_errors() as exc:
         reason = _privilege_error(db, exc)
         if reason is not None:
             raise reason from None
@@ -354,7 +354,7 @@ def uninstall(db: Database) -> list[str]:
             for name in present:
                 db.execute(f"DROP TRIGGER IF EXISTS {name}" if db.dialect == "mysql"
                            else f'DROP TRIGGER IF EXISTS "{name}"')
-    except DRIVER_ERRORS as exc:
+    except driver_errors() as exc:
         reason = _privilege_error(db, exc)
         if reason is not None:
             raise reason from None
