@@ -240,3 +240,20 @@ def test_a_remembered_answer_holds_until_its_table_changes(db):
         assert db.remember("clients", "k", answer) == 2
     with db.transaction(write=True):  # a new transaction asks again
         assert db.remember("clients", "k", answer) == 3
+
+
+def test_the_connector_driver_loads_whatever_was_imported_before_it():
+    """mysql-connector's C extension brings its own OpenSSL libraries; a process that loaded
+    the system's libcrypto first (`import hashlib`) must still get the connector, not fall back
+    to pymysql without a word (lib/db/drivers.py loads Python's ssl module before it)."""
+    import subprocess
+    import sys
+    alone = subprocess.run([sys.executable, "-c", "import _mysql_connector"], capture_output=True)
+    if alone.returncode:
+        pytest.skip("mysql-connector's C extension does not load here at all")
+    probe = ("import hashlib\n"
+             "from itflow_api.lib.db import drivers\n"
+             "print(drivers.mysql_driver('auto') if drivers.MySQLdb is None else 'connector', "
+             "drivers.CONNECTOR_PROBLEM)")
+    found = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert found.stdout.split()[0] == "connector", found.stdout

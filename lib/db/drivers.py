@@ -22,6 +22,14 @@ try:  # optional C driver (pip install 'itflow-api[fast]'): same rows, parsed se
 except ImportError:
     MySQLdb = None
 
+try:  # Before the C extension below: its wheel brings its own libssl.so.3 and libcrypto.so.3, and
+    # where Python's _hashlib has already loaded the system's libcrypto.so.3 (any `import
+    # hashlib`), the bundled libssl binds to that one and fails to load (OPENSSL_3.3.0 not
+    # found). With Python's ssl module loaded first, both come from the system and it loads.
+    import ssl  # noqa: F401
+except ImportError:  # a Python built without ssl
+    pass
+
 try:  # mysql-connector-python's C extension: a wheel (no compiler) on Linux, macOS and Windows,
     # installed by default; used through its low-level class, rows as the server's own text.
     import _mysql_connector as _cx
