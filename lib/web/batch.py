@@ -34,7 +34,7 @@ log = logging.getLogger("itflow_api")
 
 PATH = "/api/v1/batch.php"
 EACH_GROUP = 100  # items per transaction of a batch that is not atomic
-SIDE_BY_SIDE = 2  # groups of such a batch run at once on MariaDB when no item can depend on another
+SIDE_BY_SIDE = 3  # groups of such a batch run at once on MariaDB when no item can depend on another
 BATCH_LEASE_SECONDS = 300  # a batch may run far longer than one call (lib/web/idempotency.py's lease)
 _METHODS = ("get", "put", "patch", "delete", "options", "head", "trace", "connect")
 
@@ -169,18 +169,25 @@ class _Run:
 
     def _side_by_side(self, items: list[Item]) -> list[Body]:
         """The groups SIDE_BY_SIDE at a time, each on a thread and connection of its own: while
-        one waits for the database the other runs its Python. Answers stay in item order.
-        After a database failure, the groups not yet started are not run."""
+        one waits for the database the others run their Python; the next group starts as soon
+        as one ends. Answers stay in item order. After a database failure, the groups not yet
+        started are not run."""
         groups = [items[start:start + EACH_GROUP] for start in range(0, len(items), EACH_GROUP)]
+        failed: list[Body] = []  # the first database failure's answer, once there is one
+
+        def run(group: list[Item]) -> list[Body] | None:
+            if failed:
+                return None
+            answers = self._group(group)
+            failed.extend([r for r in answers if r.get("database_error")][:1])
+            return answers
+
         results: list[Body] = []
-        for first in range(0, len(groups), SIDE_BY_SIDE):
-            for answers in _threads().map(self._group, groups[first:first + SIDE_BY_SIDE]):
-                results += answers
-            failed = [r for r in results if r.get("database_error")]
-            if failed and len(results) < len(items):
-                results += [_result(later, failed[-1]["status"], envelope.failure(messages.BATCH_NOT_RUN))
-                            for later in items[len(results):]]
-                break
+        for group, answers in zip(groups, _threads().map(run, groups), strict=True):
+            if answers is None:
+                answers = [_result(later, failed[0]["status"], envelope.failure(messages.BATCH_NOT_RUN))
+                           for later in group]
+            results += answers
         return results
 
     def _group(self, group: list[Item]) -> list[Body]:
