@@ -279,7 +279,7 @@ def test_a_database_error_in_groups_side_by_side_stops_the_groups_not_yet_starte
     assert [index for index, _, _ in answers] == list(range(12)), answers  # in item order
     assert answers[3] == (3, 503, messages.DATABASE_UNAVAILABLE), answers
     assert answers[2][1:] == (200, "ok")  # the same group's item before it stands
-    for index, status, message in answers[4:]:  # a group already running finishes; later ones are not run
+    for _, status, message in answers[4:]:  # a group already running finishes; later ones are not run
         assert (status, message) in ((200, "ok"), (503, messages.BATCH_NOT_RUN)), answers
     stored = sorted(name for name, _ in assets(db))
     assert stored == [f"PC-{index:02d}" for index, _, message in answers if message == "ok"], (stored, answers)
