@@ -38,6 +38,7 @@ log = logging.getLogger("itflow_api")
 # Words of a statement that may be table names (for rows held back by insert_later()).
 _TABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _LATER_CHUNK = 200  # rows per multi-row INSERT (binds stay far below SQLite's limit)
+_WORDS: dict[str, frozenset[str]] = {}  # statement text -> the words in it that may name tables
 
 # :name binds (not '::' casts, not '00:00:00' literals).
 _BIND = re.compile(r"(?<![:\w\\]):(\w+)(?!:)")
@@ -402,7 +403,11 @@ class Connections:
     def _before_statement(self, local: Any, sql: str) -> None:
         if local.soon:  # whatever the statement reads or binds, the rows insert_soon() holds go first
             self.flush_soon()
-        named = set(_TABLE_NAME.findall(sql))
+        named = _WORDS.get(sql)
+        if named is None:  # the words of a statement text, found once (a multi-row INSERT is long)
+            named = frozenset(_TABLE_NAME.findall(sql))
+            if len(_WORDS) < 4096:
+                _WORDS[sql] = named
         if local.later and not named.isdisjoint(local.later):
             self.flush_later(named)
         if local.known and not sql.lstrip()[:6].upper() == "SELECT":

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import sqlite3
 import sys
 from collections.abc import Callable
@@ -172,8 +173,13 @@ def run_on_connector(conn: Any, native: str, params: dict | None, fetch: bool) -
     """One statement on a mysql-connector C connection: values bound as escaped literals, and
     each row's bytes decoded to text straight into its dict (NULL stays None; a repeated
     column name keeps its last value, as PHP's fetch_assoc does)."""
-    conn.query(native.encode("utf-8") % {
-        name.encode("utf-8"): _connector_literal(conn, value) for name, value in (params or {}).items()})
+    template, order = _POSITIONAL.get(native) or _positional(native)
+    values = [params[name] for name in order] if params else []
+    if _PLAIN.issuperset(map(type, values)):  # the common case: one call into the C extension
+        literals = conn.convert_to_mysql(*values)
+    else:
+        literals = tuple([_connector_literal(conn, value) for value in values])
+    conn.query(template % literals)
     if not conn.have_result_set:
         return ([], ()) if fetch else (conn.affected_rows(), conn.insert_id())
     keys = [field[4].decode("utf-8") if type(field[4]) is bytes else field[4] for field in conn.fetch_fields()]
@@ -191,6 +197,20 @@ def run_on_connector(conn: Any, native: str, params: dict | None, fetch: bool) -
     return (keys, rows) if fetch else (conn.affected_rows(), conn.insert_id())
 
 
+_PLAIN = frozenset((str, int, type(None)))  # what the C extension's convert_to_mysql quotes as we do
+_POSITIONAL: dict[str, tuple[bytes, list[str]]] = {}
+_PYFORMAT = re.compile(r"%\((\w+)\)s")
+
+
+def _positional(native: str) -> tuple[bytes, list[str]]:
+    """A pyformat statement as bytes with %s in place of each %(name)s, and the names in the
+    order they appear (the literals are then put in with one tuple, not a dict per call)."""
+    found = (_PYFORMAT.sub("%s", native).encode("utf-8"), _PYFORMAT.findall(native))
+    if len(_POSITIONAL) < 4096:
+        _POSITIONAL[native] = found
+    return found
+
+
 def _connector_literal(conn: Any, value: Any) -> bytes:
     kind = type(value)
     if kind is str:
@@ -205,7 +225,10 @@ def _connector_literal(conn: Any, value: Any) -> bytes:
         return repr(value).encode("ascii")
     if kind is bytes:
         return b"'" + conn.escape_string(value) + b"'"
-    text = value.isoformat(" ") if hasattr(value, "isoformat") else str(value)
+    if hasattr(value, "isoformat"):  # a datetime as 'YYYY-MM-DD HH:MM:SS', a date or time as itself
+        text = value.isoformat(" ") if hasattr(value, "date") else value.isoformat()
+    else:
+        text = str(value)
     return b"'" + conn.escape_string(text) + b"'"
 
 
