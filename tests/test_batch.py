@@ -58,6 +58,19 @@ def assets(db):
     return [(row["asset_name"], row["asset_status"]) for row in fetch(db, "assets")]
 
 
+def failing_on(app, monkeypatch, asset_name, error):
+    """The item that names `asset_name` raises `error` where its endpoint would run."""
+    pipeline = app.service.pipeline
+    perform = pipeline.perform
+
+    def failing(session, target, params, memo):
+        if params.get("asset_name") == asset_name:
+            raise error
+        return perform(session, target, params, memo)
+
+    monkeypatch.setattr(pipeline, "perform", failing)
+
+
 # --- what a batch answers ------------------------------------------------------------------
 
 def test_mixed_items_answer_in_order_each_with_its_single_calls_envelope(api, db, all_key, make_client):
@@ -263,15 +276,7 @@ def test_a_database_error_in_groups_side_by_side_stops_the_groups_not_yet_starte
                                                                                  make_client, monkeypatch):
     from itflow_api.lib.web import batch as batch_module
     client = make_client("Alpha")
-    pipeline = app.service.pipeline
-    perform = pipeline.perform
-
-    def failing(session, target, params, memo):
-        if params.get("asset_name") == "PC-03":
-            raise DatabaseError("server went away (test)")
-        return perform(session, target, params, memo)
-
-    monkeypatch.setattr(pipeline, "perform", failing)
+    failing_on(app, monkeypatch, "PC-03", DatabaseError("server went away (test)"))
     monkeypatch.setattr(batch_module, "EACH_GROUP", 2)
     operations = [op("assets", "create", {"asset_name": f"PC-{n:02d}", "client_id": client}) for n in range(12)]
     status, body = batch(api, all_key, operations)
@@ -287,15 +292,7 @@ def test_a_database_error_in_groups_side_by_side_stops_the_groups_not_yet_starte
 
 def test_a_full_disk_stops_a_batch_with_507_per_item(app, api, db, all_key, make_client, monkeypatch):
     client = make_client("Alpha")
-    pipeline = app.service.pipeline
-    perform = pipeline.perform
-
-    def full(session, target, params, memo):
-        if params.get("asset_name") == "B":
-            raise StorageFull("disk full (test)")
-        return perform(session, target, params, memo)
-
-    monkeypatch.setattr(pipeline, "perform", full)
+    failing_on(app, monkeypatch, "B", StorageFull("disk full (test)"))
     operations = [op("assets", "create", {"asset_name": n, "client_id": client}) for n in "ABC"]
     status, body = batch(api, all_key, operations)
     assert status == 200 and [i["status"] for i in body["data"]] == [200, 507, 507], body
