@@ -161,7 +161,13 @@ class Connections:
                     with contextlib.suppress(*self._errors):  # 1094: the session has already ended
                         self._run(conn, f"KILL CONNECTION {int(session)}", None, False)
                     alive = self._native("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID = :id")
-                    while int(_first(self._run(conn, alive, {"id": session}, True)) or 0) and time.monotonic() < deadline:
+                    # The killed session may be finishing its COMMIT (a kill does not stop one under
+                    # way): it is given its own read timeout to end, and a session still there after
+                    # it leaves the answer unknown, since looking now could miss a commit to come.
+                    ends_by = max(deadline, time.monotonic() + self.read_timeout + 1)
+                    while int(_first(self._run(conn, alive, {"id": session}, True)) or 0):
+                        if time.monotonic() >= ends_by:
+                            return None
                         time.sleep(0.05)
                 where, binds = _same_row(table, row_id, inserted)
                 found = self._native(f"SELECT COUNT(*) AS n FROM {table} WHERE {where}")
