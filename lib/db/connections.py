@@ -247,12 +247,8 @@ class Connections:
         """Insert the held-back rows (of `tables`, or all) now."""
         later = self._local.later
         for table in [t for t in later if tables is None or t in tables]:
-            shapes: dict[tuple, list[dict]] = {}  # one INSERT names one set of columns
-            for row in later.pop(table):
-                shapes.setdefault(tuple(row), []).append(row)
-            for rows in shapes.values():
-                for start in range(0, len(rows), _LATER_CHUNK):
-                    self.insert_many(table, rows[start:start + _LATER_CHUNK])
+            for rows in _statement_groups(later.pop(table), tuple):
+                self.insert_many(table, rows)
 
     # --- new rows whose ids are handed out before the rows go in ----------------------------
     # A batch group of creates (assets, say) needs each new id only for rows that are held
@@ -304,22 +300,18 @@ class Connections:
             table, entries = next(iter(local.soon.items()))
             del local.soon[table]
             key = schema.primary_key(table)
-            for start in range(0, len(entries), _LATER_CHUNK):
-                chunk = entries[start:start + _LATER_CHUNK]
-                shapes: dict[tuple, list] = {}
-                for row, pending in chunk:
-                    shapes.setdefault(tuple(row), []).append((row, pending))
-                for columns, same in shapes.items():
-                    sql, binds = self.many_rows(table, list(columns), [row for row, _ in same], returning=key)
-                    try:
-                        returned = self.rows(sql, binds)  # type: ignore[attr-defined]
-                    except ValueRefused as exc:
-                        raise GatheredRowsFailed(f"a held-back row of {table} was refused: {exc}") from exc
-                    ids = sorted(int(found[key]) for found in returned)  # ascending: the order inserted
-                    if len(ids) != len(same):
-                        raise GatheredRowsFailed(f"{len(same)} rows of {table} went in, {len(ids)} ids came back")
-                    for (_, pending), new_id in zip(same, ids, strict=True):
-                        pending.value = new_id
+            for same in _statement_groups(entries, lambda entry: tuple(entry[0])):
+                rows = [row for row, _ in same]
+                sql, binds = self.many_rows(table, list(rows[0]), rows, returning=key)
+                try:
+                    returned = self.rows(sql, binds)  # type: ignore[attr-defined]
+                except ValueRefused as exc:
+                    raise GatheredRowsFailed(f"a held-back row of {table} was refused: {exc}") from exc
+                ids = sorted(int(found[key]) for found in returned)  # ascending: the order inserted
+                if len(ids) != len(same):
+                    raise GatheredRowsFailed(f"{len(same)} rows of {table} went in, {len(ids)} ids came back")
+                for (_, pending), new_id in zip(same, ids, strict=True):
+                    pending.value = new_id
 
     def remember(self, table: str, key: Any, answer: Callable[[], Any]) -> Any:
         """answer(), asked once per write transaction until a statement changes `table`."""
@@ -343,33 +335,30 @@ class Connections:
             yield
         except BaseException:
             self._on_connection("ROLLBACK TO SAVEPOINT batch_item", None, fetch=False)
-            self._drop_held_since(mark)
+            self.undo_held(mark)
             local.known = {}
             raise
 
-    def mark(self) -> tuple[int, dict[str, int]]:
+    def mark(self) -> Mark:
         """Where this write transaction stands: the statements that wrote so far, and the
-        rows held back per table. undo_held() goes back to it when nothing was written since."""
+        rows held back per table (by insert_later() and insert_soon()). undo_held() goes back
+        to it."""
         local = self._local
-        held = {table: len(rows) for table, rows in local.later.items()}
-        held.update({("soon", table): len(rows) for table, rows in local.soon.items()})
-        return local.writes, held
+        return local.writes, _counts(local.later), _counts(local.soon)
 
-    def wrote_since(self, mark: tuple[int, dict[str, int]]) -> bool:
+    def wrote_since(self, mark: Mark) -> bool:
         """Whether a statement has changed the database since `mark` (rows merely held back
         by insert_later() do not count: undo_held() drops them)."""
         return self._local.writes != mark[0]
 
-    def undo_held(self, mark: tuple[int, dict[str, int]]) -> None:
-        """Drop the rows held back since `mark`: the part of the transaction after it wrote
-        nothing else (wrote_since() is False), so nothing of it is left. No round trip."""
-        self._drop_held_since(mark)
-
-    def _drop_held_since(self, mark: tuple[Any, dict[Any, int]]) -> None:
-        local, held = self._local, mark[1]
-        for kept, prefix in ((local.later, ()), (local.soon, ("soon",))):
+    def undo_held(self, mark: Mark) -> None:
+        """Drop the rows held back since `mark`. No round trip: where nothing was written since
+        (wrote_since() is False) nothing of that part is left; inside a savepoint, its
+        rollback undoes the rest."""
+        local = self._local
+        for kept, held in ((local.later, mark[1]), (local.soon, mark[2])):
             for table in list(kept):
-                del kept[table][held.get((*prefix, table) if prefix else table, 0):]
+                del kept[table][held.get(table, 0):]
                 if not kept[table]:
                     del kept[table]
 
@@ -457,6 +446,24 @@ class Connections:
         for pool in (self._pool, self._write_pool):
             if pool is not None:
                 pool.drop_idle()
+
+
+Mark = tuple[int, dict[str, int], dict[str, int]]  # Connections.mark(): writes, rows held back per table
+
+
+def _counts(held: dict[str, list]) -> dict[str, int]:
+    return {table: len(rows) for table, rows in held.items()}
+
+
+def _statement_groups(items: list, shape: Callable[[Any], tuple]) -> Iterator[list]:
+    """`items` (held-back rows) in the lists one multi-row INSERT takes: the same columns
+    (`shape` of each), at most _LATER_CHUNK, in the order they came."""
+    shapes: dict[tuple, list] = {}
+    for item in items:
+        shapes.setdefault(shape(item), []).append(item)
+    for same in shapes.values():
+        for start in range(0, len(same), _LATER_CHUNK):
+            yield same[start:start + _LATER_CHUNK]
 
 
 class PendingId:

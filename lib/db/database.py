@@ -74,7 +74,6 @@ class Database(Statements, Catalogue, Connections):
         self._sqlite_renderers = SqliteRenderers()
         self._statements: dict[str, str] = {}  # SQL text → the driver's form of it
         self._texts: dict = {}  # (kind, table, columns) → SQL text of insert/update/delete/count
-        self._names: dict = {}  # many_rows(): (statement, bind names) per table, row count and columns
 
     @classmethod
     def from_config(cls, dbconf: Any) -> Database:

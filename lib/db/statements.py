@@ -3,10 +3,12 @@ never from a request) with :named binds. Each statement text is built once per s
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypeVar
 
 from ..itflow import schema
 from .pool import close_quietly
+
+T = TypeVar("T")
 
 
 def conditions(where: dict) -> str:
@@ -23,13 +25,12 @@ class Statements:
 
     dialect: str
     _texts: dict
-    _names: dict  # many_rows(): (statement, bind names) per table, row count and columns
 
     def execute(self, sql: str, params: dict | None = None) -> int:
         """Run a statement (never replayed); returns the number of rows it changed."""
         return self._on_connection(sql, params, fetch=False)[0]
 
-    def _text(self, key: tuple, build: Callable[[], str]) -> str:
+    def _text(self, key: tuple, build: Callable[[], T]) -> T:
         """The statement for `key` (its kind, table and column names), built once."""
         found = self._texts.get(key)
         if found is None:
@@ -53,18 +54,14 @@ class Statements:
     def many_rows(self, table: str, columns: list[str], rows: list[dict], returning: str = "") -> tuple[str, dict]:
         """(statement, binds) inserting `rows` (each naming `columns`, as filled_row() gives
         them) in one statement; `returning`: a column the statement hands back per row."""
-        key = ("insert_many", table, len(rows), returning, *columns)
-        found = self._names.get(key)
-        if found is None:
+        def build() -> tuple[str, list[str]]:  # the statement and its bind names, in order
             names = [f"r{i}_{c}" for i in range(len(rows)) for c in columns]
             width = len(columns)
             tuples = ", ".join("({})".format(", ".join(f":{name}" for name in names[i:i + width]))
                                for i in range(0, len(names), width))
             sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES {tuples}"
-            found = (sql + f" RETURNING {returning}" if returning else sql, names)
-            if len(self._names) < 1024:
-                self._names[key] = found
-        sql, names = found
+            return (sql + f" RETURNING {returning}" if returning else sql), names
+        sql, names = self._text(("insert_many", table, len(rows), returning, *columns), build)
         return sql, dict(zip(names, [row[c] for row in rows for c in columns], strict=True))
 
     def take_number(self, table: str, column: str, where: dict) -> int | None:
