@@ -519,8 +519,9 @@ def assert_same_rows(db, theirs, compared, skip=()):
 
 def assert_same_log_rows(db, theirs, logged):
     """The page's logs rows, said of the same whom and what (the `logged` columns), each
-    followed by the API's Success row."""
+    followed by the API's Success row. Returns our rows that are not the API's."""
     everything = ordered_rows(db, "logs", "log_id")
     ours = [r for r in everything if r["log_type"] != "API"]
     assert [tuple(r[c] for c in logged) for r in ours] == [tuple(r[c] for c in logged) for r in theirs]
     assert len(everything) == 2 * len(ours)  # and the API's Success row after each
+    return ours
