@@ -276,23 +276,18 @@ def open_app(cfg):
 
 def _serve_config(args, cfg):
     """`cfg` with serve's command-line options applied, checked."""
-    for name in ("host", "port", "threads", "workers", "http_server"):
-        if getattr(args, name, None) is not None:
-            setattr(cfg.server, name, getattr(args, name))
-    config_module.check(cfg)
-    if cfg.server.http_server == "auto":
-        cfg.server.http_server = "granian" if server.granian_available() else "waitress"
-    return cfg
+    return server.apply_serve_options(cfg, _serve_options(args))
+
+
+def _serve_options(args):
+    return {name: getattr(args, name) for name in server.SERVE_OPTIONS if getattr(args, name, None) is not None}
 
 
 def _app_builder(cfg, secret):
     """build() -> (app, cleanup): a fresh app and database for one serving process."""
-    from .web.app import create_app
+    from .web.app import serving_app
 
-    def build():
-        fresh = Database.from_config(cfg.database)
-        return create_app(cfg, fresh, KeyStore(fresh, secret, cache_seconds=cfg.security.key_cache_seconds)), fresh.close
-    return build
+    return lambda: serving_app(cfg, secret)
 
 
 def cmd_serve(args, cfg):
@@ -323,6 +318,13 @@ def cmd_serve(args, cfg):
           f"{s.http_server}, {workers} worker(s) x {s.threads} threads", flush=True)
     print(f"database: {app.service.itflow.describe()}", flush=True)
     _print_key_hint(cfg, app.service.keys)
+    if server.supervises_lightly(cfg):  # every check has passed: the light supervisor serves from here
+        db.close()
+        listener.close()
+        if server.stopping():
+            return 0
+        server.hand_over_to_supervisor(cfg, args.config or os.environ.get("ITFLOW_API_CONFIG"),
+                                       _serve_options(args), secret)
 
     def reload():  # SIGHUP: the same file and environment, read and checked again
         fresh = _serve_config(args, _load_config(args))

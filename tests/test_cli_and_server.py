@@ -209,3 +209,46 @@ def test_serve_with_granian_answers_and_stops_cleanly(config, db, keys, tmp_path
         assert "granian, 1 worker(s)" in server.output
     finally:
         assert server.stop() == 0, server.output
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads the processes' maps in /proc")
+def test_under_granian_the_parent_becomes_a_light_supervisor(config, db, keys, tmp_path):
+    """After its start checks, serve replaces itself (same pid) by a supervisor that loads
+    neither the app's libraries nor a database driver, and gets its configuration (database
+    password, key hash secret) through a pipe: not in its command line or environment."""
+    pytest.importorskip("granian", reason="the granian extra is not installed")
+    from helpers import SECRET
+    from test_shutdown import Server, free_port, write_ini
+    key = make_key(keys)
+    port = free_port()
+    server = Server(write_ini(config, tmp_path, port=port, workers=1, http_server="granian"), port,
+                    ready=r"Started worker-1")
+    try:
+        for _ in range(200):
+            try:
+                answer = requests.get(server.url("clients/read"), params={"api_key": key}, timeout=5)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        assert answer.status_code == 200
+        pid = server.proc.pid
+        with open(f"/proc/{pid}/cmdline", "rb") as handle:
+            cmdline = handle.read()
+        assert b"itflow_api.lib.web.supervisor" in cmdline
+        with open(f"/proc/{pid}/maps") as handle:
+            parent = handle.read()
+        with open(f"/proc/{pid}/task/{pid}/children") as handle:
+            workers = handle.read().split()
+        assert len(workers) == 1
+        with open(f"/proc/{workers[0]}/maps") as handle:
+            worker = handle.read()
+        driver = "_mysql_connector" if BACKEND == "mysql" and "_mysql_connector" in worker else "_sqlite3"
+        assert driver in worker and driver not in parent
+        assert "cryptography" not in parent and "granian" in parent
+        with open(f"/proc/{pid}/environ", "rb") as handle:
+            environment = handle.read()
+        assert SECRET.encode() not in environment + cmdline
+        if config.database.password:
+            assert config.database.password.encode() not in environment + cmdline
+    finally:
+        assert server.stop() == 0, server.output

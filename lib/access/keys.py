@@ -7,8 +7,6 @@ form is looked up by its (unguessable) hash, clear-text rows are compared in Pyt
 """
 import hashlib
 import hmac
-import os
-import secrets
 import time
 from dataclasses import dataclass
 from datetime import date
@@ -16,6 +14,7 @@ from datetime import date
 from ..itflow import crypto
 from ..itflow.schema import LAYOUT_CLIENT_KEYS as LAYOUT_CLIENT
 from ..itflow.schema import LAYOUT_USER_KEYS as LAYOUT_USER
+from .secret import KeyManagementError, load_secret  # noqa: F401 (part of this module's interface)
 
 HASH_PREFIX = "$hmac-sha256$"
 KEY_LENGTH = 32  # what ITFlow generates
@@ -32,32 +31,6 @@ class Key:
     @property
     def all_clients(self):
         return self.client_id == 0
-
-
-class KeyManagementError(Exception):
-    """A key management request that cannot be done (shown to the CLI user)."""
-
-
-def load_secret(security):
-    """The HMAC secret: from the config, else from secret_file (created on first use, mode
-    0600; the path is already absolute, resolved against the config file's directory)."""
-    if security.key_hash_secret:
-        return security.key_hash_secret.encode("utf-8")
-    path = security.secret_file
-    try:
-        if os.path.exists(path):
-            with open(path, encoding="ascii") as handle:
-                value = handle.read().strip()
-            if value:
-                return value.encode("ascii")
-        value = secrets.token_hex(32)
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(value + "\n")
-    except (OSError, UnicodeDecodeError) as exc:
-        reason = getattr(exc, "strerror", None) or exc
-        raise KeyManagementError(f"cannot use [security] secret_file {path}: {reason}") from None
-    return value.encode("ascii")
 
 
 FINGERPRINT = "key_hash_secret_fingerprint"  # its row in itflow_api_meta

@@ -28,10 +28,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
-
 from ..access.keys import Key, detect_layout
 from ..core.envelope import NotFound, Refused
 from ..itflow.schema import LAYOUT_USER_KEYS
@@ -124,8 +120,20 @@ class Settings:
 
     def __post_init__(self) -> None:
         self.allowed = outbound.parse_networks(self.allow_private_targets)
-        self._aead = AESGCM(HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                                 info=b"itflow-api webhook secrets v1").derive(self.secret))
+        self._sealer: Any = None
+
+    @property
+    def _aead(self) -> Any:
+        """The AES-GCM of the secrets, made on first use: a server that never touches a webhook
+        does not load the cryptography library."""
+        if self._sealer is None:
+            from cryptography.hazmat.primitives import hashes
+            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+            from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+            self._sealer = AESGCM(HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                                       info=b"itflow-api webhook secrets v1").derive(self.secret))
+        return self._sealer
 
     @classmethod
     def from_config(cls, secret: bytes, events: Any) -> Settings:

@@ -11,10 +11,6 @@ import binascii
 import os
 import string
 
-from cryptography.hazmat.primitives import hashes, padding
-from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
-from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
-
 PBKDF2_ITERATIONS = 100_000
 MAX_FIELD_BYTES = 350
 _URLSAFE = string.ascii_letters + string.digits + "-_"
@@ -44,15 +40,22 @@ def new_master_key():
 
 def password_key(password, salt):
     """The AES key ITFlow derives from a password: 16 hex characters of PBKDF2 output."""
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.kdf.pbkdf2 import PBKDF2HMAC
+
     kdf = PBKDF2HMAC(algorithm=hashes.SHA256(), length=8, salt=salt.encode(), iterations=PBKDF2_ITERATIONS)
     return binascii.hexlify(kdf.derive(password.encode("utf-8"))).decode("ascii")
 
 
 def _aes(key, iv):
+    from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
+
     return Cipher(algorithms.AES(key.encode("latin-1")), modes.CBC(iv.encode("latin-1")))
 
 
 def aes_encrypt(data, key, iv):
+    from cryptography.hazmat.primitives import padding
+
     padder = padding.PKCS7(128).padder()
     encryptor = _aes(key, iv).encryptor()
     raw = encryptor.update(padder.update(data) + padder.finalize()) + encryptor.finalize()
@@ -61,6 +64,8 @@ def aes_encrypt(data, key, iv):
 
 def aes_decrypt(b64, key, iv):
     """Decrypt or raise ValueError (bad base64, bad length, bad padding)."""
+    from cryptography.hazmat.primitives import padding
+
     raw = base64.b64decode(b64, validate=True)
     decryptor = _aes(key, iv).decryptor()
     padded = decryptor.update(raw) + decryptor.finalize()

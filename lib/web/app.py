@@ -12,6 +12,7 @@ from ..access.keys import KeyStore, load_secret
 from ..core import envelope, messages, routing
 from ..core.endpoint import Caller
 from ..core.envelope import ApiError, MethodNotAllowed
+from ..db.database import Database
 from ..db.errors import CommitUnknown, DatabaseError, StorageFull, ValueRefused
 from ..events import feed, webhooks
 from ..itflow import version as itflow_version
@@ -171,3 +172,10 @@ def create_app(config, db, keys=None):
     app.service = service
     app.routes = routes
     return app
+
+
+def serving_app(config, secret):
+    """(app, cleanup) for one serving process: its own database pool and app (a pool never
+    crosses a fork, so each worker makes its own after it starts)."""
+    db = Database.from_config(config.database)
+    return create_app(config, db, KeyStore(db, secret, cache_seconds=config.security.key_cache_seconds)), db.close

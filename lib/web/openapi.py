@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import re
+import threading
 
 from ..core import envelope, filters, messages
 from ..core.crud import Read, RecordOperation, Update
@@ -674,10 +675,20 @@ def encoded(routes, settings):
 
 
 class DocumentResource:
-    """GET /api/v1/openapi.json: built once, at start-up, like the route table."""
+    """GET /api/v1/openapi.json: built once, when first asked for (about 1 MB that a worker
+    which is never asked does not hold)."""
 
     def __init__(self, routes, settings):
-        self.body = encoded(routes, settings)
+        self._routes, self._settings = routes, settings
+        self._body = None
+        self._lock = threading.Lock()
+
+    @property
+    def body(self):
+        with self._lock:
+            if self._body is None:
+                self._body = encoded(self._routes, self._settings)
+            return self._body
 
     def on_get(self, req, resp):
         resp.content_type = "application/json"
@@ -713,13 +724,23 @@ class DocsPage:
         self.policy = (f"default-src 'self'; script-src 'self' 'sha256-{digest}'; "
                        "style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
                        "frame-ancestors 'none'")
-        folder = _swagger_ui_dir()
-        self.assets = {}
-        for name, content_type in _ASSETS.items():
-            path = os.path.join(folder, name) if folder else None
-            if path and os.path.exists(path):
-                with open(path, "rb") as handle:
-                    self.assets[name] = (handle.read(), content_type)
+        self._assets = None
+        self._lock = threading.Lock()
+
+    @property
+    def assets(self):
+        """Swagger UI's files (about 1.7 MB), read when the page is first asked for."""
+        with self._lock:
+            if self._assets is None:
+                folder = _swagger_ui_dir()
+                found = {}
+                for name, content_type in _ASSETS.items():
+                    path = os.path.join(folder, name) if folder else None
+                    if path and os.path.exists(path):
+                        with open(path, "rb") as handle:
+                            found[name] = (handle.read(), content_type)
+                self._assets = found
+            return self._assets
 
     def on_get(self, req, resp):
         if "swagger-ui-bundle.js" not in self.assets:

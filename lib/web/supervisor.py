@@ -1,0 +1,62 @@
+"""The process that supervises granian's workers, kept light.
+
+`itflow-api serve` under granian first does everything a start must check (the configuration,
+the port, the database and its schema, the key hash secret), prints what it runs, and then
+replaces itself with this module (lib/web/servers.py hand_over_to_supervisor). The
+configuration arrives through a pipe. From here on the process only supervises: it loads
+neither the app nor a database driver, so it holds about 25 MB instead of about 60, for as long
+as the server runs. Each worker, forked from it, builds its own app and database pool.
+
+A reload (SIGHUP) reads the same configuration file and environment again and applies the
+same command-line options; a configuration that does not pass the checks is refused and the
+workers keep the previous one.
+"""
+import logging
+import os
+import pickle
+import sys
+
+from ..access.secret import load_secret
+from . import config as config_module
+from . import servers
+
+
+def _payload():
+    fd = int(os.environ.pop(servers.SUPERVISOR_ENV))
+    parts = []
+    while True:
+        part = os.read(fd, 65536)
+        if not part:
+            break
+        parts.append(part)
+    os.close(fd)
+    return pickle.loads(b"".join(parts))
+
+
+def _builder(cfg, secret):
+    def build():  # in a worker, after the fork: only here are the app and the driver imported
+        from .app import serving_app
+        return serving_app(cfg, secret)
+    return build
+
+
+def main():
+    handed = _payload()
+    cfg, path, options = handed["cfg"], handed["path"], handed["options"]
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger().setLevel(cfg.log.level.upper())
+    servers.catch_stop_signals()
+
+    def reload():  # SIGHUP: the same file and environment, read and checked again
+        fresh = servers.apply_serve_options(config_module.load(path, environ=os.environ), options)
+        return fresh, _builder(fresh, load_secret(fresh.security))
+
+    try:
+        return servers.serve(cfg, None, build=_builder(cfg, handed["secret"]), reload=reload)
+    except servers.ServeError as exc:
+        print(f"itflow-api: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
