@@ -190,6 +190,16 @@ def test_custom_endpoint_folder_adds_endpoints(config, db, keys, tmp_path, monke
     assert api.post("custom/hello", {}, key=key)[0] == 405
 
 
+def _first_answer(server, key):
+    """The first answer to a clients read (granian's first worker may still be starting)."""
+    for _ in range(200):
+        try:
+            return requests.get(server.url("clients/read"), params={"api_key": key}, timeout=5)
+        except requests.ConnectionError:
+            time.sleep(0.05)
+    raise AssertionError("no answer:\n" + server.output)
+
+
 def test_serve_with_granian_answers_and_stops_cleanly(config, db, keys, tmp_path):
     pytest.importorskip("granian", reason="the granian extra is not installed")
     from test_shutdown import Server, free_port, write_ini
@@ -198,12 +208,7 @@ def test_serve_with_granian_answers_and_stops_cleanly(config, db, keys, tmp_path
     ini = write_ini(config, tmp_path, port=port, workers=1, http_server="granian")
     server = Server(ini, port, ready=r"Started worker-1")
     try:
-        for _ in range(200):
-            try:
-                answer = requests.get(server.url("clients/read"), params={"api_key": key}, timeout=5)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.05)
+        answer = _first_answer(server, key)
         assert answer.status_code == 200 and answer.json()["message"].startswith("No resource")
         assert answer.headers["server"] == "granian"  # the name, no version
         assert "granian, 1 worker(s)" in server.output
@@ -224,12 +229,7 @@ def test_under_granian_the_parent_becomes_a_light_supervisor(config, db, keys, t
     server = Server(write_ini(config, tmp_path, port=port, workers=1, http_server="granian"), port,
                     ready=r"Started worker-1")
     try:
-        for _ in range(200):
-            try:
-                answer = requests.get(server.url("clients/read"), params={"api_key": key}, timeout=5)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.05)
+        answer = _first_answer(server, key)
         assert answer.status_code == 200
         pid = server.proc.pid
         with open(f"/proc/{pid}/cmdline", "rb") as handle:

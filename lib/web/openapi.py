@@ -7,11 +7,11 @@ cannot drift from what the server serves), and the routes that publish it:
 `itflow-api openapi` prints the same document.
 """
 import base64
+import functools
 import hashlib
 import json
 import os
 import re
-import threading
 
 from ..core import envelope, filters, messages
 from ..core.crud import Read, RecordOperation, Update
@@ -680,15 +680,10 @@ class DocumentResource:
 
     def __init__(self, routes, settings):
         self._routes, self._settings = routes, settings
-        self._body = None
-        self._lock = threading.Lock()
 
-    @property
-    def body(self):
-        with self._lock:
-            if self._body is None:
-                self._body = encoded(self._routes, self._settings)
-            return self._body
+    @functools.cached_property
+    def body(self):  # two threads asking at once may both build it: the same bytes
+        return encoded(self._routes, self._settings)
 
     def on_get(self, req, resp):
         resp.content_type = "application/json"
@@ -724,23 +719,18 @@ class DocsPage:
         self.policy = (f"default-src 'self'; script-src 'self' 'sha256-{digest}'; "
                        "style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; "
                        "frame-ancestors 'none'")
-        self._assets = None
-        self._lock = threading.Lock()
 
-    @property
+    @functools.cached_property
     def assets(self):
         """Swagger UI's files (about 1.7 MB), read when the page is first asked for."""
-        with self._lock:
-            if self._assets is None:
-                folder = _swagger_ui_dir()
-                found = {}
-                for name, content_type in _ASSETS.items():
-                    path = os.path.join(folder, name) if folder else None
-                    if path and os.path.exists(path):
-                        with open(path, "rb") as handle:
-                            found[name] = (handle.read(), content_type)
-                self._assets = found
-            return self._assets
+        folder = _swagger_ui_dir()
+        found = {}
+        for name, content_type in _ASSETS.items():
+            path = os.path.join(folder, name) if folder else None
+            if path and os.path.exists(path):
+                with open(path, "rb") as handle:
+                    found[name] = (handle.read(), content_type)
+        return found
 
     def on_get(self, req, resp):
         if "swagger-ui-bundle.js" not in self.assets:
