@@ -119,7 +119,6 @@ class Connections:
 
     def _end(self, local: Any, how: str) -> None:
         session = _thread_id(local.conn) if how == "commit" and self.dialect == "mysql" else None
-        asked = time.monotonic()
         try:
             getattr(local.conn, how)()
         except self._errors as exc:
@@ -131,7 +130,7 @@ class Connections:
             witness = getattr(local, "witness", None)
             if session is None or witness is None or not is_lost(exc):
                 raise unavailable_error(exc, self._secret) from exc
-            committed = self._settle(session, witness, time.monotonic() - asked)
+            committed = self._settle(session, witness)
             log.warning("a COMMIT went unanswered (%s); settled: %s", exc,
                         {True: "it happened", False: "it did not happen", None: "unknown"}[committed])
             if committed:
@@ -140,27 +139,42 @@ class Connections:
                 raise CommitUnknown(unavailable_error(exc, self._secret).args[0]) from exc
             raise unavailable_error(exc, self._secret) from exc
 
-    def _settle(self, session: int, witness: tuple[str, int, dict | None], waited: float) -> bool | None:
+    def _settle(self, session: int, witness: tuple[str, int, dict | None, float, float]) -> bool | None:
         """Did the transaction of server session `session` commit? Asked on new connections
-        until the server answers, for at most a few read timeouts. If the server has not
-        restarted since (its uptime is longer than we have been waiting), the session is
-        killed (a COMMIT still waiting in its socket then either finishes first or never runs)
-        and, once it is gone, the witness is looked up: the row with that id *and* the values
-        this transaction inserted, so a row that reused the id after a restart does not count.
-        After a restart session ids start again, so none is killed: the old one died with it.
+        until the server answers, for at most a few read timeouts. The witness is the row
+        this transaction inserted, and when: the statement was sent at `sent` and answered at
+        `seen`, so the session was alive then. It is looked up by its id *and* the values
+        inserted, so a row that reused the id after a restart does not count.
+
+        Whether the server is still the one that ran that statement decides what can be done
+        (its uptime comes in whole seconds, hence the three cases):
+        * up since before `sent`: the same server, so the session is ours to kill. It is killed
+          (a COMMIT still waiting in its socket then either finishes first or never runs) and,
+          once it is gone, the witness is looked up: found or not, that is the answer;
+        * started after `seen`: it restarted and the session died with it (after a restart
+          session ids start again, so nothing is killed); the witness decides;
+        * too close to tell: a session with the old id, if one is there, may be ours and still
+          about to commit, or a stranger's. Without such a session the witness decides; with
+          one, a witness found means it happened, and none leaves the answer unknown.
         None when the server never answered."""
-        table, row_id, inserted = witness
+        table, row_id, inserted, sent, seen = witness
         started = time.monotonic()
         deadline = started + 3 * self.read_timeout + 1
+        alive = self._native("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST "
+                             "WHERE ID = :id AND ID <> CONNECTION_ID()")
+        where, binds = _same_row(table, row_id, inserted)
+        found = self._native(f"SELECT COUNT(*) AS n FROM {table} WHERE {where}")
         while time.monotonic() < deadline:
             conn = None
             try:
                 conn = self._pool.connect()
+                asked = time.monotonic()
                 uptime = _first(self._run(conn, "SHOW GLOBAL STATUS LIKE 'Uptime'", None, True), column=1)
-                if uptime is not None and float(uptime) > waited + time.monotonic() - started + 1:
+                answered = time.monotonic()
+                booted_by, booted_after = answered - float(uptime or 0), asked - float(uptime or 0) - 1
+                if uptime is not None and booted_by < sent:
                     with contextlib.suppress(*self._errors):  # 1094: the session has already ended
                         self._run(conn, f"KILL CONNECTION {int(session)}", None, False)
-                    alive = self._native("SELECT COUNT(*) AS n FROM information_schema.PROCESSLIST WHERE ID = :id")
                     # The killed session may be finishing its COMMIT (a kill does not stop one under
                     # way): it is given its own read timeout to end, and a session still there after
                     # it leaves the answer unknown, since looking now could miss a commit to come.
@@ -169,9 +183,12 @@ class Connections:
                         if time.monotonic() >= ends_by:
                             return None
                         time.sleep(0.05)
-                where, binds = _same_row(table, row_id, inserted)
-                found = self._native(f"SELECT COUNT(*) AS n FROM {table} WHERE {where}")
-                return int(_first(self._run(conn, found, binds, True)) or 0) > 0  # rows come as text
+                    return int(_first(self._run(conn, found, binds, True)) or 0) > 0  # rows come as text
+                there = int(_first(self._run(conn, alive, {"id": session}, True)) or 0)
+                committed = int(_first(self._run(conn, found, binds, True)) or 0) > 0
+                if committed or not there or (uptime is not None and booted_after > seen):
+                    return committed
+                return None
             except self._errors:
                 time.sleep(0.2)
             finally:
@@ -212,8 +229,8 @@ class Connections:
                 local.writes += 1
             if local.in_write and not fetch and result[1] and native.startswith("INSERT INTO "):
                 table = native.split(None, 3)[2]
-                if table in schema.tables():
-                    local.witness = (table, int(result[1]), params)
+                if table in schema.tables():  # and when the session was seen alive: sent, answered
+                    local.witness = (table, int(result[1]), params, started, time.monotonic())
             return result
         except self._errors as exc:
             # A dead connection fails at once; one that needed the whole timeout belongs to a
