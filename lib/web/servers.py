@@ -39,6 +39,7 @@ _reloading: list[int] = []  # the reload requests (SIGHUP) not yet acted on
 # A reload's re-execution hands the listening socket over in this variable ("fd host port");
 # not ITFLOW_API_*: the configuration would take it for a setting.
 LISTENER_ENV = "ITFLOW_SERVE_LISTENER"
+SUPERVISOR_ENV = "ITFLOW_SERVE_SUPERVISOR"  # the descriptor of the pipe holding the configuration
 
 
 def catch_stop_signals():
@@ -146,9 +147,9 @@ def hand_over_to_supervisor(cfg, config_path, options, secret):
     import pickle
 
     payload = pickle.dumps({"cfg": cfg, "path": config_path, "options": options, "secret": secret})
-    read_end, write_end = os.pipe()
     if len(payload) > 60000:  # more than a pipe holds before a reader takes it
         raise ServeError("the configuration is too large to hand to the serving process")
+    read_end, write_end = os.pipe()
     os.write(write_end, payload)
     os.close(write_end)
     os.set_inheritable(read_end, True)
@@ -162,10 +163,10 @@ def hand_over_to_supervisor(cfg, config_path, options, secret):
     sys.stdout.flush()
     sys.stderr.flush()
     module = __name__.rsplit(".", 1)[0] + ".supervisor"
-    os.execv(sys.executable, [sys.executable, "-m", module])
-
-
-SUPERVISOR_ENV = "ITFLOW_SERVE_SUPERVISOR"  # the descriptor of the pipe holding the configuration
+    try:
+        os.execv(sys.executable, [sys.executable, "-m", module])
+    except OSError as exc:
+        raise ServeError(f"cannot start the serving process {sys.executable} -m {module}: {exc}") from None
 
 
 def serve(cfg, listener, app=None, cleanup=None, build=None, reload=None):

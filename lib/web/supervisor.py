@@ -41,6 +41,10 @@ def _builder(cfg, secret):
 
 
 def main():
+    if servers.SUPERVISOR_ENV not in os.environ:
+        print("itflow-api: this module is started by `itflow-api serve`, which hands it a checked "
+              "configuration; run that instead", file=sys.stderr)
+        return 2
     handed = _payload()
     cfg, path, options = handed["cfg"], handed["path"], handed["options"]
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
