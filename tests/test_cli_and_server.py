@@ -244,6 +244,8 @@ def test_under_granian_the_parent_becomes_a_light_supervisor(config, db, keys, t
             worker = handle.read()
         driver = "_mysql_connector" if BACKEND == "mysql" and "_mysql_connector" in worker else "_sqlite3"
         assert driver in worker and driver not in parent
+        if driver == "_mysql_connector":  # sqlite3 is loaded only for an SQLite database
+            assert "_sqlite3" not in worker
         assert "cryptography" not in parent and "granian" in parent
         with open(f"/proc/{pid}/environ", "rb") as handle:
             environment = handle.read()

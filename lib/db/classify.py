@@ -3,7 +3,7 @@ lost to another one, or a value the database refused. One place decides it for e
 from __future__ import annotations
 
 import re
-import sqlite3
+import sys
 
 from .drivers import interface_errors, lost_without_code
 from .errors import DatabaseError, StorageFull, ValueRefused, WriteConflict
@@ -40,9 +40,16 @@ def _code(exc: BaseException) -> int | None:
     return code if isinstance(code, int) else None
 
 
+def _sqlite(exc: BaseException, kind: str) -> bool:
+    """Whether `exc` is sqlite3's error of that kind. sqlite3 is loaded only for an SQLite
+    database (lib/db/drivers.py sqlite_connector); where it is not, no error is one of its."""
+    sqlite3 = sys.modules.get("sqlite3")
+    return sqlite3 is not None and isinstance(exc, getattr(sqlite3, kind))
+
+
 def is_duplicate(exc: BaseException) -> bool:
     """True when `exc` is a unique key refusing a second row with the same value."""
-    if isinstance(exc, sqlite3.IntegrityError):
+    if _sqlite(exc, "IntegrityError"):
         return "unique" in str(exc).lower()
     return _code(exc) == 1062
 
@@ -56,7 +63,7 @@ def is_lost(exc: BaseException) -> bool:
 
 
 def _unavailable(exc: BaseException) -> bool:
-    if isinstance(exc, sqlite3.OperationalError):
+    if _sqlite(exc, "OperationalError"):
         return any(word in str(exc).lower() for word in _SQLITE_BUSY)
     return is_lost(exc) or _code(exc) in _BUSY_CODES
 
@@ -73,7 +80,7 @@ def typed_error(exc: BaseException, mysql: bool, params: dict | None, secret: st
     """The typed error for a driver error: ValueRefused, DatabaseError, or `exc` itself."""
     if isinstance(exc, OverflowError):  # sqlite3 binds 64-bit integers at most
         return ValueRefused(f"{_overflowing(params) or 'A value'} is out of range", _overflowing(params))
-    if isinstance(exc, sqlite3.Error) and any(phrase in str(exc).lower() for phrase in _SQLITE_LIMITS):
+    if _sqlite(exc, "Error") and any(phrase in str(exc).lower() for phrase in _SQLITE_LIMITS):
         return ValueRefused(f"The request is more than the database can take ({exc}).")
     reason = _INPUT_CODES.get(_code(exc) or 0) if mysql else None
     if reason:
@@ -88,7 +95,7 @@ def typed_error(exc: BaseException, mysql: bool, params: dict | None, secret: st
 
 
 def _full(exc: BaseException) -> bool:
-    if isinstance(exc, sqlite3.OperationalError):
+    if _sqlite(exc, "OperationalError"):
         return "disk is full" in str(exc).lower()
     code = _code(exc)
     return code in _FULL_CODES or (code == 1030 and "28" in _message(exc))

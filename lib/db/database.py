@@ -22,13 +22,12 @@ transaction bookkeeping would cost more than the queries themselves.
 """
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 from urllib.parse import quote, unquote, urlsplit
 
 from .catalogue import Catalogue
 from .connections import Connections
-from .drivers import mysql_connector, mysql_driver, mysql_errors, sqlite_connector
+from .drivers import mysql_connector, mysql_driver, mysql_errors, sqlite_connector, sqlite_errors
 from .pool import Pool
 from .rendering import SqliteRenderers, mysql_rows
 from .statements import Statements
@@ -65,7 +64,7 @@ class Database(Statements, Catalogue, Connections):
             self._secret = ""
             connect = sqlite_connector(unquote(url[len("sqlite:///"):]), read_timeout)
             connect_writer = None  # SQLite: BEGIN IMMEDIATE is a local call, not a round trip
-            self._errors = (sqlite3.Error, OverflowError)
+            self._errors = (*sqlite_errors(), OverflowError)  # sqlite_connector has loaded sqlite3
         self._pool = Pool(connect, pool_size)
         self._write_pool = Pool(connect_writer, pool_size) if connect_writer else None
         # take_number() counts outside the caller's transaction (MySQL), so a rollback keeps it.

@@ -10,7 +10,6 @@ from __future__ import annotations
 import math
 import os
 import re
-import sqlite3
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -54,7 +53,14 @@ def _pymysql() -> Any:
 def driver_errors() -> tuple[type[BaseException], ...]:
     """Every error a driver loaded in this process raises, for callers that must tell "the
     database said no" from a bug (asked when an exception is being matched)."""
-    return (sqlite3.Error,) + mysql_errors()
+    return sqlite_errors() + mysql_errors()
+
+
+def sqlite_errors() -> tuple[type[BaseException], ...]:
+    """sqlite3's base error where sqlite3 is loaded (only for an SQLite database: a worker on
+    MariaDB does without its 2 MB); where it is not, no sqlite3 error can arise."""
+    sqlite3 = sys.modules.get("sqlite3")
+    return (sqlite3.Error,) if sqlite3 is not None else ()
 
 
 def mysql_errors() -> tuple[type[BaseException], ...]:
@@ -141,6 +147,8 @@ def _connector_connect(host: str, port: int, user: str, password: str, database:
 
 
 def sqlite_connector(path: str, busy_timeout: float) -> Connect:
+    import sqlite3
+
     # isolation_level=None: sqlite3 starts no transactions of its own; we BEGIN for writes.
     return lambda: sqlite3.connect(path, timeout=busy_timeout, check_same_thread=False, isolation_level=None)
 
