@@ -34,7 +34,7 @@ def build(path=None, environ=None):
     cfg = config_module.load(path or environ.get(CONFIG_ENV) or DEFAULT_CONFIG, environ=environ)
     config_module.check(cfg)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    cli._set_log_level(cfg.log.level)
+    servers.set_log_level(cfg.log.level)
     app, db, _ = cli.open_app(cfg)
     deliverer = servers.start_delivery(app, cfg)
     atexit.register(db.close)

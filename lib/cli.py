@@ -283,13 +283,6 @@ def _serve_options(args):
     return {name: getattr(args, name) for name in server.SERVE_OPTIONS if getattr(args, name, None) is not None}
 
 
-def _app_builder(cfg, secret):
-    """build() -> (app, cleanup): a fresh app and database for one serving process."""
-    from .web.app import serving_app
-
-    return lambda: serving_app(cfg, secret)
-
-
 def cmd_serve(args, cfg):
     _serve_config(args, cfg)
     s = cfg.server
@@ -328,9 +321,9 @@ def cmd_serve(args, cfg):
 
     def reload():  # SIGHUP: the same file and environment, read and checked again
         fresh = _serve_config(args, _load_config(args))
-        return fresh, _app_builder(fresh, load_secret(fresh.security))
+        return fresh, server.app_builder(fresh, load_secret(fresh.security))
 
-    return server.serve(cfg, listener, app=app, cleanup=db.close, build=_app_builder(cfg, secret), reload=reload)
+    return server.serve(cfg, listener, app=app, cleanup=db.close, build=server.app_builder(cfg, secret), reload=reload)
 
 
 def _print_key_hint(cfg, keys):
@@ -602,12 +595,6 @@ COMMANDS = {"init-db": cmd_init_db, "keys": cmd_keys, "serve": cmd_serve, "deliv
             "example-config": cmd_example_config}
 
 
-def _set_log_level(level):
-    logging.getLogger().setLevel(level.upper())
-    # waitress warns of every request that waits for a thread: routine under load, noise in a log
-    logging.getLogger("waitress.queue").setLevel(logging.DEBUG if level == "debug" else logging.ERROR)
-
-
 def main(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -619,12 +606,12 @@ def main(argv=None):
         parser.parse_args(["keys", "--help"])
     if args.command == "webhooks" and not args.webhooks_command:
         parser.parse_args(["webhooks", "--help"])
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.INFO, format=server.LOG_FORMAT)
     try:
         cfg = _load_config(args)
     except config_module.ConfigError as exc:
         return _fail(str(exc))
-    _set_log_level(cfg.log.level)
+    server.set_log_level(cfg.log.level)
     try:
         return COMMANDS[args.command](args, cfg)
     except (config_module.ConfigError, KeyManagementError) as exc:

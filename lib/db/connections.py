@@ -164,6 +164,10 @@ class Connections:
                              "WHERE ID = :id AND ID <> CONNECTION_ID()")
         where, binds = _same_row(table, row_id, inserted)
         found = self._native(f"SELECT COUNT(*) AS n FROM {table} WHERE {where}")
+
+        def count(conn: Any, sql: str, params: dict) -> int:
+            return int(_first(self._run(conn, sql, params, True)) or 0)  # rows come as text
+
         while time.monotonic() < deadline:
             conn = None
             try:
@@ -171,22 +175,24 @@ class Connections:
                 asked = time.monotonic()
                 uptime = _first(self._run(conn, "SHOW GLOBAL STATUS LIKE 'Uptime'", None, True), column=1)
                 answered = time.monotonic()
-                booted_by, booted_after = answered - float(uptime or 0), asked - float(uptime or 0) - 1
-                if uptime is not None and booted_by < sent:
+                known = uptime is not None
+                same_server = known and answered - float(uptime) < sent          # booted before `sent`
+                restarted = known and asked - float(uptime) - 1 > seen           # booted after `seen`
+                if same_server:
                     with contextlib.suppress(*self._errors):  # 1094: the session has already ended
                         self._run(conn, f"KILL CONNECTION {int(session)}", None, False)
                     # The killed session may be finishing its COMMIT (a kill does not stop one under
                     # way): it is given its own read timeout to end, and a session still there after
                     # it leaves the answer unknown, since looking now could miss a commit to come.
                     ends_by = max(deadline, time.monotonic() + self.read_timeout + 1)
-                    while int(_first(self._run(conn, alive, {"id": session}, True)) or 0):
+                    while count(conn, alive, {"id": session}):
                         if time.monotonic() >= ends_by:
                             return None
                         time.sleep(0.05)
-                    return int(_first(self._run(conn, found, binds, True)) or 0) > 0  # rows come as text
-                there = int(_first(self._run(conn, alive, {"id": session}, True)) or 0)
-                committed = int(_first(self._run(conn, found, binds, True)) or 0) > 0
-                if committed or not there or (uptime is not None and booted_after > seen):
+                    return count(conn, found, binds) > 0
+                there = count(conn, alive, {"id": session})
+                committed = count(conn, found, binds) > 0
+                if committed or not there or restarted:
                     return committed
                 return None
             except self._errors:

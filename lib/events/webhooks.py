@@ -21,6 +21,7 @@ not reveal it; it is shown once, when the subscription is created, and never log
 from __future__ import annotations
 
 import base64
+import functools
 import os
 import threading
 import weakref
@@ -120,20 +121,17 @@ class Settings:
 
     def __post_init__(self) -> None:
         self.allowed = outbound.parse_networks(self.allow_private_targets)
-        self._sealer: Any = None
 
-    @property
+    @functools.cached_property
     def _aead(self) -> Any:
         """The AES-GCM of the secrets, made on first use: a server that never touches a webhook
         does not load the cryptography library."""
-        if self._sealer is None:
-            from cryptography.hazmat.primitives import hashes
-            from cryptography.hazmat.primitives.ciphers.aead import AESGCM
-            from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+        from cryptography.hazmat.primitives import hashes
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+        from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-            self._sealer = AESGCM(HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
-                                       info=b"itflow-api webhook secrets v1").derive(self.secret))
-        return self._sealer
+        return AESGCM(HKDF(algorithm=hashes.SHA256(), length=32, salt=None,
+                           info=b"itflow-api webhook secrets v1").derive(self.secret))
 
     @classmethod
     def from_config(cls, secret: bytes, events: Any) -> Settings:

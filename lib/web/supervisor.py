@@ -4,7 +4,7 @@
 the port, the database and its schema, the key hash secret), prints what it runs, and then
 replaces itself with this module (lib/web/servers.py hand_over_to_supervisor). The
 configuration arrives through a pipe. From here on the process only supervises: it loads
-neither the app nor a database driver, so it holds about 25 MB instead of about 60, for as long
+neither the app nor a database driver, so it holds about 29 MB instead of about 65, for as long
 as the server runs. Each worker, forked from it, builds its own app and database pool.
 
 A reload (SIGHUP) reads the same configuration file and environment again and applies the
@@ -33,13 +33,6 @@ def _payload():
     return pickle.loads(b"".join(parts))
 
 
-def _builder(cfg, secret):
-    def build():  # in a worker, after the fork: only here are the app and the driver imported
-        from .app import serving_app
-        return serving_app(cfg, secret)
-    return build
-
-
 def main():
     if servers.SUPERVISOR_ENV not in os.environ:
         print("itflow-api: this module is started by `itflow-api serve`, which hands it a checked "
@@ -47,16 +40,16 @@ def main():
         return 2
     handed = _payload()
     cfg, path, options = handed["cfg"], handed["path"], handed["options"]
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    logging.getLogger().setLevel(cfg.log.level.upper())
+    logging.basicConfig(level=logging.INFO, format=servers.LOG_FORMAT)
+    servers.set_log_level(cfg.log.level)
     servers.catch_stop_signals()
 
     def reload():  # SIGHUP: the same file and environment, read and checked again
         fresh = servers.apply_serve_options(config_module.load(path, environ=os.environ), options)
-        return fresh, _builder(fresh, load_secret(fresh.security))
+        return fresh, servers.app_builder(fresh, load_secret(fresh.security))
 
     try:
-        return servers.serve(cfg, None, build=_builder(cfg, handed["secret"]), reload=reload)
+        return servers.serve(cfg, None, build=servers.app_builder(cfg, handed["secret"]), reload=reload)
     except servers.ServeError as exc:
         print(f"itflow-api: {exc}", file=sys.stderr)
         return 1
