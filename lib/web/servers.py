@@ -505,6 +505,32 @@ def granian_available():
     return True
 
 
+_early_stops: list[int] = []  # in a new granian worker: stop signals received while it starts
+_noting_early_stops = False
+
+
+def _note_stops_in_new_workers():
+    """A granian worker builds its app (load() below) before granian gives it its own stop
+    handler. Until then it has the handler inherited from the parent, which records the stop
+    in the parent's state, where nothing in the worker looks: the worker would go on to serve,
+    and granian would wait shutdown_timeout for it. Each new worker, right after its fork,
+    records such a stop where load() looks instead."""
+    global _noting_early_stops
+    if _noting_early_stops:
+        return
+    _noting_early_stops = True
+
+    def in_child():
+        _early_stops.clear()
+        try:
+            for sig in STOP_SIGNALS:
+                signal.signal(sig, lambda signum, frame: _early_stops.append(signum))
+        except ValueError:  # forked from a thread other than the main one: not a granian worker
+            pass
+
+    os.register_at_fork(after_in_child=in_child)
+
+
 def _granian(cfg, listener, build, reload=None):
     """granian (Rust HTTP, WSGI interface) with its own workers, graceful stop and respawn.
     It binds the port itself: ours was only the check that the port is free. On SIGHUP
@@ -532,11 +558,15 @@ def _granian(cfg, listener, build, reload=None):
                      log_access=False)
     current = {"cfg": cfg, "build": build}
     parent = os.getpid()
+    _note_stops_in_new_workers()
 
     def load():  # in each granian worker, forked from this process
         _die_with_parent(parent)
         app = current["build"]()[0]
         start_delivery(app, current["cfg"])
+        if _early_stops:  # stopped while it started: leave before serving, as granian expects
+            log.info("worker %d stopping (%s) before serving", os.getpid(), signal.Signals(_early_stops[0]).name)
+            sys.exit(0)
         return app
 
     def reread():
