@@ -72,3 +72,23 @@ def test_the_log_file_never_holds_the_key(config, db, keys, tmp_path):
     text = log_file.read_text()
     assert text.count("\n") == 6
     assert not _leaked(key, text), text
+
+
+def test_switching_the_log_closes_only_a_file_it_opened(tmp_path, monkeypatch):
+    """The access log on stderr, then stderr swapped (as a test's capture does), then the log
+    moved: the stderr it wrote to stays open; the file it opened is closed when it moves on."""
+    import io
+
+    from itflow_api.lib.web.middleware import AccessLog
+    log = AccessLog()
+    first_stderr = io.StringIO()
+    monkeypatch.setattr("sys.stderr", first_stderr)
+    log.open("-")
+    monkeypatch.setattr("sys.stderr", io.StringIO())
+    log.open(str(tmp_path / "access.log"))
+    assert not first_stderr.closed
+    log.write("a line")
+    opened = log.stream
+    log.open("off")
+    assert opened.closed and not log.enabled
+    assert (tmp_path / "access.log").read_text() == "a line\n"

@@ -124,6 +124,7 @@ class AccessLog:
 
     def __init__(self):
         self.stream = None
+        self._opened = None  # the log file it opened (closed when it opens another), or None
         self._lock = threading.Lock()
         self._second, self._stamp = None, ""
         self._dirty = False
@@ -163,14 +164,15 @@ class AccessLog:
     def open(self, target):
         """stderr ("-"), a file (a path) or nowhere ("off")."""
         self.flush()
-        if self.stream not in (None, sys.stderr):
-            self.stream.close()
+        if self._opened is not None:  # only a file it opened itself: never stderr, whatever sys.stderr is now
+            self._opened.close()
+            self._opened = None
         if target in ("off", "none", ""):
             self.stream = None
         elif target == "-":
             self.stream = sys.stderr
         else:
-            self.stream = open(target, "a", encoding="utf-8", buffering=1 << 16)
+            self.stream = self._opened = open(target, "a", encoding="utf-8", buffering=1 << 16)
         if self.stream is not None and self._flusher is None:
             self._start_flusher()
             atexit.register(self.flush)
