@@ -17,7 +17,8 @@ import sys
 from datetime import date, timedelta
 
 from .. import __version__
-from .access.keys import HASH_PREFIX, LAYOUT_USER, KeyManagementError, KeyStore, check_secret, load_secret
+from .access.keys import HASH_PREFIX, LAYOUT_USER, KeyStore, check_secret
+from .access.secret import KeyManagementError, load_secret
 from .db import meta
 from .db.database import Database
 from .db.drivers import driver_errors
@@ -40,9 +41,12 @@ def _fail(message, code=2):
     return code
 
 
+def _config_path(args):
+    return args.config or os.environ.get("ITFLOW_API_CONFIG")
+
+
 def _load_config(args):
-    path = args.config or os.environ.get("ITFLOW_API_CONFIG")
-    return config_module.load(path, environ=os.environ)
+    return config_module.load(_config_path(args), environ=os.environ)
 
 
 def _describe(cfg):
@@ -316,13 +320,8 @@ def cmd_serve(args, cfg):
         listener.close()
         if server.stopping():
             return 0
-        server.hand_over_to_supervisor(cfg, args.config or os.environ.get("ITFLOW_API_CONFIG"),
-                                       _serve_options(args), secret)
-
-    def reload():  # SIGHUP: the same file and environment, read and checked again
-        fresh = _serve_config(args, _load_config(args))
-        return fresh, server.app_builder(fresh, load_secret(fresh.security))
-
+        server.hand_over_to_supervisor(cfg, _config_path(args), _serve_options(args), secret)
+    reload = server.reloader(_config_path(args), _serve_options(args))
     return server.serve(cfg, listener, app=app, cleanup=db.close, build=server.app_builder(cfg, secret), reload=reload)
 
 

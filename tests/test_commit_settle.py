@@ -137,10 +137,8 @@ def test_on_a_server_just_started_a_lost_commit_is_never_answered_wrongly(db, se
     server.stop()
     server.start()
     db.close()  # the pools held sessions of the stopped server
-    heard = []
     for n in range(3):
         name = f"young-{n}"
         outcome = _write_frozen_at_commit(db, server, name, thaw_after=READ_TIMEOUT + 0.5)
-        heard.append(outcome)
         stored = _stored(server, name)
         assert outcome == "unknown" or stored == (1 if outcome == "committed" else 0), (outcome, stored)

@@ -328,7 +328,7 @@ def test_relative_secret_file_is_found_from_any_directory(tmp_path, monkeypatch)
     elsewhere.mkdir()
     cfg = config.load(str(ini), environ={})
     db = Database.from_config(cfg.database)
-    from itflow_api.lib.access.keys import load_secret
+    from itflow_api.lib.access.secret import load_secret
     assert KeyStore(db, load_secret(cfg.security)).authenticate(key) is not None
     monkeypatch.chdir(elsewhere)
     code, out, err = run(["--config", "../site/config.ini", "keys", "list"], elsewhere)

@@ -14,7 +14,7 @@ from datetime import date
 from ..itflow import crypto
 from ..itflow.schema import LAYOUT_CLIENT_KEYS as LAYOUT_CLIENT
 from ..itflow.schema import LAYOUT_USER_KEYS as LAYOUT_USER
-from .secret import KeyManagementError, load_secret  # noqa: F401 (part of this module's interface)
+from .secret import KeyManagementError
 
 HASH_PREFIX = "$hmac-sha256$"
 KEY_LENGTH = 32  # what ITFlow generates

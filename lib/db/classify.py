@@ -3,9 +3,8 @@ lost to another one, or a value the database refused. One place decides it for e
 from __future__ import annotations
 
 import re
-import sys
 
-from .drivers import interface_errors, lost_without_code
+from .drivers import interface_errors, loaded_sqlite3, lost_without_code
 from .errors import DatabaseError, StorageFull, ValueRefused, WriteConflict
 
 # Server codes that mean "this connection is gone" (shutdown, killed, idle too long); every
@@ -41,9 +40,8 @@ def _code(exc: BaseException) -> int | None:
 
 
 def _sqlite(exc: BaseException, kind: str) -> bool:
-    """Whether `exc` is sqlite3's error of that kind. sqlite3 is loaded only for an SQLite
-    database (lib/db/drivers.py sqlite_connector); where it is not, no error is one of its."""
-    sqlite3 = sys.modules.get("sqlite3")
+    """Whether `exc` is sqlite3's error of that kind (none is where sqlite3 is not loaded)."""
+    sqlite3 = loaded_sqlite3()
     return sqlite3 is not None and isinstance(exc, getattr(sqlite3, kind))
 
 

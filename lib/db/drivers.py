@@ -56,10 +56,16 @@ def driver_errors() -> tuple[type[BaseException], ...]:
     return sqlite_errors() + mysql_errors()
 
 
+def loaded_sqlite3() -> Any:
+    """The sqlite3 module where it is loaded, else None. It is loaded only for an SQLite
+    database (sqlite_connector): a worker on MariaDB does without its 2 MB, and where it is
+    not loaded no sqlite3 error can arise."""
+    return sys.modules.get("sqlite3")
+
+
 def sqlite_errors() -> tuple[type[BaseException], ...]:
-    """sqlite3's base error where sqlite3 is loaded (only for an SQLite database: a worker on
-    MariaDB does without its 2 MB); where it is not, no sqlite3 error can arise."""
-    sqlite3 = sys.modules.get("sqlite3")
+    """sqlite3's base error where sqlite3 is loaded, else nothing."""
+    sqlite3 = loaded_sqlite3()
     return (sqlite3.Error,) if sqlite3 is not None else ()
 
 

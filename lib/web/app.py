@@ -8,7 +8,8 @@ import threading
 
 import falcon
 
-from ..access.keys import KeyStore, load_secret
+from ..access.keys import KeyStore
+from ..access.secret import load_secret
 from ..core import envelope, messages, routing
 from ..core.endpoint import Caller
 from ..core.envelope import ApiError, MethodNotAllowed

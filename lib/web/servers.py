@@ -26,6 +26,7 @@ import socket
 import sys
 import time
 
+from ..access.secret import load_secret
 from . import config as config_module
 
 log = logging.getLogger("itflow_api.server")
@@ -148,6 +149,15 @@ def apply_serve_options(cfg, options):
     if cfg.server.http_server == "auto":
         cfg.server.http_server = "granian" if granian_available() else "waitress"
     return cfg
+
+
+def reloader(config_path, options):
+    """reload() for SIGHUP: the same configuration file and environment read again, serve's
+    command-line options applied and checked, and a builder of apps for the result."""
+    def reload():
+        fresh = apply_serve_options(config_module.load(config_path, environ=os.environ), options)
+        return fresh, app_builder(fresh, load_secret(fresh.security))
+    return reload
 
 
 def supervises_lightly(cfg):

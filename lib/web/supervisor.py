@@ -16,8 +16,6 @@ import os
 import pickle
 import sys
 
-from ..access.secret import load_secret
-from . import config as config_module
 from . import servers
 
 
@@ -39,15 +37,11 @@ def main():
               "configuration; run that instead", file=sys.stderr)
         return 2
     handed = _payload()
-    cfg, path, options = handed["cfg"], handed["path"], handed["options"]
+    cfg = handed["cfg"]
     logging.basicConfig(level=logging.INFO, format=servers.LOG_FORMAT)
     servers.set_log_level(cfg.log.level)
     servers.catch_stop_signals()
-
-    def reload():  # SIGHUP: the same file and environment, read and checked again
-        fresh = servers.apply_serve_options(config_module.load(path, environ=os.environ), options)
-        return fresh, servers.app_builder(fresh, load_secret(fresh.security))
-
+    reload = servers.reloader(handed["path"], handed["options"])
     try:
         return servers.serve(cfg, None, build=servers.app_builder(cfg, handed["secret"]), reload=reload)
     except servers.ServeError as exc:
